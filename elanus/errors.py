@@ -1,0 +1,140 @@
+"""One exception tree for every role, with the Status codes Milvus gives them.
+
+    ElanusError                       code, legacy error_code, retriable
+    ├── ServiceNotReady               1
+    ├── ServiceUnavailable            2
+    ├── Unimplemented                 10
+    ├── CollectionNotFound            100   (legacy CollectionNotExists)
+    ├── CollectionNotLoaded           101
+    ├── IllegalSchema                 105
+    ├── PartitionNotFound             200
+    ├── PartitionNotLoaded            201
+    ├── IndexNotFound                 700
+    ├── IndexNotSupported             701
+    ├── IndexDuplicate                702
+    ├── DatabaseNotFound              800
+    ├── ParameterInvalid              1100  (legacy IllegalArgument)
+    │   ├── ExpressionError           1100
+    │   └── DataInvalid               1100
+    ├── ParameterMissing              1101
+    ├── ParameterTooLarge             1102
+    ├── FieldNotFound                 1700
+    ├── ConsistencyTimeout            10001 (retriable)
+    └── InternalError                 65535
+
+Roles raise these; the proxy is the only place that turns them into a
+``common.Status`` (and a stray exception into InternalError, never a trace).
+"""
+
+from __future__ import annotations
+
+# Legacy ``common.ErrorCode`` values that older clients still read.
+LEGACY_SUCCESS = 0
+LEGACY_UNEXPECTED = 1
+LEGACY_COLLECTION_NOT_EXISTS = 4
+LEGACY_ILLEGAL_ARGUMENT = 5
+LEGACY_INDEX_NOT_EXIST = 25
+LEGACY_NOT_READY_SERVE = 56
+
+
+class ElanusError(Exception):
+    """Base of every error a user may see. ``reason`` is the message for them."""
+
+    code: int = 65535
+    legacy_code: int = LEGACY_UNEXPECTED
+    retriable: bool = False
+    summary: str = "unexpected error"
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        super().__init__(self.reason)
+
+    @property
+    def reason(self) -> str:
+        return f"{self.summary}[{self.detail}]" if self.detail else self.summary
+
+
+class ServiceNotReady(ElanusError):
+    code, legacy_code, retriable, summary = 1, LEGACY_NOT_READY_SERVE, True, "service not ready"
+
+
+class ServiceUnavailable(ElanusError):
+    code, retriable, summary = 2, True, "service unavailable"
+
+
+class Unimplemented(ElanusError):
+    code, summary = 10, "service unimplemented"
+
+
+class CollectionNotFound(ElanusError):
+    code, legacy_code, summary = 100, LEGACY_COLLECTION_NOT_EXISTS, "collection not found"
+
+
+class CollectionNotLoaded(ElanusError):
+    code, summary = 101, "collection not loaded"
+
+
+class IllegalSchema(ElanusError):
+    code, legacy_code, summary = 105, LEGACY_ILLEGAL_ARGUMENT, "illegal collection schema"
+
+
+class PartitionNotFound(ElanusError):
+    code, summary = 200, "partition not found"
+
+
+class PartitionNotLoaded(ElanusError):
+    code, summary = 201, "partition not loaded"
+
+
+class IndexNotFound(ElanusError):
+    code, legacy_code, summary = 700, LEGACY_INDEX_NOT_EXIST, "index not found"
+
+
+class IndexNotSupported(ElanusError):
+    code, legacy_code, summary = 701, LEGACY_ILLEGAL_ARGUMENT, "index type not supported"
+
+
+class IndexDuplicate(ElanusError):
+    code, summary = 702, "index duplicates"
+
+
+class DatabaseNotFound(ElanusError):
+    code, summary = 800, "database not found"
+
+
+class ParameterInvalid(ElanusError):
+    code, legacy_code, summary = 1100, LEGACY_ILLEGAL_ARGUMENT, "invalid parameter"
+
+
+class ExpressionError(ParameterInvalid):
+    """A filter that does not parse or does not type-check; detail names the position."""
+
+    summary = "invalid expression"
+
+
+class DataInvalid(ParameterInvalid):
+    """Insert/upsert/delete data that does not fit the schema."""
+
+    summary = "invalid input data"
+
+
+class ParameterMissing(ElanusError):
+    code, legacy_code, summary = 1101, LEGACY_ILLEGAL_ARGUMENT, "missing parameter"
+
+
+class ParameterTooLarge(ElanusError):
+    code, legacy_code, summary = 1102, LEGACY_ILLEGAL_ARGUMENT, "parameter too large"
+
+
+class FieldNotFound(ElanusError):
+    code, legacy_code, summary = 1700, LEGACY_ILLEGAL_ARGUMENT, "field not found"
+
+
+class ConsistencyTimeout(ElanusError):
+    """A search waited for serve-time to reach its guarantee timestamp and gave up."""
+
+    code, retriable, summary = 10001, True, "timeout waiting for consistency"
+
+
+class InternalError(ElanusError):
+    code, summary = 65535, "unexpected error"
