@@ -1,0 +1,522 @@
+"""The coordinator's core: every coordinator call, with no transport in it.
+
+It composes the allocators, the catalog, the segment manager, the index catalog
+and the load registry, and tells nodes what to do through their client
+interfaces (always via the :class:`Dispatcher`, never under a lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from coordinator.allocators import IdAllocator, TimestampOracle
+from coordinator.catalog import Catalog
+from coordinator.dispatch import Dispatcher
+from coordinator.indexes import IndexCatalog
+from coordinator.loads import LoadRegistry
+from coordinator.segments import SegmentManager
+from elanus import errors
+from elanus.config import CoordinatorConfig
+from elanus.kv import MetaKV
+from elanus.meta import (
+    ChannelCheckpoint,
+    ChannelSnapshot,
+    CollectionInfo,
+    ConsistencyLevel,
+    DeltaLog,
+    IndexBuildTask,
+    IndexInfo,
+    PartitionInfo,
+    SegmentInfo,
+    SegmentState,
+)
+from elanus.schema import CollectionSchema
+from elanus.services import (
+    CollectionStats,
+    DataNodeClient,
+    FlushResult,
+    IndexNodeClient,
+    IndexProgress,
+    LoadProgress,
+    QueryNodeClient,
+)
+from elanus.storage import ObjectStore
+from elanus.stream import MessageStream
+
+log = logging.getLogger(__name__)
+
+MAX_SHARDS = 16
+
+
+class Coordinator:
+    def __init__(
+        self, config: CoordinatorConfig, kv: MetaKV, stream: MessageStream, storage: ObjectStore
+    ) -> None:
+        self._config = config
+        self._stream = stream
+        self._storage = storage
+        self._ddl_lock = threading.RLock()
+        self.tso = TimestampOracle(kv, config.tso_window_s)
+        self.ids = IdAllocator(kv)
+        self.catalog = Catalog(kv, config.dml_channel_pool)
+        self.segments = SegmentManager(kv, config.segment_max_rows, lambda: self.ids.allocate())
+        self.indexes = IndexCatalog(kv)
+        self.loads = LoadRegistry(kv)
+        self._dispatch = Dispatcher()
+        self._datanodes: dict[int, DataNodeClient] = {}
+        self._querynodes: dict[int, QueryNodeClient] = {}
+        self._indexnodes: dict[int, IndexNodeClient] = {}
+
+    # --- lifecycle
+
+    def register_datanode(self, node_id: int, client: DataNodeClient) -> None:
+        self._datanodes[node_id] = client
+
+    def register_querynode(self, node_id: int, client: QueryNodeClient) -> None:
+        self._querynodes[node_id] = client
+
+    def register_indexnode(self, node_id: int, client: IndexNodeClient) -> None:
+        self._indexnodes[node_id] = client
+
+    def start(self) -> None:
+        """Resume after a restart: seal old growing segments, re-watch channels, reload, rebuild."""
+        for pchannel in self.catalog.pchannels():
+            self._stream.create_channel(pchannel)
+        self.segments.seal_all_growing(self.tso.allocate())
+        for info in self.catalog.all():
+            for vchannel in info.vchannels:
+                self._watch(vchannel)
+        for collection_id, partitions in self.loads.persisted().items():
+            self._dispatch_load(collection_id, sorted(partitions))
+        for info in self.catalog.all():
+            for segment in self.segments.of_collection(info.collection_id, [SegmentState.FLUSHED]):
+                self._schedule_builds(segment)
+
+    def stop(self) -> None:
+        self._dispatch.close()
+
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        return self._dispatch.wait_idle(timeout_s)
+
+    # --- root: time, ids, DDL
+
+    def alloc_timestamp(self, count: int = 1) -> int:
+        return self.tso.allocate(count)
+
+    def alloc_ids(self, count: int) -> int:
+        return self.ids.allocate(count)
+
+    def create_collection(
+        self,
+        db_name: str,
+        schema: CollectionSchema,
+        shards_num: int,
+        consistency_level: ConsistencyLevel,
+        properties: dict[str, str],
+    ) -> CollectionInfo:
+        shards_num = shards_num if shards_num > 0 else self._config.default_shards
+        if shards_num > MAX_SHARDS:
+            raise errors.ParameterInvalid(
+                f"shard num ({shards_num}) exceeds max configuration ({MAX_SHARDS})"
+            )
+        with self._ddl_lock:
+            info, created = self.catalog.create(
+                collection_id=self.ids.allocate(),
+                partition_id=self.ids.allocate(),
+                db_name=db_name,
+                schema=schema,
+                shards_num=shards_num,
+                consistency_level=consistency_level,
+                properties=properties,
+                ts=self.tso.allocate(),
+            )
+            if created:
+                for vchannel, pchannel in zip(info.vchannels, info.pchannels, strict=True):
+                    self._stream.create_channel(pchannel)
+                    position = self._stream.end_position(pchannel)
+                    self.segments.init_channel(
+                        ChannelCheckpoint(vchannel, pchannel, position, info.created_ts)
+                    )
+                    self._watch(vchannel)
+        return info
+
+    def drop_collection(self, db_name: str, name: str) -> None:
+        with self._ddl_lock:
+            info = self.catalog.find(db_name, name)
+            self.catalog.drop(info)
+            self.loads.release(info.collection_id)
+            segments = self.segments.of_collection(info.collection_id, list(SegmentState))
+            delta_keys = [d.key for v in info.vchannels for d in self.segments.deltas_of_channel(v)]
+            self.indexes.drop_collection(info.collection_id)
+            self.segments.drop_collection(info.collection_id, info.vchannels)
+        for node in self._querynodes.values():
+            self._dispatch.submit(
+                "release", lambda n=node: n.release_collection(info.collection_id)
+            )
+        for vchannel in info.vchannels:
+            node = self._datanode_for(vchannel)
+            self._dispatch.submit("unwatch", lambda n=node, v=vchannel: n.unwatch_channel(v))
+        self._dispatch.submit("gc", lambda: self._remove_files(segments, delta_keys))
+        log.info("collection dropped", extra={"collection": name, "id": info.collection_id})
+
+    def describe_collection(
+        self, db_name: str, name: str = "", collection_id: int = 0
+    ) -> CollectionInfo:
+        if collection_id:
+            info = self.catalog.get(collection_id)
+            if name and info.name != name:
+                raise errors.CollectionNotFound(f"collection={name}")
+            return info
+        return self.catalog.find(db_name, name)
+
+    def list_collections(self, db_name: str) -> list[CollectionInfo]:
+        return self.catalog.all(db_name)
+
+    def create_partition(self, db_name: str, collection: str, partition: str) -> None:
+        with self._ddl_lock:
+            info = self.catalog.find(db_name, collection)
+            if info.partition(partition) is not None:
+                return
+            created = PartitionInfo(self.ids.allocate(), partition, self.tso.allocate())
+            self.catalog.add_partition(info, created)
+
+    def drop_partition(self, db_name: str, collection: str, partition: str) -> None:
+        with self._ddl_lock:
+            info = self.catalog.find(db_name, collection)
+            target = info.partition(partition)
+            if target is None:
+                return
+            load = self.loads.get(info.collection_id)
+            if load is not None and (
+                not load.partition_ids or target.partition_id in load.partition_ids
+            ):
+                raise errors.ParameterInvalid(
+                    f"partition cannot be dropped, partition is loaded, please release it first, "
+                    f"partition: {partition}"
+                )
+            seal_ts = self.tso.allocate()
+            self.segments.seal_collection(info.collection_id, seal_ts)
+            dropped = [
+                s
+                for s in self.segments.of_collection(info.collection_id, list(SegmentState))
+                if s.partition_id == target.partition_id
+            ]
+            self.catalog.remove_partition(info, partition)
+            self.segments.drop_segments(dropped)
+        self._dispatch.submit("gc", lambda: self._remove_files(dropped))
+
+    # --- data: segments, flush, checkpoints
+
+    def assign_segment(
+        self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
+    ) -> int:
+        segment_id, sealed = self.segments.assign(
+            collection_id, partition_id, vchannel, num_rows, self.tso.allocate
+        )
+        if sealed is not None:
+            self._notify_sealed([sealed])
+        return segment_id
+
+    def flush(self, collection_id: int) -> FlushResult:
+        info = self.catalog.get(collection_id)
+        flush_ts = self.tso.allocate()
+        sealed = self.segments.seal_collection(collection_id, flush_ts)
+        for vchannel in info.vchannels:
+            self.segments.request_flush(vchannel, flush_ts)
+        self._notify_sealed(sealed)
+        for vchannel in info.vchannels:
+            node = self._datanode_for(vchannel)
+            self._dispatch.submit("flush", lambda n=node, v=vchannel: n.flush_channel(v, flush_ts))
+        pending = self.segments.of_collection(collection_id, [SegmentState.SEALED])
+        flushed = self.segments.of_collection(collection_id, [SegmentState.FLUSHED])
+        return FlushResult(
+            segment_ids=tuple(s.segment_id for s in pending),
+            flushed_segment_ids=tuple(s.segment_id for s in flushed),
+            seal_ts=flush_ts,
+            flush_ts=flush_ts,
+        )
+
+    def flush_state(self, collection_id: int, segment_ids: Sequence[int], flush_ts: int) -> bool:
+        for segment_id in segment_ids:
+            segment = self.segments.get(segment_id)
+            if segment is not None and segment.state in (SegmentState.GROWING, SegmentState.SEALED):
+                return False
+        if not flush_ts or not collection_id:
+            return True
+        try:
+            info = self.catalog.get(collection_id)
+        except errors.CollectionNotFound:
+            return True
+        return all(self.segments.flushed_ts(v) >= flush_ts for v in info.vchannels)
+
+    def collection_statistics(
+        self, collection_id: int, partition_ids: Sequence[int] = ()
+    ) -> CollectionStats:
+        self.catalog.get(collection_id)
+        wanted = set(partition_ids)
+        rows = 0
+        for segment in self.segments.of_collection(collection_id):
+            if wanted and segment.partition_id not in wanted:
+                continue
+            if segment.state is SegmentState.GROWING:
+                rows += self.segments.growing_rows(segment.segment_id)
+            else:
+                rows += segment.num_rows
+        return CollectionStats(row_count=rows)
+
+    def channel_snapshot(self, vchannel: str) -> ChannelSnapshot:
+        info = self._collection_of_channel(vchannel)
+        pchannel = info.pchannel_of(vchannel)
+        return ChannelSnapshot(
+            collection=info,
+            checkpoint=self.segments.checkpoint(vchannel, pchannel),
+            segments=tuple(self.segments.of_channel(vchannel)),
+            delta_logs=tuple(self.segments.deltas_of_channel(vchannel)),
+            indexes=tuple(self.indexes.of_collection(info.collection_id)),
+            pending_flush_ts=self.segments.pending_flush_ts(vchannel),
+        )
+
+    def segment_flushed(self, segment: SegmentInfo) -> None:
+        flushed = self.segments.mark_flushed(segment)
+        log.info(
+            "segment flushed",
+            extra={
+                "segment": segment.segment_id,
+                "rows": segment.num_rows,
+                "state": flushed.state.value,
+            },
+        )
+        if flushed.state is not SegmentState.FLUSHED:
+            self._notify_querynodes(flushed.collection_id, lambda n: n.segment_dropped(flushed))
+            return
+        self._notify_querynodes(flushed.collection_id, lambda n: n.segment_flushed(flushed))
+        self._schedule_builds(flushed)
+
+    def add_delta_log(self, log_entry: DeltaLog) -> None:
+        self.segments.add_delta(log_entry)
+
+    def update_checkpoint(self, checkpoint: ChannelCheckpoint) -> None:
+        self.segments.update_checkpoint(checkpoint)
+
+    def channel_flushed(self, vchannel: str, flush_ts: int) -> None:
+        self.segments.channel_flushed(vchannel, flush_ts)
+
+    # --- index
+
+    def create_index(
+        self,
+        collection_id: int,
+        field_name: str,
+        index_name: str,
+        index_type: str,
+        metric_type: str,
+        params: dict[str, Any],
+        user_params: dict[str, str],
+    ) -> IndexInfo:
+        with self._ddl_lock:
+            self.catalog.get(collection_id)
+            info, created = self.indexes.add(
+                IndexInfo(
+                    index_id=self.ids.allocate(),
+                    collection_id=collection_id,
+                    field_name=field_name,
+                    index_name=index_name or field_name,
+                    index_type=index_type,
+                    metric_type=metric_type,
+                    params=params,
+                    created_ts=self.tso.allocate(),
+                    user_params=user_params,
+                )
+            )
+        if created:
+            for segment in self.segments.of_collection(collection_id, [SegmentState.FLUSHED]):
+                self._schedule_builds(segment)
+        return info
+
+    def describe_indexes(
+        self, collection_id: int, field_name: str = "", index_name: str = ""
+    ) -> list[IndexProgress]:
+        self.catalog.get(collection_id)
+        flushed = self.segments.of_collection(collection_id, [SegmentState.FLUSHED])
+        total = sum(s.num_rows for s in flushed)
+        progress = []
+        for index in self.indexes.find(collection_id, field_name, index_name):
+            indexed = sum(s.num_rows for s in flushed if index.index_id in s.index_files)
+            failure = self.indexes.failure(index.index_id)
+            state = "Failed" if failure else ("Finished" if indexed == total else "InProgress")
+            progress.append(IndexProgress(index, total, indexed, total - indexed, state, failure))
+        return progress
+
+    def drop_index(self, collection_id: int, field_name: str, index_name: str) -> None:
+        with self._ddl_lock:
+            found = self.indexes.find(collection_id, field_name, index_name)
+            if not found:
+                return
+            if self.loads.get(collection_id) is not None:
+                raise errors.ParameterInvalid(
+                    "index cannot be dropped, collection is loaded, please release it first"
+                )
+            for index in found:
+                self.indexes.remove(index)
+                keys = self.segments.drop_index_files(collection_id, index.index_id)
+                self._dispatch.submit("gc", lambda k=keys: [self._storage.delete(x) for x in k])
+
+    def index_built(self, task: IndexBuildTask, key: str) -> None:
+        self.indexes.finished(task.index.index_id, task.segment.segment_id)
+        updated = self.segments.add_index_file(task.segment.segment_id, task.index.index_id, key)
+        if updated is None or not self.indexes.find(
+            task.index.collection_id, index_name=task.index.index_name
+        ):
+            self._storage.delete(key)  # the segment or the index went away meanwhile
+            return
+        self._notify_querynodes(
+            updated.collection_id, lambda n: n.segment_indexed(updated, task.index)
+        )
+
+    def index_failed(self, task: IndexBuildTask, reason: str) -> None:
+        log.error(
+            "index build failed",
+            extra={
+                "segment": task.segment.segment_id,
+                "index": task.index.index_name,
+                "reason": reason,
+            },
+        )
+        self.indexes.finished(task.index.index_id, task.segment.segment_id, failure=reason)
+
+    # --- query: load state and shard leaders
+
+    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
+        info = self.catalog.get(collection_id)
+        indexed_fields = {i.field_name for i in self.indexes.of_collection(collection_id)}
+        for vector_field in info.schema.vector_fields:
+            if vector_field.name not in indexed_fields:
+                raise errors.IndexNotFound(
+                    f"there is no vector index on field: [{vector_field.name}], "
+                    "please create index firstly"
+                )
+        self.loads.start(collection_id, partition_ids)
+        self._dispatch_load(collection_id, partition_ids)
+
+    def release_collection(self, collection_id: int) -> None:
+        self.catalog.get(collection_id)
+        if self.loads.release(collection_id) is None:
+            return
+        for node in self._querynodes.values():
+            node.release_collection(collection_id)
+
+    def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
+        info = self.catalog.get(collection_id)
+        all_ids = [p.partition_id for p in info.partitions]
+        state = self.loads.release_partitions(collection_id, partition_ids, all_ids)
+        for node in self._querynodes.values():
+            if state is None:
+                node.release_collection(collection_id)
+            else:
+                node.release_partitions(collection_id, partition_ids)
+
+    def load_progress(self, collection_id: int, partition_ids: Sequence[int] = ()) -> LoadProgress:
+        info = self.catalog.get(collection_id)
+        state = self.loads.get(collection_id)
+        if state is None:
+            return LoadProgress("NotLoad", 0)
+        loaded_parts = tuple(
+            sorted(state.partition_ids or {p.partition_id for p in info.partitions})
+        )
+        if partition_ids and not set(partition_ids) <= set(loaded_parts):
+            return LoadProgress("NotLoad", 0, loaded_parts)
+        percent = 100 * len(state.loaded_channels) // max(len(info.vchannels), 1)
+        return LoadProgress("Loaded" if percent == 100 else "Loading", percent, loaded_parts)
+
+    def shard_leaders(self, collection_id: int) -> dict[str, int]:
+        info = self.catalog.get(collection_id)
+        state = self.loads.get(collection_id)
+        if state is None or len(state.leaders) < len(info.vchannels):
+            raise errors.CollectionNotLoaded(f"collection={info.name}")
+        return dict(state.leaders)
+
+    def loaded_partitions(self, collection_id: int) -> set[int] | None:
+        """Loaded partition ids, all of them when the whole collection is; None if not loaded."""
+        state = self.loads.get(collection_id)
+        if state is None:
+            return None
+        info = self.catalog.get(collection_id)
+        return set(state.partition_ids) or {p.partition_id for p in info.partitions}
+
+    # --- internals
+
+    def _collection_of_channel(self, vchannel: str) -> CollectionInfo:
+        for info in self.catalog.all():
+            if vchannel in info.vchannels:
+                return info
+        raise errors.CollectionNotFound(f"channel={vchannel}")
+
+    def _datanode_for(self, vchannel: str) -> DataNodeClient:
+        if not self._datanodes:
+            raise errors.ServiceNotReady("no datanode is registered")
+        ids = sorted(self._datanodes)
+        return self._datanodes[ids[hash(vchannel) % len(ids)]]
+
+    def _querynode_for(self, vchannel: str) -> tuple[int, QueryNodeClient]:
+        if not self._querynodes:
+            raise errors.ServiceNotReady("no querynode is registered")
+        ids = sorted(self._querynodes)
+        node_id = ids[sum(vchannel.encode()) % len(ids)]
+        return node_id, self._querynodes[node_id]
+
+    def _watch(self, vchannel: str) -> None:
+        node = self._datanode_for(vchannel)
+        self._dispatch.submit("watch", lambda: node.watch_channel(vchannel))
+
+    def _notify_sealed(self, sealed: Sequence[SegmentInfo]) -> None:
+        for segment in sealed:
+            node = self._datanode_for(segment.vchannel)
+            self._dispatch.submit(
+                "seal",
+                lambda n=node, s=segment: n.seal_segment(s.vchannel, s.segment_id, s.seal_ts),
+            )
+
+    def _notify_querynodes(self, collection_id: int, call: Any) -> None:
+        if self.loads.get(collection_id) is None:
+            return
+        for node in self._querynodes.values():
+            self._dispatch.submit("querynode", lambda n=node: call(n))
+
+    def _dispatch_load(self, collection_id: int, partition_ids: Sequence[int]) -> None:
+        info = self.catalog.get(collection_id)
+        for vchannel in info.vchannels:
+            node_id, node = self._querynode_for(vchannel)
+
+            def load(v: str = vchannel, n: QueryNodeClient = node, nid: int = node_id) -> None:
+                if self.loads.get(collection_id) is None:
+                    return  # released before we got to it
+                n.load_channel(v, list(partition_ids))
+                self.loads.channel_loaded(collection_id, v, nid)
+
+            self._dispatch.submit("load", load)
+
+    def _schedule_builds(self, segment: SegmentInfo) -> None:
+        if not self._indexnodes:
+            return
+        info = self.catalog.get(segment.collection_id)
+        for index in self.indexes.missing_builds(segment):
+            field = info.schema.field(index.field_name)
+            if field is None:
+                continue
+            task = IndexBuildTask(self.ids.allocate(), index, segment, field.dim)
+            self.indexes.started(index.index_id, segment.segment_id)
+            node = self._indexnodes[sorted(self._indexnodes)[task.build_id % len(self._indexnodes)]]
+            self._dispatch.submit("build", lambda n=node, t=task: n.submit(t))
+
+    def _remove_files(
+        self, segments: Sequence[SegmentInfo], extra_keys: Sequence[str] = ()
+    ) -> None:
+        for segment in segments:
+            for key in (segment.data_key, segment.pk_stats_key, *segment.index_files.values()):
+                if key:
+                    self._storage.delete(key)
+        for key in extra_keys:
+            self._storage.delete(key)

@@ -1,0 +1,84 @@
+"""Which collections are loaded, their progress, and which querynode leads each shard."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from elanus.kv import MetaKV
+
+
+def load_key(collection_id: int) -> str:
+    return f"loads/{collection_id}"
+
+
+@dataclass
+class LoadState:
+    partition_ids: set[int]  # empty: the whole collection
+    loaded_channels: set[str] = field(default_factory=set)
+    leaders: dict[str, int] = field(default_factory=dict)  # vchannel -> querynode id
+
+
+class LoadRegistry:
+    def __init__(self, kv: MetaKV) -> None:
+        self._kv = kv
+        self._lock = threading.RLock()
+        self._loads: dict[int, LoadState] = {}
+        for item in kv.get_prefix("loads/"):
+            collection_id = int(item.key.rsplit("/", 1)[1])
+            self._loads[collection_id] = LoadState(set(json.loads(item.value)["partition_ids"]))
+
+    def persisted(self) -> dict[int, set[int]]:
+        with self._lock:
+            return {cid: set(state.partition_ids) for cid, state in self._loads.items()}
+
+    def get(self, collection_id: int) -> LoadState | None:
+        with self._lock:
+            return self._loads.get(collection_id)
+
+    def start(self, collection_id: int, partition_ids: Sequence[int]) -> LoadState:
+        """Record a load; partitions add to what is loaded, an empty list means all."""
+        with self._lock:
+            state = self._loads.get(collection_id)
+            wanted = set(partition_ids)
+            if state is None:
+                state = self._loads[collection_id] = LoadState(wanted)
+            elif not wanted or not state.partition_ids:
+                state.partition_ids = set() if not wanted else state.partition_ids
+            else:
+                state.partition_ids |= wanted
+            self._save(collection_id, state)
+            return state
+
+    def channel_loaded(self, collection_id: int, vchannel: str, node_id: int) -> None:
+        with self._lock:
+            state = self._loads.get(collection_id)
+            if state is not None:
+                state.loaded_channels.add(vchannel)
+                state.leaders[vchannel] = node_id
+
+    def release(self, collection_id: int) -> LoadState | None:
+        with self._lock:
+            self._kv.delete(load_key(collection_id))
+            return self._loads.pop(collection_id, None)
+
+    def release_partitions(
+        self, collection_id: int, partition_ids: Sequence[int], all_partitions: Sequence[int]
+    ) -> LoadState | None:
+        with self._lock:
+            state = self._loads.get(collection_id)
+            if state is None:
+                return None
+            loaded = state.partition_ids or set(all_partitions)
+            remaining = loaded - set(partition_ids)
+            if not remaining:
+                return self.release(collection_id)
+            state.partition_ids = remaining
+            self._save(collection_id, state)
+            return state
+
+    def _save(self, collection_id: int, state: LoadState) -> None:
+        payload = {"partition_ids": sorted(state.partition_ids)}
+        self._kv.put(load_key(collection_id), json.dumps(payload).encode())

@@ -1,0 +1,104 @@
+"""Configuration: one YAML file with a section per role and adapter, every key
+overridable by an environment variable ``ELANUS_<SECTION>_<KEY>`` (upper case).
+
+Only plain values live here; which implementation a value selects is decided
+in one place, :mod:`elanus.launcher`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class ProxyConfig:
+    host: str = "0.0.0.0"
+    port: int = 19530
+    time_tick_interval_s: float = 0.1
+    max_request_bytes: int = 64 * 1024 * 1024
+    max_topk: int = 16384
+    search_timeout_s: float = 30.0
+
+
+@dataclass
+class CoordinatorConfig:
+    dml_channel_pool: int = 4
+    default_shards: int = 1
+    segment_max_rows: int = 200_000
+    tso_window_s: float = 3.0
+    graceful_time_s: float = 5.0
+
+
+@dataclass
+class DataNodeConfig:
+    delete_flush_interval_s: float = 10.0
+    checkpoint_interval_s: float = 1.0
+
+
+@dataclass
+class QueryNodeConfig:
+    consistency_wait_s: float = 10.0
+
+
+@dataclass
+class IndexNodeConfig:
+    build_threads: int = 1
+
+
+@dataclass
+class StorageConfig:
+    data_dir: str = "./elanus-data"
+
+
+@dataclass
+class Config:
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    coordinator: CoordinatorConfig = field(default_factory=CoordinatorConfig)
+    datanode: DataNodeConfig = field(default_factory=DataNodeConfig)
+    querynode: QueryNodeConfig = field(default_factory=QueryNodeConfig)
+    indexnode: IndexNodeConfig = field(default_factory=IndexNodeConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir)
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Defaults, then the YAML file, then ``ELANUS_SECTION_KEY`` environment overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"config file {path} must hold a mapping of sections")
+    config = Config()
+    environ = dict(os.environ if environ is None else environ)
+    for section in dataclasses.fields(config):
+        target = getattr(config, section.name)
+        values = raw.get(section.name) or {}
+        unknown = set(values) - {f.name for f in dataclasses.fields(target)}
+        if unknown:
+            raise ValueError(f"unknown keys in config section {section.name!r}: {sorted(unknown)}")
+        for item in dataclasses.fields(target):
+            env_key = f"ELANUS_{section.name}_{item.name}".upper()
+            if env_key in environ:
+                setattr(
+                    target, item.name, _coerce(environ[env_key], type(getattr(target, item.name)))
+                )
+            elif item.name in values:
+                setattr(
+                    target, item.name, _coerce(values[item.name], type(getattr(target, item.name)))
+                )
+    return config
+
+
+def _coerce(value: Any, kind: type) -> Any:
+    if kind is bool and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return kind(value)

@@ -1,0 +1,209 @@
+"""Metadata values that cross role boundaries: collections, segments, indexes, channels.
+
+The coordinator owns them and stores them in the metadata KV as JSON
+(:func:`to_json` / ``from_json``); other roles receive them through the
+coordinator's client interface. They are plain, immutable values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from elanus.schema import CollectionSchema
+
+DEFAULT_PARTITION = "_default"
+DEFAULT_DB = "default"
+
+
+class ConsistencyLevel(enum.IntEnum):
+    """Milvus's numbers, so they cross the wire unchanged."""
+
+    STRONG = 0
+    SESSION = 1
+    BOUNDED = 2
+    EVENTUALLY = 3
+    CUSTOMIZED = 4
+
+
+class SegmentState(enum.Enum):
+    GROWING = "growing"  # accepting rows
+    SEALED = "sealed"  # no new rows after seal_ts; waiting for the datanode to flush
+    FLUSHED = "flushed"  # files in object storage
+    DROPPED = "dropped"  # its collection or partition is gone, or it was empty
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    partition_id: int
+    name: str
+    created_ts: int
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    collection_id: int
+    db_name: str
+    schema: CollectionSchema
+    shards_num: int
+    vchannels: tuple[str, ...]
+    pchannels: tuple[str, ...]
+    consistency_level: ConsistencyLevel
+    created_ts: int
+    partitions: tuple[PartitionInfo, ...]
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.schema.name
+
+    def partition(self, name: str) -> PartitionInfo | None:
+        for p in self.partitions:
+            if p.name == name:
+                return p
+        return None
+
+    def pchannel_of(self, vchannel: str) -> str:
+        return self.pchannels[self.vchannels.index(vchannel)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "collection_id": self.collection_id,
+            "db_name": self.db_name,
+            "schema": self.schema.to_dict(),
+            "shards_num": self.shards_num,
+            "vchannels": list(self.vchannels),
+            "pchannels": list(self.pchannels),
+            "consistency_level": int(self.consistency_level),
+            "created_ts": self.created_ts,
+            "partitions": [dataclasses.asdict(p) for p in self.partitions],
+            "properties": dict(self.properties),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CollectionInfo:
+        return cls(
+            collection_id=data["collection_id"],
+            db_name=data["db_name"],
+            schema=CollectionSchema.from_dict(data["schema"]),
+            shards_num=data["shards_num"],
+            vchannels=tuple(data["vchannels"]),
+            pchannels=tuple(data["pchannels"]),
+            consistency_level=ConsistencyLevel(data["consistency_level"]),
+            created_ts=data["created_ts"],
+            partitions=tuple(PartitionInfo(**p) for p in data["partitions"]),
+            properties=dict(data.get("properties", {})),
+        )
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    segment_id: int
+    collection_id: int
+    partition_id: int
+    vchannel: str
+    state: SegmentState
+    num_rows: int = 0
+    seal_ts: int = 0  # every row of a sealed segment has a timestamp < seal_ts
+    data_key: str = ""  # object-storage key of the segment file, once flushed
+    pk_stats_key: str = ""
+    size_bytes: int = 0
+    # Index files built for this segment: index_id -> object-storage key.
+    index_files: dict[int, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["state"] = self.state.value
+        data["index_files"] = {str(k): v for k, v in self.index_files.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SegmentInfo:
+        data = dict(data)
+        data["state"] = SegmentState(data["state"])
+        data["index_files"] = {int(k): v for k, v in data.get("index_files", {}).items()}
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class DeltaLog:
+    """Deletes a datanode persisted for one virtual channel: (pk, ts) pairs in one file."""
+
+    log_id: int
+    collection_id: int
+    vchannel: str
+    key: str
+    num_rows: int
+    max_ts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeltaLog:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    index_id: int
+    collection_id: int
+    field_name: str
+    index_name: str
+    index_type: str
+    metric_type: str
+    params: dict[str, Any]
+    created_ts: int
+    # The user's parameters as given, echoed back by DescribeIndex.
+    user_params: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexInfo:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class IndexBuildTask:
+    build_id: int
+    index: IndexInfo
+    segment: SegmentInfo
+    dim: int
+
+
+@dataclass(frozen=True)
+class ChannelCheckpoint:
+    """Replay a virtual channel from ``position`` to rebuild everything not yet persisted."""
+
+    vchannel: str
+    pchannel: str
+    position: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class ChannelSnapshot:
+    """What a node needs to take over a virtual channel, read in one consistent step."""
+
+    collection: CollectionInfo
+    checkpoint: ChannelCheckpoint
+    segments: tuple[SegmentInfo, ...]  # every live segment of the channel, any state
+    delta_logs: tuple[DeltaLog, ...]
+    indexes: tuple[IndexInfo, ...]
+    pending_flush_ts: int = 0  # a Flush asked for data < this ts to be persisted
+
+
+T = TypeVar("T")
+
+
+def to_json(value: Any) -> bytes:
+    return json.dumps(value.to_dict(), separators=(",", ":")).encode()
+
+
+def from_json(kind: type[T], data: bytes) -> T:
+    return kind.from_dict(json.loads(data))  # type: ignore[attr-defined]

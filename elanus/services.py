@@ -1,0 +1,186 @@
+"""How roles reach each other: one narrow interface per callee.
+
+A role depends on these Protocols only, never on another role's package. In
+``elanus standalone`` the composition root hands each role the other roles'
+objects directly (they implement these interfaces); a cluster hands it gRPC
+clients implementing the same interfaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from elanus.meta import (
+    ChannelCheckpoint,
+    ChannelSnapshot,
+    CollectionInfo,
+    ConsistencyLevel,
+    DeltaLog,
+    IndexBuildTask,
+    IndexInfo,
+    SegmentInfo,
+)
+from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
+from elanus.schema import CollectionSchema
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    segment_ids: tuple[int, ...]  # segments sealed by this flush and not yet flushed
+    flushed_segment_ids: tuple[int, ...]  # segments already flushed
+    seal_ts: int
+    flush_ts: int
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    index: IndexInfo
+    total_rows: int
+    indexed_rows: int
+    pending_rows: int
+    state: str  # "Finished", "InProgress", "Failed"
+    fail_reason: str = ""
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    state: str  # "NotExist", "NotLoad", "Loading", "Loaded"
+    percent: int
+    loaded_partitions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectionStats:
+    row_count: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CoordinatorClient(Protocol):
+    # --- root: time, ids, DDL
+    def alloc_timestamp(self, count: int = 1) -> int:
+        """The first of ``count`` consecutive, never-reused timestamps."""
+
+    def alloc_ids(self, count: int) -> int:
+        """The first of ``count`` consecutive, never-reused ids."""
+
+    def create_collection(
+        self,
+        db_name: str,
+        schema: CollectionSchema,
+        shards_num: int,
+        consistency_level: ConsistencyLevel,
+        properties: dict[str, str],
+    ) -> CollectionInfo: ...
+
+    def drop_collection(self, db_name: str, name: str) -> None: ...
+
+    def describe_collection(
+        self, db_name: str, name: str = "", collection_id: int = 0
+    ) -> CollectionInfo: ...
+
+    def list_collections(self, db_name: str) -> list[CollectionInfo]: ...
+
+    def create_partition(self, db_name: str, collection: str, partition: str) -> None: ...
+
+    def drop_partition(self, db_name: str, collection: str, partition: str) -> None: ...
+
+    # --- data: segments, flush, checkpoints
+    def assign_segment(
+        self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
+    ) -> int: ...
+
+    def flush(self, collection_id: int) -> FlushResult: ...
+
+    def flush_state(
+        self, collection_id: int, segment_ids: Sequence[int], flush_ts: int
+    ) -> bool: ...
+
+    def collection_statistics(
+        self, collection_id: int, partition_ids: Sequence[int] = ()
+    ) -> CollectionStats: ...
+
+    def channel_snapshot(self, vchannel: str) -> ChannelSnapshot: ...
+
+    def segment_flushed(self, segment: SegmentInfo) -> None:
+        """A datanode persisted a sealed segment's files (state FLUSHED, or DROPPED if empty)."""
+
+    def add_delta_log(self, log: DeltaLog) -> None: ...
+
+    def update_checkpoint(self, checkpoint: ChannelCheckpoint) -> None: ...
+
+    def channel_flushed(self, vchannel: str, flush_ts: int) -> None:
+        """Everything on the channel with a timestamp < flush_ts is persisted."""
+
+    # --- index
+    def create_index(
+        self,
+        collection_id: int,
+        field_name: str,
+        index_name: str,
+        index_type: str,
+        metric_type: str,
+        params: dict[str, Any],
+        user_params: dict[str, str],
+    ) -> IndexInfo: ...
+
+    def describe_indexes(
+        self, collection_id: int, field_name: str = "", index_name: str = ""
+    ) -> list[IndexProgress]: ...
+
+    def drop_index(self, collection_id: int, field_name: str, index_name: str) -> None: ...
+
+    def index_built(self, task: IndexBuildTask, key: str) -> None: ...
+
+    def index_failed(self, task: IndexBuildTask, reason: str) -> None: ...
+
+    # --- query: load state and shard leaders
+    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None: ...
+
+    def release_collection(self, collection_id: int) -> None: ...
+
+    def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None: ...
+
+    def load_progress(
+        self, collection_id: int, partition_ids: Sequence[int] = ()
+    ) -> LoadProgress: ...
+
+    def shard_leaders(self, collection_id: int) -> dict[str, int]:
+        """vchannel -> id of the querynode that serves it; raises CollectionNotLoaded."""
+
+
+class DataNodeClient(Protocol):
+    def watch_channel(self, vchannel: str) -> None:
+        """Start consuming a virtual channel from its checkpoint. Idempotent."""
+
+    def unwatch_channel(self, vchannel: str) -> None: ...
+
+    def seal_segment(self, vchannel: str, segment_id: int, seal_ts: int) -> None: ...
+
+    def flush_channel(self, vchannel: str, flush_ts: int) -> None: ...
+
+
+class QueryNodeClient(Protocol):
+    def load_channel(self, vchannel: str, partition_ids: Sequence[int]) -> None:
+        """Serve a shard: load its sealed segments, then follow the channel."""
+
+    def release_collection(self, collection_id: int) -> None: ...
+
+    def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None: ...
+
+    def segment_flushed(self, segment: SegmentInfo) -> None:
+        """Swap a growing segment for its flushed files (handoff)."""
+
+    def segment_indexed(self, segment: SegmentInfo, index: IndexInfo) -> None: ...
+
+    def segment_dropped(self, segment: SegmentInfo) -> None: ...
+
+    def search(self, request: SearchRequest) -> SearchResult: ...
+
+    def query(self, request: QueryRequest) -> QueryResult: ...
+
+
+class IndexNodeClient(Protocol):
+    def submit(self, task: IndexBuildTask) -> None:
+        """Queue a build; the node reports back through CoordinatorClient.index_built."""
