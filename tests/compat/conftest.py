@@ -1,0 +1,122 @@
+"""Fixtures for the pymilvus compatibility suite.
+
+By default every test talks to `elanus standalone` started as a subprocess.
+With ELANUS_COMPAT_TARGET=milvus-lite the same tests talk to Milvus Lite (the
+embedded Milvus that pymilvus starts for a local `.db` uri), so that what the
+suite expects can be checked against Milvus itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from pymilvus import MilvusClient
+
+from .helpers import ON_MILVUS_LITE, TARGET, unique_name
+from .server import ElanusServer, free_port
+
+if TARGET not in ("elanus", "milvus-lite"):
+    raise pytest.UsageError(f"ELANUS_COMPAT_TARGET must be elanus or milvus-lite, not {TARGET!r}")
+
+_running_servers: list[ElanusServer] = []
+
+
+def _milvus_lite_major() -> int:
+    try:
+        return int(metadata.version("milvus-lite").split(".")[0])
+    except metadata.PackageNotFoundError:
+        return 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "not_on_milvus_lite(reason): Milvus Lite lacks this; run only on Elanus"
+    )
+    config.addinivalue_line(
+        "markers", "needs_partitions: Milvus Lite 2.x answers UNIMPLEMENTED to partition RPCs"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not ON_MILVUS_LITE:
+        return
+    for item in items:
+        lacking = item.get_closest_marker("not_on_milvus_lite")
+        if lacking is not None:
+            item.add_marker(pytest.mark.skip(reason=f"Milvus Lite: {lacking.args[0]}"))
+        if item.get_closest_marker("needs_partitions") and _milvus_lite_major() < 3:
+            item.add_marker(pytest.mark.skip(reason="Milvus Lite 2.x has no partition RPCs"))
+
+
+def _new_server(base: Path) -> ElanusServer:
+    base.mkdir(parents=True, exist_ok=True)
+    server = ElanusServer(data_dir=base / "data", port=free_port(), log_path=base / "elanus.log")
+    _running_servers.append(server)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The uri of the server shared by the whole session."""
+    base = tmp_path_factory.mktemp("elanus-session")
+    if ON_MILVUS_LITE:
+        yield str(base / "milvus.db")
+        return
+    server = _new_server(base)
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+        _running_servers.remove(server)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[ElanusServer]:
+    """A server of the test's own, which the test may kill and restart."""
+    if ON_MILVUS_LITE:
+        pytest.skip("Milvus Lite runs inside pymilvus's server manager: no process to kill")
+    server = _new_server(tmp_path / "elanus")
+    try:
+        yield server
+    finally:
+        server.stop()
+        _running_servers.remove(server)
+
+
+@pytest.fixture
+def client(server_uri: str) -> Iterator[MilvusClient]:
+    milvus = MilvusClient(uri=server_uri, timeout=60)
+    try:
+        yield milvus
+    finally:
+        milvus.close()
+
+
+@pytest.fixture
+def new_collection_name(client: MilvusClient) -> Iterator[Callable[[str], str]]:
+    """Hands out unique collection names and drops those collections afterwards."""
+    handed_out: list[str] = []
+
+    def make(prefix: str = "c") -> str:
+        name = unique_name(prefix)
+        handed_out.append(name)
+        return name
+
+    yield make
+    for name in handed_out:
+        if client.has_collection(name):
+            client.drop_collection(name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Attach the server log tail to every failing test's report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for server in _running_servers:
+            report.sections.append((f"elanus server log :{server.port}", server.log_tail()))
