@@ -1,0 +1,395 @@
+"""Vector indexes over one segment's rows: build, search with a row filter, serialize.
+
+Float indexes are FAISS indexes searched with an ``IDSelectorBitmap`` so the
+filter is applied inside FAISS. Binary indexes keep the packed codes and scan
+them with numpy (FAISS's binary IVF accepts no selector and has no Jaccard);
+FAISS trains their IVF centroids.
+
+A filtered approximate search can come back short when few rows pass the
+filter. Where that happens, or when 93% or more of the rows are filtered out
+(knowhere's threshold), the affected queries are answered exactly instead, so
+a search returns ``min(k, valid rows)`` results.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import faiss
+import numpy as np
+
+from elanus.errors import InternalError
+from elanus.vectors.brute_force import (
+    brute_force_search,
+    normalize_rows,
+    pairwise_distances,
+    select_topk,
+    worst_distance,
+)
+from elanus.vectors.spec import (
+    BIN_IVF_FLAT,
+    COSINE,
+    HNSW,
+    IP,
+    IVF_FLAT,
+    IVF_PQ,
+    IVF_SQ8,
+    IndexSpec,
+    validate_search_params,
+)
+
+_MAGIC = b"ELVIDX01"
+_FILTERED_OUT_RATIO_FOR_EXACT = 0.93
+
+
+class VectorIndex(ABC):
+    """An index over ``num_rows`` vectors; results name rows by offset (0..num_rows-1)."""
+
+    def __init__(self, spec: IndexSpec, dim: int) -> None:
+        self.spec = spec
+        self.dim = dim
+
+    @property
+    @abstractmethod
+    def num_rows(self) -> int: ...
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        search_params: Mapping[str, Any] | None = None,
+        valid: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k rows per query among rows where ``valid`` (a bool mask over rows) is True.
+
+        Returns (distances float32 (nq, k), row offsets int64 (nq, k)) sorted best
+        first; missing results have offset -1 and distance +inf (-inf for IP/COSINE).
+        Raises ParameterInvalid for bad search params (e.g. HNSW ef < k).
+        """
+        if k < 1:
+            raise ValueError(f"k must be positive, got {k}")
+        resolved = validate_search_params(self.spec, k, search_params or {})
+        queries = self._check_queries(queries)
+        mask = None if valid is None else _check_mask(valid, self.num_rows)
+        valid_count = self.num_rows if mask is None else int(mask.sum())
+        nq = len(queries)
+        if valid_count == 0 or nq == 0:
+            return _empty_result(nq, k, self.spec.metric_type)
+        if valid_count <= (1.0 - _FILTERED_OUT_RATIO_FOR_EXACT) * self.num_rows:
+            return self._exact_search(queries, k, mask)
+        distances, offsets = self._approximate_search(queries, k, resolved, mask)
+        short = np.flatnonzero((offsets >= 0).sum(axis=1) < min(k, valid_count))
+        if len(short):
+            distances[short], offsets[short] = self._exact_search(queries[short], k, mask)
+        return distances, offsets
+
+    def serialize(self) -> bytes:
+        """The index as bytes for object storage; :func:`load_index` reverses it."""
+        header = {
+            "index_type": self.spec.index_type,
+            "metric_type": self.spec.metric_type,
+            "dim": self.dim,
+            "num_rows": self.num_rows,
+            **self._header_extra(),
+        }
+        return _pack(header, self._blobs())
+
+    @abstractmethod
+    def _check_queries(self, queries: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _approximate_search(
+        self, queries: np.ndarray, k: int, params: dict[str, int], mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @abstractmethod
+    def _exact_search(
+        self, queries: np.ndarray, k: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def _header_extra(self) -> dict[str, Any]:
+        return {}
+
+    @abstractmethod
+    def _blobs(self) -> dict[str, bytes]: ...
+
+
+class FaissFloatIndex(VectorIndex):
+    """FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ or HNSW on float vectors, as one FAISS index.
+
+    COSINE is inner product over unit vectors: rows are normalised at build,
+    queries at search. ``structure`` is what was built, which is FLAT for a
+    segment too small to train the requested index (as Milvus, which keeps
+    small segments unindexed).
+    """
+
+    def __init__(self, spec: IndexSpec, dim: int, index: faiss.Index, structure: str) -> None:
+        super().__init__(spec, dim)
+        self._index = index
+        self._structure = structure
+
+    @property
+    def num_rows(self) -> int:
+        return int(self._index.ntotal)
+
+    def _check_queries(self, queries: np.ndarray) -> np.ndarray:
+        data = np.ascontiguousarray(queries, dtype=np.float32)
+        if data.ndim != 2 or data.shape[1] != self.dim:
+            raise ValueError(f"queries must have shape (nq, {self.dim}), got {data.shape}")
+        return normalize_rows(data) if self.spec.metric_type == COSINE else data
+
+    def _approximate_search(
+        self, queries: np.ndarray, k: int, params: dict[str, int], mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        bitmap = None if mask is None else np.packbits(mask, bitorder="little")
+        selector = (
+            None if bitmap is None else faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
+        )
+        search_params = self._faiss_params(params, selector)
+        distances, offsets = self._index.search(queries, k, params=search_params)
+        return _pad_missing(distances, offsets, self.spec.metric_type)
+
+    def _exact_search(
+        self, queries: np.ndarray, k: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self._structure in (IVF_FLAT, IVF_SQ8, IVF_PQ):
+            # Probing every list is exhaustive over the index's own codes, filter inside FAISS.
+            nlist = int(faiss.extract_index_ivf(self._index).nlist)
+            return self._approximate_search(queries, k, {"nprobe": nlist}, mask)
+        if self._structure == HNSW:
+            rows = np.arange(self.num_rows) if mask is None else np.flatnonzero(mask)
+            vectors = self._index.reconstruct_batch(rows.astype(np.int64))
+            metric = IP if self.spec.metric_type == COSINE else self.spec.metric_type
+            distances, positions = brute_force_search(vectors, queries, k, metric)
+            return distances, np.where(positions >= 0, rows[positions], -1)
+        return self._approximate_search(queries, k, {}, mask)
+
+    def _faiss_params(
+        self, params: dict[str, int], selector: faiss.IDSelector | None
+    ) -> faiss.SearchParameters | None:
+        if self._structure == HNSW:
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=params["ef"])
+        if self._structure in (IVF_FLAT, IVF_SQ8, IVF_PQ):
+            return faiss.SearchParametersIVF(sel=selector, nprobe=params["nprobe"])
+        return None if selector is None else faiss.SearchParameters(sel=selector)
+
+    def _header_extra(self) -> dict[str, Any]:
+        return {"structure": self._structure}
+
+    def _blobs(self) -> dict[str, bytes]:
+        return {"faiss": faiss.serialize_index(self._index).tobytes()}
+
+
+class BinaryIndex(VectorIndex):
+    """BIN_FLAT or BIN_IVF_FLAT over packed bit codes, HAMMING or JACCARD.
+
+    For IVF, ``centroids`` are FAISS-trained binary centroids and rows are kept
+    grouped by list (``list_order`` sorted by list, ``list_bounds`` its CSR
+    offsets) so a query scans only its ``nprobe`` nearest lists.
+    """
+
+    def __init__(
+        self,
+        spec: IndexSpec,
+        dim: int,
+        codes: np.ndarray,
+        centroids: np.ndarray | None = None,
+        assignment: np.ndarray | None = None,
+    ) -> None:
+        super().__init__(spec, dim)
+        self._codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        self._centroids = centroids
+        self._assignment = assignment
+        self._quantizer: faiss.IndexBinaryFlat | None = None
+        if centroids is not None and assignment is not None:
+            self._quantizer = faiss.IndexBinaryFlat(dim)
+            self._quantizer.add(centroids)
+            self._list_order = np.argsort(assignment, kind="stable")
+            counts = np.bincount(assignment, minlength=len(centroids))
+            self._list_bounds = np.concatenate(([0], np.cumsum(counts)))
+
+    @property
+    def num_rows(self) -> int:
+        return len(self._codes)
+
+    def _check_queries(self, queries: np.ndarray) -> np.ndarray:
+        data = np.ascontiguousarray(queries, dtype=np.uint8)
+        if data.ndim != 2 or data.shape[1] != self.dim // 8:
+            raise ValueError(
+                f"binary queries must have shape (nq, {self.dim // 8}), got {data.shape}"
+            )
+        return data
+
+    def _approximate_search(
+        self, queries: np.ndarray, k: int, params: dict[str, int], mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self._quantizer is None:
+            return self._exact_search(queries, k, mask)
+        metric = self.spec.metric_type
+        nprobe = min(params.get("nprobe", 1), self._quantizer.ntotal)
+        _, probes = self._quantizer.search(queries, nprobe)
+        distances, offsets = _empty_result(len(queries), k, metric)
+        for i, lists in enumerate(probes):
+            rows = np.concatenate(
+                [self._list_order[self._list_bounds[c] : self._list_bounds[c + 1]] for c in lists]
+            )
+            if mask is not None:
+                rows = rows[mask[rows]]
+            if len(rows) == 0:
+                continue
+            scores = pairwise_distances(self._codes[rows], queries[i : i + 1], metric)
+            best, picked = select_topk(scores, k, metric)
+            distances[i, : best.shape[1]] = best[0]
+            offsets[i, : best.shape[1]] = rows[picked[0]]
+        return distances, offsets
+
+    def _exact_search(
+        self, queries: np.ndarray, k: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return brute_force_search(self._codes, queries, k, self.spec.metric_type, mask)
+
+    def _blobs(self) -> dict[str, bytes]:
+        blobs = {"codes": self._codes.tobytes()}
+        if self._centroids is not None and self._assignment is not None:
+            blobs["centroids"] = self._centroids.tobytes()
+            blobs["assignment"] = self._assignment.astype("<i4").tobytes()
+        return blobs
+
+
+def build_index(spec: IndexSpec, vectors: np.ndarray, dim: int) -> VectorIndex:
+    """Build the index ``spec`` describes over ``vectors`` (row i gets offset i).
+
+    Float vectors are ``(n, dim)`` float32; binary ones ``(n, dim/8)`` uint8.
+    IVF ``nlist`` is capped at the row count so small segments still build.
+    """
+    if spec.is_binary:
+        return _build_binary(spec, vectors, dim)
+    data = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
+    if spec.metric_type == COSINE:
+        data = normalize_rows(data)
+    metric = faiss.METRIC_L2 if spec.metric_type == "L2" else faiss.METRIC_INNER_PRODUCT
+    structure = _float_structure(spec, len(data))
+    if structure == HNSW:
+        index = faiss.IndexHNSWFlat(dim, spec.params["M"], metric)
+        index.hnsw.efConstruction = spec.params["efConstruction"]
+    elif structure in (IVF_FLAT, IVF_SQ8, IVF_PQ):
+        index = _train_ivf(spec, structure, data, dim, metric)
+    else:
+        index = faiss.IndexFlat(dim, metric)
+    index.add(data)
+    return FaissFloatIndex(spec, dim, index, structure)
+
+
+def load_index(spec: IndexSpec, data: bytes) -> VectorIndex:
+    """Read an index written by :meth:`VectorIndex.serialize`, checking it matches ``spec``."""
+    header, blobs = _unpack(data)
+    if (header["index_type"], header["metric_type"]) != (spec.index_type, spec.metric_type):
+        raise InternalError(
+            f"index file holds {header['index_type']}/{header['metric_type']}, "
+            f"expected {spec.index_type}/{spec.metric_type}"
+        )
+    dim = int(header["dim"])
+    if not spec.is_binary:
+        index = faiss.deserialize_index(np.frombuffer(blobs["faiss"], dtype=np.uint8))
+        return FaissFloatIndex(spec, dim, index, header["structure"])
+    codes = np.frombuffer(blobs["codes"], dtype=np.uint8).reshape(-1, dim // 8)
+    if "centroids" not in blobs:
+        return BinaryIndex(spec, dim, codes)
+    centroids = np.frombuffer(blobs["centroids"], dtype=np.uint8).reshape(-1, dim // 8)
+    assignment = np.frombuffer(blobs["assignment"], dtype="<i4").astype(np.int64)
+    return BinaryIndex(spec, dim, codes, centroids, assignment)
+
+
+def _float_structure(spec: IndexSpec, num_rows: int) -> str:
+    """What to build: the requested type, or FLAT when the rows cannot train it."""
+    if num_rows == 0:
+        return "FLAT"
+    if spec.index_type == IVF_PQ and num_rows < 2 ** spec.params["nbits"]:
+        return "FLAT"
+    return spec.index_type
+
+
+def _train_ivf(
+    spec: IndexSpec, structure: str, data: np.ndarray, dim: int, metric: int
+) -> faiss.Index:
+    nlist = min(spec.params["nlist"], len(data))
+    if structure == IVF_PQ:
+        # "np": no polysemous training, which Milvus does not use and which costs seconds.
+        encoding = f"PQ{spec.params['m']}x{spec.params['nbits']}np"
+    else:
+        encoding = "SQ8" if structure == IVF_SQ8 else "Flat"
+    index = faiss.index_factory(dim, f"IVF{nlist},{encoding}", metric)
+    ivf = faiss.extract_index_ivf(index)
+    # Small segments train on few points per list; that is expected, not worth a warning.
+    ivf.cp.min_points_per_centroid = 1
+    if structure == IVF_PQ:
+        faiss.downcast_index(index).pq.cp.min_points_per_centroid = 1
+    index.train(data)
+    return index
+
+
+def _build_binary(spec: IndexSpec, vectors: np.ndarray, dim: int) -> BinaryIndex:
+    if dim % 8:
+        raise ValueError(f"binary vector dimension must be a multiple of 8, got {dim}")
+    codes = np.ascontiguousarray(vectors, dtype=np.uint8).reshape(-1, dim // 8)
+    if spec.index_type != BIN_IVF_FLAT or len(codes) == 0:
+        return BinaryIndex(spec, dim, codes)
+    nlist = min(spec.params["nlist"], len(codes))
+    trainer = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(dim), dim, nlist)
+    trainer.cp.min_points_per_centroid = 1
+    trainer.train(codes)
+    quantizer = faiss.downcast_IndexBinary(trainer.quantizer)
+    centroids = faiss.vector_to_array(quantizer.xb).reshape(nlist, dim // 8).copy()
+    _, nearest = quantizer.search(codes, 1)
+    return BinaryIndex(spec, dim, codes, centroids, nearest[:, 0].astype(np.int64))
+
+
+def _check_mask(valid: np.ndarray, num_rows: int) -> np.ndarray:
+    mask = np.ascontiguousarray(valid, dtype=bool)
+    if mask.shape != (num_rows,):
+        raise ValueError(f"valid mask must have shape ({num_rows},), got {mask.shape}")
+    return mask
+
+
+def _empty_result(nq: int, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        np.full((nq, k), worst_distance(metric), dtype=np.float32),
+        np.full((nq, k), -1, dtype=np.int64),
+    )
+
+
+def _pad_missing(
+    distances: np.ndarray, offsets: np.ndarray, metric: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS pads with +-FLT_MAX; use infinities, which every merge sorts last."""
+    distances = np.asarray(distances, dtype=np.float32).copy()
+    offsets = np.asarray(offsets, dtype=np.int64).copy()
+    distances[offsets < 0] = worst_distance(metric)
+    return distances, offsets
+
+
+def _pack(header: dict[str, Any], blobs: dict[str, bytes]) -> bytes:
+    """Container: magic, header length, JSON header (with blob sizes), then the blobs in order."""
+    header = {**header, "blobs": [[name, len(blob)] for name, blob in blobs.items()]}
+    encoded = json.dumps(header, sort_keys=True).encode()
+    return b"".join([_MAGIC, struct.pack("<I", len(encoded)), encoded, *blobs.values()])
+
+
+def _unpack(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+    if data[: len(_MAGIC)] != _MAGIC:
+        raise InternalError("not an Elanus vector index file")
+    start = len(_MAGIC) + 4
+    (header_len,) = struct.unpack_from("<I", data, len(_MAGIC))
+    header = json.loads(data[start : start + header_len])
+    position = start + header_len
+    blobs: dict[str, bytes] = {}
+    for name, size in header["blobs"]:
+        blobs[name] = bytes(data[position : position + size])
+        position += size
+    if position != len(data):
+        raise InternalError(f"vector index file is {len(data)} bytes, header says {position}")
+    return header, blobs

@@ -1,0 +1,241 @@
+"""Index and metric names with Milvus's validation rules.
+
+Clients send index parameters as loosely typed key/values (often every value a
+string), so this module is where they become a checked :class:`IndexSpec`.
+The rules follow Milvus 2.4+: an empty metric means COSINE for float vectors
+and HAMMING for binary ones, and AUTOINDEX means HNSW (M=18,
+efConstruction=240) for float vectors and BIN_IVF_FLAT for binary ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from elanus.errors import IndexNotSupported, ParameterInvalid
+from elanus.schema import DataType, FieldSchema
+
+# Metric names as Milvus spells them.
+L2 = "L2"
+IP = "IP"
+COSINE = "COSINE"
+HAMMING = "HAMMING"
+JACCARD = "JACCARD"
+
+FLOAT_METRICS = (L2, IP, COSINE)
+BINARY_METRICS = (HAMMING, JACCARD)
+_METRIC_ALIASES = {"TANIMOTO": JACCARD}
+_LARGER_IS_BETTER = frozenset({IP, COSINE})
+
+# Index type names.
+FLAT = "FLAT"
+IVF_FLAT = "IVF_FLAT"
+IVF_SQ8 = "IVF_SQ8"
+IVF_PQ = "IVF_PQ"
+HNSW = "HNSW"
+BIN_FLAT = "BIN_FLAT"
+BIN_IVF_FLAT = "BIN_IVF_FLAT"
+AUTOINDEX = "AUTOINDEX"
+
+FLOAT_INDEX_TYPES = (FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ, HNSW)
+BINARY_INDEX_TYPES = (BIN_FLAT, BIN_IVF_FLAT)
+IVF_INDEX_TYPES = frozenset({IVF_FLAT, IVF_SQ8, IVF_PQ, BIN_IVF_FLAT})
+
+INT32_MAX = 2**31 - 1
+
+# What AUTOINDEX builds, as Milvus's default autoIndex settings do.
+_AUTO_FLOAT = (HNSW, {"M": 18, "efConstruction": 240})
+_AUTO_BINARY = (BIN_IVF_FLAT, {"nlist": 1024})
+
+# Defaults Milvus documents for parameters the user leaves out.
+DEFAULT_NLIST = 128
+DEFAULT_NPROBE = 8
+DEFAULT_HNSW_M = 30
+DEFAULT_EF_CONSTRUCTION = 360
+DEFAULT_PQ_M = 32
+DEFAULT_PQ_NBITS = 8
+# HNSW searches with ef = max(k, this) when the request names no ef (knowhere's rule).
+MIN_DEFAULT_EF = 16
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A validated index definition: what to build and how to compare vectors.
+
+    ``params`` holds only build parameters, with defaults filled in and values
+    as ints. ``requested_type`` is what the user asked for (``AUTOINDEX``), so
+    describe-index can echo it while ``index_type`` says what was built.
+    """
+
+    index_type: str
+    metric_type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    requested_type: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.requested_type:
+            object.__setattr__(self, "requested_type", self.index_type)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.index_type in BINARY_INDEX_TYPES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index_type": self.index_type,
+            "metric_type": self.metric_type,
+            "params": dict(self.params),
+            "requested_type": self.requested_type,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IndexSpec:
+        return cls(
+            index_type=data["index_type"],
+            metric_type=data["metric_type"],
+            params=dict(data.get("params", {})),
+            requested_type=data.get("requested_type", ""),
+        )
+
+
+def larger_is_better(metric: str) -> bool:
+    """True for similarities (IP, COSINE), false for distances (L2, HAMMING, JACCARD)."""
+    return normalize_metric(metric) in _LARGER_IS_BETTER
+
+
+def normalize_metric(metric: str) -> str:
+    """Upper-case a metric name and resolve aliases (TANIMOTO is JACCARD)."""
+    name = metric.strip().upper()
+    return _METRIC_ALIASES.get(name, name)
+
+
+def parse_index_spec(
+    index_type: str, metric_type: str, params: Mapping[str, Any], field: FieldSchema
+) -> IndexSpec:
+    """Check an index request for ``field`` and return what to build.
+
+    Raises IndexNotSupported for an index type that does not apply to the
+    field, ParameterInvalid for a bad metric or parameter value.
+    """
+    if field.data_type not in (DataType.FLOAT_VECTOR, DataType.BINARY_VECTOR):
+        raise IndexNotSupported(
+            f"vector index on field {field.name!r} of type {field.data_type.name} is not supported"
+        )
+    binary = field.data_type == DataType.BINARY_VECTOR
+    requested = index_type.strip().upper() or AUTOINDEX
+    metric = normalize_metric(metric_type) or (HAMMING if binary else COSINE)
+
+    if requested == AUTOINDEX:
+        built, auto_params = _AUTO_BINARY if binary else _AUTO_FLOAT
+        merged: dict[str, Any] = {**auto_params, **params}
+    else:
+        built, merged = requested, dict(params)
+    _check_index_type(built, requested, field, binary)
+    _check_metric(metric, field, binary)
+    build_params = _check_build_params(built, merged, field)
+    return IndexSpec(built, metric, build_params, requested_type=requested)
+
+
+def validate_search_params(spec: IndexSpec, k: int, params: Mapping[str, Any]) -> dict[str, int]:
+    """Resolve a search's index parameters (nprobe, ef) with Milvus's defaults and limits.
+
+    Unknown keys are ignored, as Milvus does. HNSW refuses ``ef < k`` with
+    Milvus's message rather than silently widening the search.
+    """
+    if spec.index_type in IVF_INDEX_TYPES:
+        nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536)
+        return {"nprobe": nprobe}
+    if spec.index_type == HNSW:
+        if params.get("ef") is None:
+            return {"ef": max(k, MIN_DEFAULT_EF)}
+        ef = _int_param(params, "ef", k, 1, INT32_MAX)
+        if ef < k:
+            raise ParameterInvalid(f"ef({ef}) should be larger than k({k})")
+        return {"ef": ef}
+    return {}
+
+
+def _check_index_type(built: str, requested: str, field: FieldSchema, binary: bool) -> None:
+    allowed = BINARY_INDEX_TYPES if binary else FLOAT_INDEX_TYPES
+    if built in allowed:
+        return
+    kind = "binary" if binary else "float"
+    if built in BINARY_INDEX_TYPES + FLOAT_INDEX_TYPES:
+        raise IndexNotSupported(
+            f"index type {requested} is not valid for {kind} vector field {field.name!r}; "
+            f"use {_or_list(allowed + (AUTOINDEX,))}"
+        )
+    raise IndexNotSupported(
+        f"index type {requested} is not supported; "
+        f"for {kind} vector fields use {_or_list(allowed + (AUTOINDEX,))}"
+    )
+
+
+def _check_metric(metric: str, field: FieldSchema, binary: bool) -> None:
+    allowed = BINARY_METRICS if binary else FLOAT_METRICS
+    if metric not in allowed:
+        kind = "binary" if binary else "float"
+        raise ParameterInvalid(
+            f"metric type {metric} is not valid for {kind} vector field {field.name!r}; "
+            f"use {_or_list(allowed)}"
+        )
+
+
+def _check_build_params(index_type: str, params: Mapping[str, Any], field: FieldSchema) -> dict:
+    if index_type in IVF_INDEX_TYPES:
+        checked: dict[str, Any] = {"nlist": _int_param(params, "nlist", DEFAULT_NLIST, 1, 65536)}
+        if index_type == IVF_PQ:
+            checked.update(_check_pq_params(params, field))
+        return checked
+    if index_type == HNSW:
+        return {
+            "M": _int_param(params, "M", DEFAULT_HNSW_M, 2, 2048),
+            "efConstruction": _int_param(
+                params, "efConstruction", DEFAULT_EF_CONSTRUCTION, 1, INT32_MAX
+            ),
+        }
+    return {}
+
+
+def _check_pq_params(params: Mapping[str, Any], field: FieldSchema) -> dict[str, int]:
+    m = _int_param(params, "m", DEFAULT_PQ_M, 1, 65536)
+    if field.dim % m != 0:
+        raise ParameterInvalid(
+            f"IVF_PQ parameter m={m} must divide the dimension {field.dim} of field {field.name!r}"
+        )
+    # FAISS's product quantizer trains 2**nbits centroids per sub-vector; keep it tractable.
+    nbits = _int_param(params, "nbits", DEFAULT_PQ_NBITS, 1, 16)
+    return {"m": m, "nbits": nbits}
+
+
+def _int_param(params: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    """Read an integer parameter that may arrive as int or string, checking its range."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    value = _as_int(raw)
+    if value is None:
+        raise ParameterInvalid(f"param '{name}' ({raw!r}) should be an integer")
+    if not low <= value <= high:
+        raise ParameterInvalid(f"param '{name}' ({value}) should be in range [{low}, {high}]")
+    return value
+
+
+def _as_int(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        return int(raw) if raw.is_integer() else None
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _or_list(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
