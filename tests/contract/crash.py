@@ -1,7 +1,7 @@
 """Run a Python script in a child process and ``kill -9`` it while it works.
 
 The child prints one line per acknowledged operation (flushing each); the
-parent collects the lines that arrived before the kill. Anything the child
+parent collects the whole lines that arrived before the kill. Anything the child
 printed was acknowledged to it, so the parent may check it survived.
 """
 
@@ -47,6 +47,8 @@ def run_and_kill(
     def collect() -> None:
         assert child.stdout is not None
         for line in child.stdout:
+            if not line.endswith("\n"):  # cut off by the kill: not a whole acknowledgement
+                break
             lines.append(line.strip())
             if len(lines) >= min_lines:
                 enough.set()
