@@ -29,6 +29,7 @@ from elanus.vectors.spec import (
     larger_is_better,
     normalize_metric,
     parse_index_spec,
+    resolve_spec,
     validate_search_params,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "merge_topk",
     "normalize_metric",
     "parse_index_spec",
+    "resolve_spec",
     "validate_search_params",
     "worst_distance",
 ]

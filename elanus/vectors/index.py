@@ -39,6 +39,7 @@ from elanus.vectors.spec import (
     IVF_PQ,
     IVF_SQ8,
     IndexSpec,
+    resolve_spec,
     validate_search_params,
 )
 
@@ -265,7 +266,9 @@ def build_index(spec: IndexSpec, vectors: np.ndarray, dim: int) -> VectorIndex:
 
     Float vectors are ``(n, dim)`` float32; binary ones ``(n, dim/8)`` uint8.
     IVF ``nlist`` is capped at the row count so small segments still build.
+    ``spec`` may hold raw params; they are checked again here.
     """
+    spec = resolve_spec(spec, dim)
     if spec.is_binary:
         return _build_binary(spec, vectors, dim)
     data = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
@@ -287,6 +290,7 @@ def build_index(spec: IndexSpec, vectors: np.ndarray, dim: int) -> VectorIndex:
 def load_index(spec: IndexSpec, data: bytes) -> VectorIndex:
     """Read an index written by :meth:`VectorIndex.serialize`, checking it matches ``spec``."""
     header, blobs = _unpack(data)
+    spec = resolve_spec(spec, int(header["dim"]))
     if (header["index_type"], header["metric_type"]) != (spec.index_type, spec.metric_type):
         raise InternalError(
             f"index file holds {header['index_type']}/{header['metric_type']}, "

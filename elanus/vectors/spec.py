@@ -137,6 +137,22 @@ def parse_index_spec(
     return IndexSpec(built, metric, build_params, requested_type=requested)
 
 
+def resolve_spec(spec: IndexSpec, dim: int) -> IndexSpec:
+    """Re-check a spec that may hold raw user params (strings, AUTOINDEX, missing defaults).
+
+    Idempotent on the output of :func:`parse_index_spec`, so builders and
+    loaders can call it on whatever the metadata holds. A binary field is
+    recognised by a binary index type or metric.
+    """
+    binary = spec.index_type.upper() in BINARY_INDEX_TYPES or (
+        normalize_metric(spec.metric_type) in BINARY_METRICS
+    )
+    data_type = DataType.BINARY_VECTOR if binary else DataType.FLOAT_VECTOR
+    field = FieldSchema("vector", data_type, type_params={"dim": str(dim)})
+    requested = spec.requested_type if spec.requested_type == AUTOINDEX else spec.index_type
+    return parse_index_spec(requested, spec.metric_type, spec.params, field)
+
+
 def validate_search_params(spec: IndexSpec, k: int, params: Mapping[str, Any]) -> dict[str, int]:
     """Resolve a search's index parameters (nprobe, ef) with Milvus's defaults and limits.
 

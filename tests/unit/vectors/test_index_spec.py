@@ -6,7 +6,13 @@ import pytest
 
 from elanus.errors import IndexNotSupported, ParameterInvalid
 from elanus.schema import DataType, FieldSchema
-from elanus.vectors import IndexSpec, larger_is_better, parse_index_spec, validate_search_params
+from elanus.vectors import (
+    IndexSpec,
+    larger_is_better,
+    parse_index_spec,
+    resolve_spec,
+    validate_search_params,
+)
 
 FLOAT = FieldSchema("vec", DataType.FLOAT_VECTOR, type_params={"dim": "128"})
 BINARY = FieldSchema("bits", DataType.BINARY_VECTOR, type_params={"dim": "64"})
@@ -102,3 +108,13 @@ def test_search_params() -> None:
 def test_larger_is_better() -> None:
     assert larger_is_better("IP") and larger_is_better("cosine")
     assert not any(larger_is_better(m) for m in ("L2", "HAMMING", "JACCARD", "TANIMOTO"))
+
+
+def test_resolve_spec_accepts_raw_params_and_is_idempotent() -> None:
+    raw = IndexSpec("ivf_flat", "l2", {"nlist": "64"})
+    resolved = resolve_spec(raw, 128)
+    assert resolved == IndexSpec("IVF_FLAT", "L2", {"nlist": 64})
+    assert resolve_spec(resolved, 128) == resolved
+    auto = parse_index_spec("AUTOINDEX", "", {}, FLOAT)
+    assert resolve_spec(auto, 128) == auto
+    assert resolve_spec(IndexSpec("AUTOINDEX", "HAMMING"), 64).index_type == "BIN_IVF_FLAT"

@@ -8,6 +8,7 @@ import pytest
 from elanus.errors import ParameterInvalid
 from elanus.schema import DataType, FieldSchema
 from elanus.vectors import (
+    IndexSpec,
     brute_force_search,
     build_index,
     load_index,
@@ -230,3 +231,14 @@ def test_short_filtered_results_are_completed(clustered: tuple[np.ndarray, np.nd
     assert (offsets >= 0).all() and valid[offsets].all()
     exact, _ = brute_force_search(vectors, queries, 10, "L2", valid)
     assert (distances >= exact - 1e-3).all()
+
+
+def test_build_and_load_accept_unparsed_specs() -> None:
+    vectors = np.random.default_rng(8).standard_normal((300, 16)).astype(np.float32)
+    raw = IndexSpec("autoindex", "", {"M": "8"})
+    index = build_index(raw, vectors, 16)
+    assert (index.spec.index_type, index.spec.params["M"]) == ("HNSW", 8)
+    restored = load_index(raw, index.serialize())
+    np.testing.assert_array_equal(
+        restored.search(vectors[:4], 3)[1], index.search(vectors[:4], 3)[1]
+    )
