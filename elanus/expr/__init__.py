@@ -38,7 +38,7 @@ from elanus.expr._ast import (
     Or,
     ValueType,
 )
-from elanus.expr._evaluate import evaluate, like_regex
+from elanus.expr._evaluate import evaluate
 from elanus.expr._parser import parse
 
 __all__ = [
@@ -65,7 +65,6 @@ __all__ = [
     "Or",
     "ValueType",
     "evaluate",
-    "like_regex",
     "parse",
     "primary_keys_if_simple",
     "referenced_fields",
