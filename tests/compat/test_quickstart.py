@@ -264,7 +264,6 @@ def test_partitions(client: MilvusClient, new_collection_name: Callable[[str], s
     rows = quickstart_rows(40)
     client.insert(name, rows[:20])
     client.insert(name, rows[20:], partition_name="p1")
-    client.load_partitions(name, ["p1"])
     assert count_rows(client, name) == 40
 
     in_p1 = client.search(name, data=[rows[3]["vector"]], limit=10, partition_names=["p1"])[0]
@@ -272,6 +271,12 @@ def test_partitions(client: MilvusClient, new_collection_name: Callable[[str], s
     queried = client.query(name, filter="id >= 0", partition_names=["p1"], output_fields=["id"])
     assert sorted(row["id"] for row in queried) == list(range(20, 40))
 
+    # Partition-level load and release: a partition must be released before it is dropped.
+    client.release_collection(name)
+    client.load_partitions(name, ["p1"])
+    assert str(client.get_load_state(name, partition_name="p1")["state"]) == "Loaded"
+    in_p1_only = client.query(name, filter="id >= 0", partition_names=["p1"], output_fields=["id"])
+    assert len(in_p1_only) == 20
     client.release_partitions(name, ["p1"])
     client.drop_partition(name, "p1")
     assert not client.has_partition(name, "p1")
