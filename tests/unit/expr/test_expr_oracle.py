@@ -24,6 +24,8 @@ from expr_oracle import (
     jin,
     like,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from elanus.expr import evaluate, parse
 from elanus.schema import DYNAMIC_FIELD_NAME
@@ -255,3 +257,38 @@ def test_shared_cache_gives_same_answers(table: Any) -> None:
         expr = parse(text, SCHEMA)
         assert np.array_equal(evaluate(expr, table, cache), evaluate(expr, table)), text
     assert cache, "JSON paths and columns should have been cached"
+
+
+# Compositions of the cases above under and / or / not, with random nesting.
+_ATOMS = [case for case in CASES if "(" not in case[0] and " or " not in case[0].lower()]
+
+
+def _compositions() -> st.SearchStrategy[tuple[str, Callable[[Row], Pair]]]:
+    atoms = st.sampled_from(_ATOMS)
+
+    def extend(
+        children: st.SearchStrategy[tuple[str, Callable[[Row], Pair]]],
+    ) -> st.SearchStrategy[tuple[str, Callable[[Row], Pair]]]:
+        def join(word: str, combine: Callable[..., Pair]) -> Any:
+            return st.tuples(children, children).map(
+                lambda pair: (
+                    f"({pair[0][0]}) {word} ({pair[1][0]})",
+                    lambda r, a=pair[0][1], b=pair[1][1]: combine(a(r), b(r)),
+                )
+            )
+
+        negated = children.map(lambda c: (f"not ({c[0]})", lambda r, f=c[1]: NOT(f(r))))
+        return join("and", AND) | join("||", OR) | join("&&", AND) | join("or", OR) | negated
+
+    return st.recursive(atoms, extend, max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=_compositions())
+def test_random_compositions_match_oracle(
+    case: tuple[str, Callable[[Row], Pair]], rows: list[Row], table: Any
+) -> None:
+    text, oracle = case
+    mask = evaluate(parse(text, SCHEMA), table)
+    expected = np.array([oracle(row)[0] for row in rows], dtype=bool)
+    assert np.array_equal(mask, expected), text
