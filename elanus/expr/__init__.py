@@ -7,7 +7,12 @@
 returns :data:`MATCH_ALL`. Errors are :class:`elanus.errors.ExpressionError`
 naming the problem and its line and column. ``evaluate`` works column-wise on
 a pyarrow Table whose columns are named after the schema's fields (``$meta``
-for the dynamic field); see its docstring for the optional JSON cache.
+for the dynamic field) and must hold every column ``referenced_fields`` names;
+see its docstring for the optional JSON cache.
+
+Where Milvus leaves room, Elanus chooses: ``not`` binds looser than a
+comparison (``not a == 1`` is ``not (a == 1)``); keywords are case-insensitive;
+there is no ``not like`` (write ``not (s like "a%")``), as in Milvus.
 """
 
 from __future__ import annotations
