@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 
 from elanus import errors
 from elanus.kv import Compare, Delete, MetaKV, Put
 from elanus.meta import (
     DEFAULT_PARTITION,
+    ChannelCheckpoint,
     CollectionInfo,
     ConsistencyLevel,
     PartitionInfo,
@@ -34,6 +36,10 @@ def collection_key(collection_id: int) -> str:
 
 def name_key(db_name: str, name: str) -> str:
     return f"collection-names/{db_name}/{name}"
+
+
+def checkpoint_key(vchannel: str) -> str:
+    return f"checkpoints/{vchannel}"
 
 
 class Catalog:
@@ -86,11 +92,14 @@ class Catalog:
         consistency_level: ConsistencyLevel,
         properties: dict[str, str],
         ts: int,
+        channel_positions: Callable[[str], int],
     ) -> tuple[CollectionInfo, bool]:
         """Create the collection, or return the existing one if it is identical.
 
         Returns ``(info, created)``. A different collection under the same name
-        is an error, as in Milvus.
+        is an error, as in Milvus. The collection, its name and its channels'
+        first checkpoints (at ``channel_positions(pchannel)``) are written in one
+        transaction.
         """
         with self._lock:
             existing = self._find_or_none(db_name, schema.name)
@@ -116,11 +125,16 @@ class Catalog:
                 partitions=(PartitionInfo(partition_id, DEFAULT_PARTITION, ts),),
                 properties=dict(properties),
             )
+            checkpoints = [
+                ChannelCheckpoint(v, p, channel_positions(p), ts)
+                for v, p in zip(vchannels, pchannels, strict=True)
+            ]
             ok = self._kv.txn(
                 [Compare(name_key(db_name, schema.name), 0)],
                 [
                     Put(collection_key(collection_id), to_json(info)),
                     Put(name_key(db_name, schema.name), str(collection_id).encode()),
+                    *(Put(checkpoint_key(c.vchannel), to_json(c)) for c in checkpoints),
                 ],
             )
             if not ok:

@@ -132,14 +132,10 @@ class Coordinator:
                 consistency_level=consistency_level,
                 properties=properties,
                 ts=self.tso.allocate(),
+                channel_positions=self._stream.end_position,
             )
             if created:
-                for vchannel, pchannel in zip(info.vchannels, info.pchannels, strict=True):
-                    self._stream.create_channel(pchannel)
-                    position = self._stream.end_position(pchannel)
-                    self.segments.init_channel(
-                        ChannelCheckpoint(vchannel, pchannel, position, info.created_ts)
-                    )
+                for vchannel in info.vchannels:
                     self._watch(vchannel)
         return info
 

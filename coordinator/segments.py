@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from coordinator.catalog import checkpoint_key
 from elanus.kv import MetaKV
 from elanus.meta import (
     ChannelCheckpoint,
@@ -37,10 +38,6 @@ def segment_key(collection_id: int, segment_id: int) -> str:
 
 def delta_key(collection_id: int, log_id: int) -> str:
     return f"deltas/{collection_id}/{log_id}"
-
-
-def checkpoint_key(vchannel: str) -> str:
-    return f"checkpoints/{vchannel}"
 
 
 def flush_request_key(vchannel: str) -> str:
@@ -132,9 +129,6 @@ class SegmentManager:
         return int(item.value) if item else 0
 
     # --- writes
-
-    def init_channel(self, checkpoint: ChannelCheckpoint) -> None:
-        self._kv.put(checkpoint_key(checkpoint.vchannel), to_json(checkpoint))
 
     def assign(
         self,

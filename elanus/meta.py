@@ -202,8 +202,12 @@ T = TypeVar("T")
 
 
 def to_json(value: Any) -> bytes:
-    return json.dumps(value.to_dict(), separators=(",", ":")).encode()
+    data = value.to_dict() if hasattr(value, "to_dict") else dataclasses.asdict(value)
+    return json.dumps(data, separators=(",", ":")).encode()
 
 
 def from_json(kind: type[T], data: bytes) -> T:
-    return kind.from_dict(json.loads(data))  # type: ignore[attr-defined]
+    decoded = json.loads(data)
+    if hasattr(kind, "from_dict"):
+        return kind.from_dict(decoded)  # type: ignore[attr-defined]
+    return kind(**decoded)

@@ -193,6 +193,10 @@ def schema_to_proto(
     return pb
 
 
+def validate_partition_name(name: str) -> None:
+    _check_name("partition", name)
+
+
 def _check_name(kind: str, name: str) -> None:
     if not name:
         raise ParameterInvalid(f"the {kind} name must not be empty")

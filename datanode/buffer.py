@@ -1,0 +1,53 @@
+"""Rows and deletes of one virtual channel that are not yet in object storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from elanus.dml import DeleteBatch, InsertBatch
+
+TS_COLUMN = "_ts"
+
+
+@dataclass
+class SegmentBuffer:
+    segment_id: int
+    partition_id: int
+    first_position: int
+    batches: list[pa.Table] = field(default_factory=list)
+    num_rows: int = 0
+
+    def add(self, batch: InsertBatch) -> None:
+        ts = pa.array(np.full(batch.rows.num_rows, batch.stamp.timestamp, dtype=np.uint64))
+        self.batches.append(batch.rows.append_column(TS_COLUMN, ts))
+        self.num_rows += batch.rows.num_rows
+
+    def table(self) -> pa.Table:
+        return pa.concat_tables(self.batches, promote_options="default")
+
+
+@dataclass
+class DeleteBuffer:
+    first_position: int = -1
+    pks: list[pa.Array] = field(default_factory=list)
+    timestamps: list[np.ndarray] = field(default_factory=list)
+    num_rows: int = 0
+    max_ts: int = 0
+
+    def add(self, batch: DeleteBatch, position: int) -> None:
+        if self.first_position < 0:
+            self.first_position = position
+        self.pks.append(batch.pks)
+        self.timestamps.append(np.full(len(batch.pks), batch.stamp.timestamp, dtype=np.uint64))
+        self.num_rows += len(batch.pks)
+        self.max_ts = max(self.max_ts, batch.stamp.timestamp)
+
+    def drain(self) -> tuple[pa.Array, np.ndarray]:
+        pks = pa.concat_arrays(self.pks)
+        timestamps = np.concatenate(self.timestamps)
+        self.first_position, self.pks, self.timestamps = -1, [], []
+        self.num_rows, self.max_ts = 0, 0
+        return pks, timestamps

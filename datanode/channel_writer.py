@@ -1,0 +1,201 @@
+"""One virtual channel's writer: consume, buffer, flush on ticks, checkpoint.
+
+Replay is idempotent: a restarted writer starts at the checkpoint, which lies
+at or before the first row of every segment not yet flushed, and skips rows of
+segments the coordinator already has as flushed. Deletes replayed after their
+delta log was written are persisted again, which is harmless: a delete applies
+to the same rows however often it is seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+
+from datanode.buffer import DeleteBuffer, SegmentBuffer
+from elanus import dml, segment
+from elanus.config import DataNodeConfig
+from elanus.meta import ChannelCheckpoint, DeltaLog, SegmentInfo, SegmentState
+from elanus.services import CoordinatorClient
+from elanus.storage import ObjectStore
+from elanus.stream import MessageStream
+
+log = logging.getLogger(__name__)
+
+POLL_BATCH = 512
+
+
+class ChannelWriter:
+    def __init__(
+        self,
+        vchannel: str,
+        config: DataNodeConfig,
+        stream: MessageStream,
+        storage: ObjectStore,
+        coordinator: CoordinatorClient,
+    ) -> None:
+        self.vchannel = vchannel
+        self._config = config
+        self._stream = stream
+        self._storage = storage
+        self._coordinator = coordinator
+        self._commands: queue.Queue[tuple[str, int, int]] = queue.Queue()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"datanode-{vchannel}", daemon=True)
+        self._segments: dict[int, SegmentBuffer] = {}
+        self._deletes = DeleteBuffer()
+        self._sealed: dict[int, int] = {}  # segment id -> seal_ts
+        self._done: set[int] = set()  # segments already flushed or dropped
+        self._flush_ts = 0
+        self._last_checkpoint = -1
+        self._last_checkpoint_time = 0.0
+        self._last_delete_flush = time.monotonic()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stopping.set()
+        self._thread.join(timeout_s)
+
+    def seal(self, segment_id: int, seal_ts: int) -> None:
+        self._commands.put(("seal", segment_id, seal_ts))
+
+    def flush(self, flush_ts: int) -> None:
+        self._commands.put(("flush", 0, flush_ts))
+
+    # --- the loop
+
+    def _run(self) -> None:
+        try:
+            snapshot = self._coordinator.channel_snapshot(self.vchannel)
+        except Exception:
+            log.exception("cannot take over channel", extra={"vchannel": self.vchannel})
+            return
+        self._collection_id = snapshot.collection.collection_id
+        self._pk_name = snapshot.collection.schema.primary_field.name
+        self._pchannel = snapshot.checkpoint.pchannel
+        for seg in snapshot.segments:
+            if seg.state is SegmentState.SEALED:
+                self._sealed[seg.segment_id] = seg.seal_ts
+            elif seg.state is SegmentState.FLUSHED:
+                self._done.add(seg.segment_id)
+        self._flush_ts = snapshot.pending_flush_ts
+        consumer = self._stream.consume(self._pchannel, snapshot.checkpoint.position)
+        log.info(
+            "datanode watching channel",
+            extra={"vchannel": self.vchannel, "position": snapshot.checkpoint.position},
+        )
+        try:
+            while not self._stopping.is_set():
+                for message in consumer.poll(POLL_BATCH, timeout_s=0.1):
+                    self._handle(message.payload, message.position)
+        except Exception:
+            log.exception("datanode channel writer failed", extra={"vchannel": self.vchannel})
+        finally:
+            consumer.close()
+
+    def _handle(self, payload: bytes, position: int) -> None:
+        msg = dml.decode(payload)
+        if isinstance(msg, dml.TimeTick):
+            self._on_tick(msg.timestamp, position)
+        elif isinstance(msg, dml.InsertBatch) and msg.vchannel == self.vchannel:
+            if msg.segment_id in self._done:
+                return
+            buffer = self._segments.get(msg.segment_id)
+            if buffer is None:
+                buffer = SegmentBuffer(msg.segment_id, msg.partition_id, position)
+                self._segments[msg.segment_id] = buffer
+            buffer.add(msg)
+        elif isinstance(msg, dml.DeleteBatch) and msg.vchannel == self.vchannel:
+            self._deletes.add(msg, position)
+
+    def _on_tick(self, tick_ts: int, position: int) -> None:
+        self._apply_commands()
+        for segment_id, seal_ts in sorted(self._sealed.items()):
+            if seal_ts <= tick_ts:
+                self._flush_segment(segment_id)
+        delete_due = (
+            time.monotonic() - self._last_delete_flush >= self._config.delete_flush_interval_s
+        )
+        flush_due = 0 < self._flush_ts <= tick_ts
+        if self._deletes.num_rows and (delete_due or flush_due):
+            self._flush_deletes()
+        if flush_due:
+            self._coordinator.channel_flushed(self.vchannel, self._flush_ts)
+            self._flush_ts = 0
+        self._checkpoint(tick_ts, position + 1, force=flush_due)
+
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                kind, segment_id, ts = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "seal" and segment_id not in self._done:
+                self._sealed[segment_id] = ts
+            elif kind == "flush":
+                self._flush_ts = max(self._flush_ts, ts)
+
+    def _flush_segment(self, segment_id: int) -> None:
+        buffer = self._segments.pop(segment_id, None)
+        seal_ts = self._sealed.pop(segment_id)
+        self._done.add(segment_id)
+        info = SegmentInfo(
+            segment_id=segment_id,
+            collection_id=self._collection_id,
+            partition_id=buffer.partition_id if buffer else 0,
+            vchannel=self.vchannel,
+            state=SegmentState.SEALED,
+            seal_ts=seal_ts,
+        )
+        if buffer is not None and buffer.num_rows:
+            table = buffer.table()
+            data_key = segment.segment_data_key(self._collection_id, info.partition_id, segment_id)
+            stats_key = segment.pk_stats_key(self._collection_id, info.partition_id, segment_id)
+            data = segment.write_segment(table)
+            stats = segment.build_pk_stats(table.column(self._pk_name).combine_chunks())
+            self._storage.put(data_key, data)
+            self._storage.put(stats_key, stats.to_bytes())
+            info = dataclasses.replace(
+                info,
+                num_rows=table.num_rows,
+                data_key=data_key,
+                pk_stats_key=stats_key,
+                size_bytes=len(data),
+            )
+        self._coordinator.segment_flushed(info)
+        log.info(
+            "segment persisted",
+            extra={"vchannel": self.vchannel, "segment": segment_id, "rows": info.num_rows},
+        )
+
+    def _flush_deletes(self) -> None:
+        max_ts, count = self._deletes.max_ts, self._deletes.num_rows
+        pks, timestamps = self._deletes.drain()
+        log_id = self._coordinator.alloc_ids(1)
+        key = segment.delta_log_key(self._collection_id, self.vchannel, log_id)
+        self._storage.put(key, segment.write_deltas(pks, timestamps))
+        self._coordinator.add_delta_log(
+            DeltaLog(log_id, self._collection_id, self.vchannel, key, count, max_ts)
+        )
+        self._last_delete_flush = time.monotonic()
+
+    def _checkpoint(self, tick_ts: int, next_position: int, force: bool) -> None:
+        """Move the checkpoint to the first message whose data is not yet persisted."""
+        positions = [b.first_position for b in self._segments.values()]
+        if self._deletes.first_position >= 0:
+            positions.append(self._deletes.first_position)
+        position = min(positions, default=next_position)
+        now = time.monotonic()
+        if position <= self._last_checkpoint:
+            return
+        if not force and now - self._last_checkpoint_time < self._config.checkpoint_interval_s:
+            return
+        self._coordinator.update_checkpoint(
+            ChannelCheckpoint(self.vchannel, self._pchannel, position, tick_ts)
+        )
+        self._last_checkpoint, self._last_checkpoint_time = position, now

@@ -1,0 +1,65 @@
+"""The datanode role: one :class:`ChannelWriter` per watched virtual channel."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from datanode.channel_writer import ChannelWriter
+from elanus.config import DataNodeConfig
+from elanus.services import CoordinatorClient
+from elanus.storage import ObjectStore
+from elanus.stream import MessageStream
+
+log = logging.getLogger(__name__)
+
+
+class DataNode:
+    def __init__(
+        self,
+        node_id: int,
+        config: DataNodeConfig,
+        stream: MessageStream,
+        storage: ObjectStore,
+        coordinator: CoordinatorClient,
+    ) -> None:
+        self.node_id = node_id
+        self._config = config
+        self._stream = stream
+        self._storage = storage
+        self._coordinator = coordinator
+        self._lock = threading.Lock()
+        self._writers: dict[str, ChannelWriter] = {}
+
+    def watch_channel(self, vchannel: str) -> None:
+        with self._lock:
+            if vchannel in self._writers:
+                return
+            writer = ChannelWriter(
+                vchannel, self._config, self._stream, self._storage, self._coordinator
+            )
+            self._writers[vchannel] = writer
+        writer.start()
+
+    def unwatch_channel(self, vchannel: str) -> None:
+        with self._lock:
+            writer = self._writers.pop(vchannel, None)
+        if writer is not None:
+            writer.stop()
+
+    def seal_segment(self, vchannel: str, segment_id: int, seal_ts: int) -> None:
+        writer = self._writers.get(vchannel)
+        if writer is not None:
+            writer.seal(segment_id, seal_ts)
+
+    def flush_channel(self, vchannel: str, flush_ts: int) -> None:
+        writer = self._writers.get(vchannel)
+        if writer is not None:
+            writer.flush(flush_ts)
+
+    def stop(self) -> None:
+        with self._lock:
+            writers = list(self._writers.values())
+            self._writers.clear()
+        for writer in writers:
+            writer.stop()

@@ -1,0 +1,96 @@
+"""Build tasks run one at a time per worker thread, from a queue the coordinator fills.
+
+A build reads the segment's vector column from object storage, builds the index
+the task names, and uploads the serialised index; the coordinator records the
+file on the segment. A task that fails is reported with its reason, never retried
+blindly (a bad parameter would fail forever).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+import numpy as np
+
+from elanus import segment, vectors
+from elanus.columns import vectors_from_column
+from elanus.config import IndexNodeConfig
+from elanus.meta import IndexBuildTask
+from elanus.schema import DataType, FieldSchema
+from elanus.services import CoordinatorClient
+from elanus.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+class IndexNode:
+    def __init__(
+        self,
+        node_id: int,
+        config: IndexNodeConfig,
+        storage: ObjectStore,
+        coordinator: CoordinatorClient,
+    ) -> None:
+        self.node_id = node_id
+        self._storage = storage
+        self._coordinator = coordinator
+        self._tasks: queue.Queue[IndexBuildTask | None] = queue.Queue()
+        self._workers = [
+            threading.Thread(target=self._run, name=f"indexnode-{i}", daemon=True)
+            for i in range(max(config.build_threads, 1))
+        ]
+
+    def start(self) -> None:
+        for worker in self._workers:
+            worker.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        for _ in self._workers:
+            self._tasks.put(None)
+        for worker in self._workers:
+            worker.join(timeout_s)
+
+    def submit(self, task: IndexBuildTask) -> None:
+        self._tasks.put(task)
+
+    def _run(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            try:
+                key = self._build(task)
+            except Exception as exc:  # reported to the coordinator with its reason
+                log.exception("index build failed", extra={"segment": task.segment.segment_id})
+                self._coordinator.index_failed(task, f"{type(exc).__name__}: {exc}")
+            else:
+                self._coordinator.index_built(task, key)
+
+    def _build(self, task: IndexBuildTask) -> str:
+        table = segment.read_segment(self._storage.get(task.segment.data_key))
+        column = table.column(task.index.field_name)
+        field = _vector_field(task)
+        data = vectors_from_column(column, field)
+        spec = vectors.IndexSpec(task.index.index_type, task.index.metric_type, task.index.params)
+        index = vectors.build_index(spec, np.ascontiguousarray(data), task.dim)
+        key = segment.index_file_key(
+            task.index.collection_id, task.segment.segment_id, task.index.index_id, task.build_id
+        )
+        self._storage.put(key, index.serialize())
+        log.info(
+            "index built",
+            extra={
+                "segment": task.segment.segment_id,
+                "index": task.index.index_name,
+                "rows": len(data),
+            },
+        )
+        return key
+
+
+def _vector_field(task: IndexBuildTask) -> FieldSchema:
+    binary = task.index.metric_type in vectors.BINARY_METRICS
+    kind = DataType.BINARY_VECTOR if binary else DataType.FLOAT_VECTOR
+    return FieldSchema(task.index.field_name, kind, type_params={"dim": str(task.dim)})

@@ -1,0 +1,33 @@
+"""What every RPC handler of the proxy needs, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from elanus import errors
+from elanus.config import ProxyConfig
+from elanus.meta import DEFAULT_DB, DEFAULT_PARTITION, CollectionInfo
+from elanus.services import CoordinatorClient
+from proxy.reads import Reader
+from proxy.writer import DmlWriter
+
+
+@dataclass
+class ProxyContext:
+    node_id: int
+    config: ProxyConfig
+    coordinator: CoordinatorClient
+    writer: DmlWriter
+    reader: Reader
+    version: str
+
+    def collection(self, db_name: str, name: str) -> CollectionInfo:
+        if not name:
+            raise errors.ParameterInvalid("collection name should not be empty")
+        return self.coordinator.describe_collection(db_name or DEFAULT_DB, name)
+
+    def partition_id(self, info: CollectionInfo, name: str) -> int:
+        partition = info.partition(name or DEFAULT_PARTITION)
+        if partition is None:
+            raise errors.PartitionNotFound(f"partition={name}")
+        return partition.partition_id

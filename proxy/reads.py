@@ -1,0 +1,230 @@
+"""Search and query: checks, consistency, fan-out to shard leaders, the last merge.
+
+Everything here works on domain values; :mod:`proxy.service` converts from and
+to protobuf. The proxy validates all it can before asking any querynode, so a
+bad request costs nothing downstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from elanus import errors, expr, timestamps, vectors
+from elanus.meta import CollectionInfo, ConsistencyLevel
+from elanus.requests import (
+    QueryRequest,
+    QueryResult,
+    SearchRequest,
+    SearchResult,
+    merge_search_results,
+)
+from elanus.schema import FieldSchema
+from elanus.services import CoordinatorClient, QueryNodeClient
+
+TS_COLUMN = "_ts"
+
+
+@dataclass(frozen=True)
+class Consistency:
+    level: ConsistencyLevel
+    use_default: bool
+    client_guarantee_ts: int
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    info: CollectionInfo
+    partition_ids: tuple[int, ...]
+    field: FieldSchema
+    metric_type: str
+    queries: np.ndarray
+    topk: int
+    offset: int
+    round_decimal: int
+    search_params: dict[str, Any]
+    filter: str
+    template_values: dict[str, Any]
+    output_columns: tuple[str, ...]
+    ignore_growing: bool
+
+
+class Reader:
+    def __init__(
+        self,
+        coordinator: CoordinatorClient,
+        querynodes: Mapping[int, QueryNodeClient],
+        graceful_time_s: float,
+        max_topk: int,
+    ) -> None:
+        self._coordinator = coordinator
+        self._querynodes = querynodes
+        self._graceful_time_s = graceful_time_s
+        self.max_topk = max_topk
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="proxy-fanout")
+
+    # --- checks shared by search and query
+
+    def loaded_partitions(self, info: CollectionInfo, names: Sequence[str]) -> tuple[int, ...]:
+        """Ids of the partitions to read; every one must exist and be loaded."""
+        progress = self._coordinator.load_progress(info.collection_id)
+        if progress.state == "NotLoad":
+            raise errors.CollectionNotLoaded(f"collection={info.name}")
+        loaded = set(progress.loaded_partitions)
+        if not names:
+            return tuple(sorted(loaded))
+        ids = []
+        for name in names:
+            partition = info.partition(name)
+            if partition is None:
+                raise errors.PartitionNotFound(f"partition={name}")
+            if partition.partition_id not in loaded:
+                raise errors.PartitionNotLoaded(f"partition={name}")
+            ids.append(partition.partition_id)
+        return tuple(ids)
+
+    def guarantee_ts(self, info: CollectionInfo, consistency: Consistency) -> tuple[int, int]:
+        """(guarantee timestamp, MVCC timestamp) for a read at this consistency level."""
+        now = self._coordinator.alloc_timestamp()
+        level = info.consistency_level if consistency.use_default else consistency.level
+        if level is ConsistencyLevel.STRONG:
+            return now, now
+        if level is ConsistencyLevel.BOUNDED:
+            return timestamps.ts_before(now, self._graceful_time_s), now
+        if level in (ConsistencyLevel.SESSION, ConsistencyLevel.CUSTOMIZED):
+            return max(consistency.client_guarantee_ts, timestamps.EVENTUALLY_TS), now
+        return timestamps.EVENTUALLY_TS, now
+
+    # --- search
+
+    def search(self, plan: SearchPlan, consistency: Consistency) -> SearchResult:
+        if plan.filter:
+            expr.parse(plan.filter, plan.info.schema, plan.template_values)
+        leaders = self._coordinator.shard_leaders(plan.info.collection_id)
+        guarantee, mvcc = self.guarantee_ts(plan.info, consistency)
+        requests = [
+            SearchRequest(
+                collection_id=plan.info.collection_id,
+                vchannel=vchannel,
+                partition_ids=plan.partition_ids,
+                anns_field=plan.field.name,
+                metric_type=plan.metric_type,
+                queries=plan.queries,
+                limit=plan.topk + plan.offset,
+                search_params=plan.search_params,
+                filter=plan.filter,
+                output_fields=plan.output_columns,
+                mvcc_ts=mvcc,
+                guarantee_ts=guarantee,
+                template_values=plan.template_values,
+                ignore_growing=plan.ignore_growing,
+            )
+            for vchannel in plan.info.vchannels
+        ]
+        parts = self._fan_out([(self._node(leaders, r.vchannel).search, r) for r in requests])
+        larger = vectors.larger_is_better(plan.metric_type)
+        merged = merge_search_results(parts, plan.topk + plan.offset, larger)
+        result = _drop_offset(merged, plan.offset)
+        if plan.round_decimal >= 0:
+            scores = np.round(result.scores.astype(np.float64), plan.round_decimal)
+            result = SearchResult(
+                result.nq, result.query_index, scores.astype(np.float32), result.pks, result.fields
+            )
+        return result
+
+    # --- query
+
+    def query(
+        self,
+        info: CollectionInfo,
+        partition_ids: tuple[int, ...],
+        filter_text: str,
+        template_values: dict[str, Any],
+        output_columns: tuple[str, ...],
+        limit: int | None,
+        offset: int,
+        count_only: bool,
+        consistency: Consistency,
+    ) -> QueryResult:
+        if filter_text:
+            expr.parse(filter_text, info.schema, template_values)
+        leaders = self._coordinator.shard_leaders(info.collection_id)
+        guarantee, mvcc = self.guarantee_ts(info, consistency)
+        pk_name = info.schema.primary_field.name
+        columns = output_columns if pk_name in output_columns else (pk_name, *output_columns)
+        requests = [
+            QueryRequest(
+                collection_id=info.collection_id,
+                vchannel=vchannel,
+                partition_ids=partition_ids,
+                filter=filter_text,
+                output_fields=columns,
+                mvcc_ts=mvcc,
+                guarantee_ts=guarantee,
+                limit=None if limit is None else limit + offset,
+                count_only=count_only,
+                template_values=template_values,
+            )
+            for vchannel in info.vchannels
+        ]
+        parts = self._fan_out([(self._node(leaders, r.vchannel).query, r) for r in requests])
+        if count_only:
+            return QueryResult(rows=pa.table({}), count=sum(p.count for p in parts))
+        rows = pa.concat_tables([p.rows for p in parts])
+        rows = _newest_per_key(rows, pk_name)
+        if offset or limit is not None:
+            end = rows.num_rows if limit is None else offset + limit
+            rows = rows.slice(offset, max(end - offset, 0))
+        return QueryResult(rows=rows)
+
+    # --- helpers
+
+    def _node(self, leaders: Mapping[str, int], vchannel: str) -> QueryNodeClient:
+        node = self._querynodes.get(leaders[vchannel])
+        if node is None:
+            raise errors.ServiceUnavailable(f"the querynode serving {vchannel} is not reachable")
+        return node
+
+    def _fan_out(self, calls: list[tuple[Any, Any]]) -> list[Any]:
+        if len(calls) == 1:
+            fn, arg = calls[0]
+            return [fn(arg)]
+        futures = [self._pool.submit(fn, arg) for fn, arg in calls]
+        return [f.result() for f in futures]
+
+
+def _drop_offset(result: SearchResult, offset: int) -> SearchResult:
+    if offset == 0 or result.num_hits == 0:
+        return result
+    starts = np.searchsorted(result.query_index, result.query_index, side="left")
+    keep = (np.arange(result.num_hits) - starts) >= offset
+    rows = pa.array(np.flatnonzero(keep))
+    return SearchResult(
+        result.nq,
+        result.query_index[keep],
+        result.scores[keep],
+        result.pks.take(rows),
+        result.fields.take(rows),
+    )
+
+
+def _newest_per_key(rows: pa.Table, pk_name: str) -> pa.Table:
+    """One row per primary key (the newest), ordered by primary key."""
+    if rows.num_rows == 0:
+        return rows
+    order = pc.sort_indices(rows, sort_keys=[(pk_name, "ascending"), (TS_COLUMN, "descending")])
+    rows = rows.take(order)
+    keys = rows.column(pk_name).combine_chunks()
+    if len(keys) > 1:
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1)).to_numpy(
+            zero_copy_only=False
+        )
+        rows = rows.filter(pa.array(first))
+    return rows

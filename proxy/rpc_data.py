@@ -1,0 +1,302 @@
+"""MilvusService RPCs that write and read rows: insert, delete, upsert, search, query."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from elanus import errors, expr
+from elanus.meta import ConsistencyLevel
+from elanus.schema import DataType
+from proto.public import milvus_pb2, schema_pb2
+from proxy import convert
+from proxy.context import ProxyContext
+from proxy.handling import rpc
+from proxy.reads import Consistency, SearchPlan
+
+COUNT_STAR = "count(*)"
+
+
+class DataRpcs:
+    ctx: ProxyContext
+
+    # --- writes
+
+    @rpc(milvus_pb2.MutationResult)
+    def Insert(self, request: Any, context: Any) -> Any:
+        info = self.ctx.collection(request.db_name, request.collection_name)
+        partition_id = self.ctx.partition_id(info, request.partition_name)
+        schema = info.schema
+        rows = convert.table_from_field_data(request.fields_data, request.num_rows, schema)
+        primary = schema.primary_field
+        if primary.auto_id:
+            first = self.ctx.coordinator.alloc_ids(rows.num_rows)
+            pks = np.arange(first, first + rows.num_rows, dtype=np.int64)
+            rows = convert.with_primary_keys(rows, schema, pks)
+        outcome = self.ctx.writer.insert(info, partition_id, rows)
+        return milvus_pb2.MutationResult(
+            status=convert.status(),
+            IDs=convert.ids_to_proto(rows.column(primary.name).combine_chunks(), primary.data_type),
+            succ_index=range(rows.num_rows),
+            insert_cnt=rows.num_rows,
+            timestamp=outcome.timestamp,
+        )
+
+    @rpc(milvus_pb2.MutationResult)
+    def Upsert(self, request: Any, context: Any) -> Any:
+        info = self.ctx.collection(request.db_name, request.collection_name)
+        partition_id = self.ctx.partition_id(info, request.partition_name)
+        schema = info.schema
+        rows = convert.table_from_field_data(
+            request.fields_data, request.num_rows, schema, for_upsert=True
+        )
+        primary = schema.primary_field
+        outcome = self.ctx.writer.upsert(info, partition_id, rows)
+        return milvus_pb2.MutationResult(
+            status=convert.status(),
+            IDs=convert.ids_to_proto(rows.column(primary.name).combine_chunks(), primary.data_type),
+            succ_index=range(rows.num_rows),
+            upsert_cnt=rows.num_rows,
+            timestamp=outcome.timestamp,
+        )
+
+    @rpc(milvus_pb2.MutationResult)
+    def Delete(self, request: Any, context: Any) -> Any:
+        info = self.ctx.collection(request.db_name, request.collection_name)
+        partition_id = (
+            self.ctx.partition_id(info, request.partition_name) if request.partition_name else 0
+        )
+        if not request.expr.strip():
+            raise errors.ParameterInvalid("the delete expression must not be empty")
+        templates = template_values(request.expr_template_values)
+        primary = info.schema.primary_field
+        parsed = expr.parse(request.expr, info.schema, templates)
+        keys = expr.primary_keys_if_simple(parsed, primary.name)
+        if keys is None:
+            consistency = Consistency(ConsistencyLevel(request.consistency_level), False, 0)
+            partitions = (
+                (partition_id,) if partition_id else self.ctx.reader.loaded_partitions(info, [])
+            )
+            found = self.ctx.reader.query(
+                info,
+                partitions,
+                request.expr,
+                templates,
+                (primary.name,),
+                None,
+                0,
+                False,
+                consistency,
+            )
+            keys = found.rows.column(primary.name).to_pylist()
+        pk_type = pa.int64() if primary.data_type is DataType.INT64 else pa.string()
+        pks = pa.array(list(dict.fromkeys(keys)), type=pk_type)
+        timestamp = self.ctx.writer.delete(info, partition_id, pks).timestamp if len(pks) else 0
+        return milvus_pb2.MutationResult(
+            status=convert.status(),
+            IDs=convert.ids_to_proto(pks, primary.data_type),
+            delete_cnt=len(pks),
+            timestamp=timestamp,
+        )
+
+    # --- reads
+
+    @rpc(milvus_pb2.SearchResults)
+    def Search(self, request: Any, context: Any) -> Any:
+        info = self.ctx.collection(request.db_name, request.collection_name)
+        if request.search_by_primary_keys:
+            raise errors.Unimplemented("search by primary keys is not supported yet")
+        params = convert.kv_pairs_to_dict(request.search_params)
+        for unsupported in ("group_by_field", "radius", "range_filter"):
+            if unsupported in params or unsupported in params.get("params", ""):
+                raise errors.Unimplemented(f"search with {unsupported} is not supported yet")
+        field = _anns_field(info.schema, params.get("anns_field", ""))
+        topk = _int_param(params, "topk", None, 1, self.ctx.reader.max_topk)
+        offset = _int_param(params, "offset", 0, 0, self.ctx.reader.max_topk)
+        max_topk = self.ctx.reader.max_topk
+        if topk + offset > max_topk:
+            raise errors.ParameterInvalid(
+                f"topk + offset ({topk + offset}) should be in range [1, {max_topk}]"
+            )
+        metric = _search_metric(self, info.collection_id, field.name, params.get("metric_type", ""))
+        search_params = _json_object(params.get("params", "") or "{}")
+        queries = convert.vectors_from_placeholder_group(request.placeholder_group, field)
+        output_fields = convert.resolve_output_fields(info.schema, list(request.output_fields))
+        plan = SearchPlan(
+            info=info,
+            partition_ids=self.ctx.reader.loaded_partitions(info, list(request.partition_names)),
+            field=field,
+            metric_type=metric,
+            queries=queries,
+            topk=topk,
+            offset=offset,
+            round_decimal=_int_param(params, "round_decimal", -1, -1, 6),
+            search_params=search_params,
+            filter=request.dsl,
+            template_values=template_values(request.expr_template_values),
+            output_columns=tuple(convert.output_columns(info.schema, output_fields)),
+            ignore_growing=params.get("ignore_growing", "false").lower() == "true",
+        )
+        result = self.ctx.reader.search(plan, _consistency(request))
+        primary = info.schema.primary_field
+        data = schema_pb2.SearchResultData(
+            num_queries=len(queries),
+            top_k=topk,
+            scores=result.scores.tolist(),
+            ids=convert.ids_to_proto(result.pks, primary.data_type),
+            topks=np.bincount(result.query_index, minlength=len(queries)).tolist(),
+            output_fields=output_fields,
+            fields_data=convert.field_data_from_table(result.fields, info.schema, output_fields),
+            primary_field_name=primary.name,
+        )
+        return milvus_pb2.SearchResults(
+            status=convert.status(), results=data, collection_name=info.name
+        )
+
+    @rpc(milvus_pb2.QueryResults)
+    def Query(self, request: Any, context: Any) -> Any:
+        info = self.ctx.collection(request.db_name, request.collection_name)
+        params = convert.kv_pairs_to_dict(request.query_params)
+        requested = [f.strip() for f in request.output_fields]
+        count_only = any(f.lower() == COUNT_STAR for f in requested)
+        if count_only and len(requested) > 1:
+            raise errors.ParameterInvalid("count(*) cannot be combined with other output fields")
+        limit = (
+            _int_param(params, "limit", None, 1, self.ctx.reader.max_topk)
+            if "limit" in params
+            else None
+        )
+        offset = _int_param(params, "offset", 0, 0, self.ctx.reader.max_topk)
+        if not request.expr.strip() and limit is None and not count_only:
+            raise errors.ParameterInvalid("empty expression should be used with limit")
+        partitions = self.ctx.reader.loaded_partitions(info, list(request.partition_names))
+        primary = info.schema.primary_field
+        output_fields = [] if count_only else convert.resolve_output_fields(info.schema, requested)
+        if not count_only and primary.name not in output_fields:
+            output_fields.insert(0, primary.name)
+        columns = tuple(convert.output_columns(info.schema, output_fields))
+        result = self.ctx.reader.query(
+            info,
+            partitions,
+            request.expr,
+            template_values(request.expr_template_values),
+            columns,
+            limit,
+            offset,
+            count_only,
+            _consistency(request),
+        )
+        if count_only:
+            count = schema_pb2.FieldData(
+                type=int(DataType.INT64),
+                field_name=COUNT_STAR,
+                scalars=schema_pb2.ScalarField(long_data=schema_pb2.LongArray(data=[result.count])),
+            )
+            return milvus_pb2.QueryResults(
+                status=convert.status(),
+                fields_data=[count],
+                collection_name=info.name,
+                output_fields=[COUNT_STAR],
+            )
+        return milvus_pb2.QueryResults(
+            status=convert.status(),
+            fields_data=convert.field_data_from_table(result.rows, info.schema, output_fields),
+            collection_name=info.name,
+            output_fields=output_fields,
+            primary_field_name=primary.name,
+        )
+
+
+def _consistency(request: Any) -> Consistency:
+    return Consistency(
+        level=ConsistencyLevel(request.consistency_level),
+        use_default=request.use_default_consistency,
+        client_guarantee_ts=request.guarantee_timestamp,
+    )
+
+
+def _anns_field(schema: Any, name: str) -> Any:
+    name = name.strip().strip('"')
+    if name:
+        field = schema.field(name)
+        if field is None:
+            raise errors.FieldNotFound(f"field={name}")
+        if not field.data_type.is_vector:
+            raise errors.ParameterInvalid(f"field '{name}' is not a vector field")
+        return field
+    fields = schema.vector_fields
+    if len(fields) != 1:
+        raise errors.ParameterInvalid(
+            "anns_field must be given when a collection has several vector fields"
+        )
+    return fields[0]
+
+
+def _search_metric(rpcs: DataRpcs, collection_id: int, field_name: str, requested: str) -> str:
+    indexes = rpcs.ctx.coordinator.describe_indexes(collection_id, field_name)
+    if not indexes:
+        raise errors.IndexNotFound(f"there is no vector index on field: [{field_name}]")
+    indexed = indexes[0].index.metric_type
+    requested = requested.strip().strip('"').upper()
+    if requested and requested != indexed:
+        raise errors.ParameterInvalid(
+            f"metric type not match: invalid parameter[expected={indexed}][actual={requested}]"
+        )
+    return indexed
+
+
+def _int_param(params: dict[str, str], key: str, default: int | None, low: int, high: int) -> int:
+    raw = params.get(key)
+    if raw is None or raw == "":
+        if default is None:
+            raise errors.ParameterMissing(f"{key} is not given")
+        return default
+    try:
+        value = int(str(raw).strip().strip('"'))
+    except ValueError:
+        raise errors.ParameterInvalid(f"{key} [{raw}] is not an integer") from None
+    if not low <= value <= high:
+        raise errors.ParameterInvalid(
+            f"{key} [{value}] is invalid, it should be in range [{low}, {high}]"
+        )
+    return value
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise errors.ParameterInvalid(f"search params are not valid JSON: {text!r}") from None
+    if not isinstance(value, dict):
+        raise errors.ParameterInvalid(f"search params must be a JSON object, got {text!r}")
+    return value
+
+
+def template_values(values: Any) -> dict[str, Any]:
+    """Template values of a filter (``{name}`` placeholders) as plain Python values."""
+    return {name: _template_value(value) for name, value in values.items()}
+
+
+def _template_value(value: schema_pb2.TemplateValue) -> Any:
+    kind = value.WhichOneof("val")
+    if kind == "array_val":
+        return _template_array(value.array_val)
+    if kind == "bytes_val":
+        return json.loads(value.bytes_val)
+    if kind is None:
+        raise errors.ParameterInvalid("a template value is empty")
+    return getattr(value, kind)
+
+
+def _template_array(array: schema_pb2.TemplateArrayValue) -> list[Any]:
+    kind = array.WhichOneof("data")
+    if kind is None:
+        return []
+    if kind == "array_data":
+        return [_template_array(a) for a in array.array_data.data]
+    if kind == "json_data":
+        return [json.loads(v) for v in array.json_data.data]
+    return list(getattr(array, kind).data)

@@ -1,0 +1,44 @@
+"""The gRPC front door: MilvusService on one port, every RPC a thin handler.
+
+RPCs Elanus does not serve are not overridden here, so the generated base class
+answers them UNIMPLEMENTED, which is the honest answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+
+import grpc
+
+from proto.public import milvus_pb2_grpc
+from proxy.context import ProxyContext
+from proxy.rpc_admin import AdminRpcs
+from proxy.rpc_data import DataRpcs
+
+log = logging.getLogger(__name__)
+
+
+class MilvusServicer(AdminRpcs, DataRpcs, milvus_pb2_grpc.MilvusServiceServicer):
+    def __init__(self, ctx: ProxyContext) -> None:
+        self.ctx = ctx
+
+
+def serve(ctx: ProxyContext, host: str, port: int, workers: int = 16) -> grpc.Server:
+    """Start the server and return it once it listens."""
+    limit = ctx.config.max_request_bytes
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="proxy-rpc"),
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    milvus_pb2_grpc.add_MilvusServiceServicer_to_server(MilvusServicer(ctx), server)
+    address = f"{host}:{port}"
+    if server.add_insecure_port(address) == 0:
+        raise OSError(f"cannot listen on {address}")
+    server.start()
+    log.info("proxy listening", extra={"address": address})
+    return server

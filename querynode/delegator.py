@@ -1,0 +1,266 @@
+"""The shard delegator: serves one virtual channel of a loaded collection.
+
+It loads the channel's flushed segments, then follows the channel from its
+checkpoint: inserts of segments not yet flushed build growing segments, deletes
+apply to every segment, and time ticks advance the serve-time that searches
+wait for. When the datanode flushes a segment, the delegator loads its file and
+swaps it in for the growing copy in one step (handoff), carrying the deletes
+over, so no deleted row comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from elanus import dml, errors, expr, segment, vectors
+from elanus.meta import ChannelSnapshot, IndexInfo, SegmentInfo, SegmentState
+from elanus.requests import (
+    QueryRequest,
+    QueryResult,
+    SearchRequest,
+    SearchResult,
+    merge_search_results,
+)
+from elanus.storage import ObjectStore
+from elanus.stream import MessageStream
+from querynode.segment import TS_COLUMN, Segment, search_view
+
+log = logging.getLogger(__name__)
+
+POLL_BATCH = 512
+
+
+class ShardDelegator:
+    def __init__(
+        self,
+        snapshot: ChannelSnapshot,
+        stream: MessageStream,
+        storage: ObjectStore,
+        arrow_schema: Callable[[], pa.Schema],
+        consistency_wait_s: float,
+    ) -> None:
+        self.vchannel = snapshot.checkpoint.vchannel
+        self.collection = snapshot.collection
+        self._schema = snapshot.collection.schema
+        self._pk_name = self._schema.primary_field.name
+        self._stream = stream
+        self._storage = storage
+        self._arrow_schema = arrow_schema()
+        self._wait_s = consistency_wait_s
+        self._lock = threading.RLock()
+        self._serve_ts_changed = threading.Condition(self._lock)
+        self._serve_ts = 0
+        self._sealed: dict[int, Segment] = {}
+        self._growing: dict[int, Segment] = {}
+        self._flushed_ids: set[int] = set()
+        self._deletes: list[tuple[pa.Array, int]] = []  # every delete seen since subscribing
+        self._indexes = {i.index_id: i for i in snapshot.indexes}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._load(snapshot)
+
+    # --- lifecycle
+
+    def _load(self, snapshot: ChannelSnapshot) -> None:
+        for info in snapshot.segments:
+            if info.state is SegmentState.FLUSHED:
+                self._sealed[info.segment_id] = self._load_sealed(info)
+                self._flushed_ids.add(info.segment_id)
+        for delta in snapshot.delta_logs:
+            pks, timestamps = segment.read_deltas(self._storage.get(delta.key))
+            self._apply_delta_file(pks, timestamps)
+        self._start_position = snapshot.checkpoint.position
+        self._pchannel = snapshot.checkpoint.pchannel
+        log.info(
+            "shard loaded",
+            extra={
+                "vchannel": self.vchannel,
+                "sealed": len(self._sealed),
+                "position": self._start_position,
+            },
+        )
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._follow, name=f"delegator-{self.vchannel}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    # --- following the channel
+
+    def _follow(self) -> None:
+        consumer = self._stream.consume(self._pchannel, self._start_position)
+        try:
+            while not self._stopping.is_set():
+                for message in consumer.poll(POLL_BATCH, timeout_s=0.1):
+                    self._apply(dml.decode(message.payload))
+        except Exception:
+            log.exception(
+                "delegator stopped following its channel", extra={"vchannel": self.vchannel}
+            )
+        finally:
+            consumer.close()
+
+    def _apply(self, msg: dml.ChannelMessage | None) -> None:
+        if isinstance(msg, dml.TimeTick):
+            with self._lock:
+                self._serve_ts = max(self._serve_ts, msg.timestamp)
+                self._serve_ts_changed.notify_all()
+        elif isinstance(msg, dml.InsertBatch) and msg.vchannel == self.vchannel:
+            with self._lock:
+                if msg.segment_id in self._flushed_ids:
+                    return
+                growing = self._growing.get(msg.segment_id)
+                if growing is None:
+                    growing = Segment.empty(
+                        msg.segment_id, msg.partition_id, self._schema, self._arrow_schema
+                    )
+                    self._growing[msg.segment_id] = growing
+                growing.append(msg.rows, msg.stamp.timestamp)
+        elif isinstance(msg, dml.DeleteBatch) and msg.vchannel == self.vchannel:
+            with self._lock:
+                self._deletes.append((msg.pks, msg.stamp.timestamp))
+                for seg in (*self._sealed.values(), *self._growing.values()):
+                    if not msg.partition_id or seg.partition_id == msg.partition_id:
+                        seg.apply_delete(msg.pks, msg.stamp.timestamp)
+
+    # --- handoff and indexes
+
+    def segment_flushed(self, info: SegmentInfo) -> None:
+        if info.vchannel != self.vchannel or info.segment_id in self._sealed:
+            return
+        sealed = self._load_sealed(info)
+        with self._lock:
+            growing = self._growing.pop(info.segment_id, None)
+            if growing is not None and growing.num_rows == sealed.num_rows:
+                sealed.deleted_at = growing.deleted_at.copy()
+            else:
+                for pks, ts in self._deletes:
+                    sealed.apply_delete(pks, ts)
+            self._sealed[info.segment_id] = sealed
+            self._flushed_ids.add(info.segment_id)
+
+    def segment_indexed(self, info: SegmentInfo, index: IndexInfo) -> None:
+        with self._lock:
+            target = self._sealed.get(info.segment_id)
+            self._indexes[index.index_id] = index
+        if target is None or index.index_id not in info.index_files:
+            return
+        loaded = _load_index(self._storage, index, info.index_files[index.index_id])
+        with self._lock:
+            target.set_index(index.field_name, loaded)
+
+    def segment_dropped(self, info: SegmentInfo) -> None:
+        with self._lock:
+            self._growing.pop(info.segment_id, None)
+            self._sealed.pop(info.segment_id, None)
+
+    # --- serving
+
+    def wait_serveable(self, guarantee_ts: int) -> None:
+        deadline = time.monotonic() + self._wait_s
+        with self._lock:
+            while self._serve_ts < guarantee_ts:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise errors.ConsistencyTimeout(
+                        f"channel {self.vchannel} serve-time {self._serve_ts} is behind the "
+                        f"guarantee timestamp {guarantee_ts} after {self._wait_s}s"
+                    )
+                self._serve_ts_changed.wait(remaining)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        self.wait_serveable(request.guarantee_ts)
+        parsed = (
+            expr.parse(request.filter, self._schema, request.template_values)
+            if request.filter
+            else None
+        )
+        views = self._views(request.partition_ids, request.ignore_growing)
+        parts = [
+            part
+            for view in views
+            if (part := search_view(view, request, parsed, self._pk_name, request.metric_type))
+            is not None
+        ]
+        if not parts:
+            fields = self._arrow_schema
+            output = pa.schema([fields.field(name) for name in request.output_fields])
+            return SearchResult.empty(
+                len(request.queries), fields.field(self._pk_name).type, output
+            )
+        return merge_search_results(
+            parts, request.limit, vectors.larger_is_better(request.metric_type)
+        )
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        self.wait_serveable(request.guarantee_ts)
+        parsed = (
+            expr.parse(request.filter, self._schema, request.template_values)
+            if request.filter
+            else None
+        )
+        columns = [*request.output_fields, TS_COLUMN]
+        tables, count = [], 0
+        for view in self._views(request.partition_ids, ignore_growing=False):
+            if view.num_rows == 0:
+                continue
+            mask = view.mask(parsed, request.mvcc_ts)
+            if request.count_only:
+                count += int(mask.sum())
+                continue
+            if mask.any():
+                tables.append(view.table.select(columns).filter(pa.array(mask)))
+        if request.count_only:
+            return QueryResult(rows=pa.table({}), count=count)
+        output = pa.schema(
+            [
+                *(self._arrow_schema.field(n) for n in request.output_fields),
+                pa.field(TS_COLUMN, pa.uint64()),
+            ]
+        )
+        rows = pa.concat_tables(tables) if tables else output.empty_table()
+        return QueryResult(rows=rows)
+
+    def _views(self, partition_ids: Sequence[int], ignore_growing: bool) -> list:
+        wanted = set(partition_ids)
+        with self._lock:
+            segments = list(self._sealed.values())
+            if not ignore_growing:
+                segments += list(self._growing.values())
+            return [s.view() for s in segments if not wanted or s.partition_id in wanted]
+
+    # --- loading files
+
+    def _load_sealed(self, info: SegmentInfo) -> Segment:
+        table = segment.read_segment(self._storage.get(info.data_key))
+        loaded = Segment.from_table(
+            info.segment_id, info.partition_id, self._schema, table, sealed=True
+        )
+        for index_id, key in info.index_files.items():
+            index = self._indexes.get(index_id)
+            if index is not None:
+                loaded.set_index(index.field_name, _load_index(self._storage, index, key))
+        return loaded
+
+    def _apply_delta_file(self, pks: pa.Array, timestamps: np.ndarray) -> None:
+        for ts in np.unique(timestamps):
+            keys = pks.filter(pa.array(timestamps == ts))
+            for seg in self._sealed.values():
+                seg.apply_delete(keys, int(ts))
+
+
+def _load_index(storage: ObjectStore, index: IndexInfo, key: str) -> vectors.VectorIndex:
+    spec = vectors.IndexSpec(index.index_type, index.metric_type, index.params)
+    return vectors.load_index(spec, storage.get(key))

@@ -1,0 +1,182 @@
+"""A segment in a querynode's memory: columns, vectors, visibility and indexes.
+
+Visibility is two arrays per segment, both vectorised: ``row_ts`` (when each row
+was inserted) and ``deleted_at`` (the earliest delete that hit it, or the max
+uint64). A row is visible at timestamp T when ``row_ts <= T < deleted_at``.
+Growing segments append; every reader works on a :class:`SegmentView`, an
+immutable snapshot taken under the owner's lock, so appends never tear a search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from elanus import expr, vectors
+from elanus.columns import vectors_from_column
+from elanus.requests import SearchRequest, SearchResult
+from elanus.schema import CollectionSchema
+
+TS_COLUMN = "_ts"
+ALIVE = np.iinfo(np.uint64).max
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    segment_id: int
+    partition_id: int
+    table: pa.Table  # schema fields + _ts
+    row_ts: np.ndarray
+    deleted_at: np.ndarray
+    vectors: dict[str, np.ndarray]
+    indexes: dict[str, vectors.VectorIndex]
+    filter_cache: dict[Any, Any]
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def visible(self, mvcc_ts: int) -> np.ndarray:
+        return (self.row_ts <= np.uint64(mvcc_ts)) & (self.deleted_at > np.uint64(mvcc_ts))
+
+    def mask(self, parsed: expr.Expr | None, mvcc_ts: int) -> np.ndarray:
+        visible = self.visible(mvcc_ts)
+        if parsed is None or not visible.any():
+            return visible
+        return visible & expr.evaluate(parsed, self.table, self.filter_cache)
+
+
+@dataclass
+class Segment:
+    segment_id: int
+    partition_id: int
+    schema: CollectionSchema
+    sealed: bool
+    table: pa.Table
+    row_ts: np.ndarray
+    deleted_at: np.ndarray
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    indexes: dict[str, vectors.VectorIndex] = field(default_factory=dict)
+    _view: SegmentView | None = None
+    _filter_cache: dict[Any, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_table(
+        cls,
+        segment_id: int,
+        partition_id: int,
+        schema: CollectionSchema,
+        table: pa.Table,
+        sealed: bool,
+    ) -> Segment:
+        row_ts = table.column(TS_COLUMN).to_numpy().astype(np.uint64, copy=False)
+        seg = cls(
+            segment_id=segment_id,
+            partition_id=partition_id,
+            schema=schema,
+            sealed=sealed,
+            table=table,
+            row_ts=row_ts,
+            deleted_at=np.full(table.num_rows, ALIVE, dtype=np.uint64),
+        )
+        seg.vectors = {
+            f.name: vectors_from_column(table.column(f.name), f) for f in schema.vector_fields
+        }
+        return seg
+
+    @classmethod
+    def empty(
+        cls, segment_id: int, partition_id: int, schema: CollectionSchema, arrow: pa.Schema
+    ) -> Segment:
+        with_ts = arrow.append(pa.field(TS_COLUMN, pa.uint64(), nullable=False))
+        return cls.from_table(segment_id, partition_id, schema, with_ts.empty_table(), sealed=False)
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def append(self, rows: pa.Table, timestamp: int) -> None:
+        """Add rows of one insert (growing segments only); the caller holds the lock."""
+        ts = pa.array(np.full(rows.num_rows, timestamp, dtype=np.uint64))
+        rows = rows.append_column(TS_COLUMN, ts).select(self.table.column_names)
+        self.table = pa.concat_tables([self.table, rows.cast(self.table.schema)])
+        self.row_ts = np.concatenate([self.row_ts, np.full(rows.num_rows, timestamp, np.uint64)])
+        self.deleted_at = np.concatenate(
+            [self.deleted_at, np.full(rows.num_rows, ALIVE, dtype=np.uint64)]
+        )
+        for f in self.schema.vector_fields:
+            added = vectors_from_column(rows.column(f.name), f)
+            self.vectors[f.name] = np.concatenate([self.vectors[f.name], added])
+        self._invalidate()
+
+    def apply_delete(self, pks: pa.Array, timestamp: int) -> int:
+        """Mark rows with these keys inserted before ``timestamp``; returns how many."""
+        if self.num_rows == 0:
+            return 0
+        pk_column = self.table.column(self.schema.primary_field.name)
+        hit = pc.is_in(pk_column, value_set=pks).to_numpy(zero_copy_only=False)
+        hit &= self.row_ts < np.uint64(timestamp)
+        if not hit.any():
+            return 0
+        self.deleted_at = self.deleted_at.copy()
+        self.deleted_at[hit] = np.minimum(self.deleted_at[hit], np.uint64(timestamp))
+        self._view = None  # the filter cache stays valid: the rows did not change
+        return int(hit.sum())
+
+    def set_index(self, field_name: str, index: vectors.VectorIndex) -> None:
+        self.indexes[field_name] = index
+        self._view = None
+
+    def view(self) -> SegmentView:
+        if self._view is None:
+            self._view = SegmentView(
+                segment_id=self.segment_id,
+                partition_id=self.partition_id,
+                table=self.table,
+                row_ts=self.row_ts,
+                deleted_at=self.deleted_at,
+                vectors=dict(self.vectors),
+                indexes=dict(self.indexes),
+                filter_cache=self._filter_cache,
+            )
+        return self._view
+
+    def _invalidate(self) -> None:
+        self._view = None
+        self._filter_cache = {}
+
+
+def search_view(
+    view: SegmentView,
+    request: SearchRequest,
+    parsed: expr.Expr | None,
+    pk_name: str,
+    metric: str,
+) -> SearchResult | None:
+    """This segment's top hits for every query, or None when no row qualifies."""
+    if view.num_rows == 0:
+        return None
+    valid = view.mask(parsed, request.mvcc_ts)
+    if not valid.any():
+        return None
+    k = min(request.limit, int(valid.sum()))
+    index = view.indexes.get(request.anns_field)
+    data = view.vectors[request.anns_field]
+    if index is not None and index.spec.metric_type == metric:
+        distances, offsets = index.search(request.queries, k, request.search_params, valid)
+    else:
+        distances, offsets = vectors.brute_force_search(data, request.queries, k, metric, valid)
+    found = offsets >= 0
+    query_index = np.nonzero(found)[0].astype(np.int64)
+    rows = pa.array(offsets[found])
+    return SearchResult(
+        nq=len(request.queries),
+        query_index=query_index,
+        scores=distances[found].astype(np.float32),
+        pks=view.table.column(pk_name).take(rows).combine_chunks(),
+        fields=view.table.select(list(request.output_fields)).take(rows),
+    )
