@@ -26,6 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from elanus.kv import Compare, Delete, KeyValue, MetaKV, Put, Watch, WatchEvent
@@ -64,6 +65,13 @@ _LAST_SEQ = 1 << 62  # a cursor (revision, _LAST_SEQ) is past every event of tha
 _WATCH_BATCH = 1000
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    applied: bool  # every compare held
+    deleted: int  # keys the operations deleted
+    revision: int  # the store revision after the transaction (when applied)
+
+
 class RevisionCompacted(LookupError):
     """The watch asked for history older than the store still keeps."""
 
@@ -95,7 +103,7 @@ class EmbeddedKV(MetaKV):
         path: Path,
         *,
         history_revisions: int = 10_000,
-        poll_interval_s: float = 0.05,
+        poll_interval_s: float = 0.1,
         expiry_interval_s: float = 0.05,
         busy_timeout_s: float = 30.0,
     ) -> None:
@@ -152,8 +160,7 @@ class EmbeddedKV(MetaKV):
         """Write one key; returns the new store revision. LookupError if ``lease`` is gone."""
         with self._lock:
             self._expire_due()
-            self._transaction([], [Put(key, value, lease)])
-            return self._counter("revision")
+            return self._transaction([], [Put(key, value, lease)]).revision
 
     def delete(self, key: str, prefix: bool = False) -> int:
         """Delete ``key`` (or every key starting with it); returns how many were deleted.
@@ -162,7 +169,7 @@ class EmbeddedKV(MetaKV):
         """
         with self._lock:
             self._expire_due()
-            return self._transaction([], [Delete(key, prefix)])[1]
+            return self._transaction([], [Delete(key, prefix)]).deleted
 
     def txn(self, compares: Sequence[Compare], success: Sequence[Put | Delete]) -> bool:
         """If every compare holds, apply ``success`` in order as one revision; else change nothing.
@@ -173,12 +180,12 @@ class EmbeddedKV(MetaKV):
         """
         with self._lock:
             self._expire_due()
-            return self._transaction(compares, success)[0]
+            return self._transaction(compares, success).applied
 
     def _transaction(
         self, compares: Sequence[Compare], operations: Sequence[Put | Delete]
-    ) -> tuple[bool, int]:
-        """(compares held, keys deleted). Called with the lock held."""
+    ) -> _Outcome:
+        """Check ``compares`` and apply ``operations`` in one SQLite transaction; lock held."""
         self._check_open()
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
@@ -188,7 +195,7 @@ class EmbeddedKV(MetaKV):
                 current = row.fetchone()
                 if (0 if current is None else current[0]) != compare.revision:
                     conn.execute("ROLLBACK")
-                    return False, 0
+                    return _Outcome(applied=False, deleted=0, revision=0)
             revision = self._counter("revision") + 1
             events: list[tuple[str, str, bytes]] = []
             deleted = 0
@@ -205,9 +212,10 @@ class EmbeddedKV(MetaKV):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        if events:
-            self._changed.notify_all()
-        return True, deleted
+        if not events:
+            return _Outcome(applied=True, deleted=0, revision=revision - 1)
+        self._changed.notify_all()
+        return _Outcome(applied=True, deleted=deleted, revision=revision)
 
     def _apply_put(self, put: Put, revision: int) -> None:
         if put.lease is not None:
@@ -371,7 +379,7 @@ class EmbeddedKV(MetaKV):
             raise RuntimeError("EmbeddedKV is closed")
 
     def close(self) -> None:
-        """Stop lease expiry, wake every waiting watch and close the file. Idempotent."""
+        """Stop lease expiry and close the file; waiting watches raise RuntimeError. Idempotent."""
         self._stop.set()
         if self._expirer is not threading.current_thread():
             self._expirer.join(timeout=5)

@@ -124,7 +124,7 @@ class EmbeddedLog(MessageStream):
     """
 
     def __init__(
-        self, directory: Path, *, poll_interval_s: float = 0.05, busy_timeout_s: float = 30.0
+        self, directory: Path, *, poll_interval_s: float = 0.1, busy_timeout_s: float = 30.0
     ) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -318,7 +318,7 @@ class EmbeddedLog(MessageStream):
                 signal.condition.notify_all()
 
     def close(self) -> None:
-        """Wake every waiting consumer and close the file. Idempotent."""
+        """Close the file; waiting and later polls raise RuntimeError. Idempotent."""
         with self._signal_lock:
             self._closed = True
             for signal in self._signals.values():
