@@ -27,7 +27,7 @@ def kv(tmp_path: Path) -> Iterator[EmbeddedKV]:
 
 class TestEmbeddedKVContract(KVContract):
     wait_s = 2.0
-    lease_ttl_s = 0.3
+    lease_ttl_s = 0.5
     expiry_wait_s = 1.0
 
 
