@@ -72,6 +72,7 @@ class Standalone:
             {NODE_ID: querynode},
             self.config.coordinator.graceful_time_s,
             self.config.proxy.max_topk,
+            tick_now=writer.tick,
         )
         ctx = ProxyContext(NODE_ID, self.config.proxy, coordinator, writer, reader, version())
         server = serve(ctx, self.config.proxy.host, self.config.proxy.port)

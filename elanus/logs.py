@@ -28,3 +28,5 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # faiss reports at INFO which CPU build it loaded, three lines per process.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)

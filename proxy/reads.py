@@ -7,7 +7,7 @@ bad request costs nothing downstream.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +62,10 @@ class Reader:
         querynodes: Mapping[int, QueryNodeClient],
         graceful_time_s: float,
         max_topk: int,
+        tick_now: Callable[[Iterable[str]], None] | None = None,
     ) -> None:
         self._coordinator = coordinator
+        self._tick_now = tick_now
         self._querynodes = querynodes
         self._graceful_time_s = graceful_time_s
         self.max_topk = max_topk
@@ -91,8 +93,14 @@ class Reader:
 
     def guarantee_ts(self, info: CollectionInfo, consistency: Consistency) -> tuple[int, int]:
         """(guarantee timestamp, MVCC timestamp) for a read at this consistency level."""
-        now = self._coordinator.alloc_timestamp()
         level = info.consistency_level if consistency.use_default else consistency.level
+        if level is ConsistencyLevel.STRONG and self._tick_now is not None:
+            # A tick right now lets serve-time pass the guarantee without waiting
+            # for the next periodic tick.
+            now = self._coordinator.alloc_timestamp()
+            self._tick_now(info.pchannels)
+            return now, now
+        now = self._coordinator.alloc_timestamp()
         if level is ConsistencyLevel.STRONG:
             return now, now
         if level is ConsistencyLevel.BOUNDED:

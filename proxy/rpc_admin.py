@@ -281,10 +281,11 @@ class AdminRpcs:
                 "filters on it work without one"
             )
         spec = vectors.parse_index_spec(requested_type, metric_type, build_params, field)
+        # DescribeIndex echoes the parameters flat, as Milvus does: {"nlist": "8", ...}.
         user_params = {
             "index_type": spec.requested_type,
             "metric_type": spec.metric_type,
-            "params": json.dumps(build_params),
+            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in build_params.items()},
         }
         self.ctx.coordinator.create_index(
             info.collection_id,

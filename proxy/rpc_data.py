@@ -95,9 +95,10 @@ class DataRpcs:
         pk_type = pa.int64() if primary.data_type is DataType.INT64 else pa.string()
         pks = pa.array(list(dict.fromkeys(keys)), type=pk_type)
         timestamp = self.ctx.writer.delete(info, partition_id, pks).timestamp if len(pks) else 0
+        # Like Milvus since 2.3.2, a delete answers with its count, not the keys:
+        # pymilvus returns the key list instead of {"delete_count": n} if given one.
         return milvus_pb2.MutationResult(
             status=convert.status(),
-            IDs=convert.ids_to_proto(pks, primary.data_type),
             delete_cnt=len(pks),
             timestamp=timestamp,
         )
@@ -150,7 +151,6 @@ class DataRpcs:
             topks=np.bincount(result.query_index, minlength=len(queries)).tolist(),
             output_fields=output_fields,
             fields_data=convert.field_data_from_table(result.fields, info.schema, output_fields),
-            primary_field_name=primary.name,
         )
         return milvus_pb2.SearchResults(
             status=convert.status(), results=data, collection_name=info.name
@@ -206,7 +206,6 @@ class DataRpcs:
             fields_data=convert.field_data_from_table(result.rows, info.schema, output_fields),
             collection_name=info.name,
             output_fields=output_fields,
-            primary_field_name=primary.name,
         )
 
 
