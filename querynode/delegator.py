@@ -166,6 +166,18 @@ class ShardDelegator:
             self._growing.pop(info.segment_id, None)
             self._sealed.pop(info.segment_id, None)
 
+    # --- introspection
+
+    def segment_ids(self) -> tuple[list[int], list[int]]:
+        """(sealed, growing) segment ids held now, for operators and tests."""
+        with self._lock:
+            return sorted(self._sealed), sorted(self._growing)
+
+    def indexed_fields(self, segment_id: int) -> list[str]:
+        with self._lock:
+            target = self._sealed.get(segment_id)
+            return sorted(target.indexes) if target is not None else []
+
     # --- serving
 
     def wait_serveable(self, guarantee_ts: int) -> None:

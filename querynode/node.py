@@ -97,6 +97,11 @@ class QueryNode:
         for d in delegators:
             d.stop()
 
+    def delegator(self, vchannel: str) -> ShardDelegator | None:
+        """The delegator serving this channel here, if any."""
+        with self._lock:
+            return self._delegators.get(vchannel)
+
     def _delegator(self, vchannel: str) -> ShardDelegator:
         delegator = self._delegators.get(vchannel)
         if delegator is None:
