@@ -29,7 +29,7 @@ from elanus.requests import (
 )
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
-from querynode.segment import TS_COLUMN, Segment, search_view
+from querynode.segment import TS_COLUMN, Segment, conform, search_view, table_schema
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +256,10 @@ class ShardDelegator:
     # --- loading files
 
     def _load_sealed(self, info: SegmentInfo) -> Segment:
-        table = segment.read_segment(self._storage.get(info.data_key))
+        table = conform(
+            segment.read_segment(self._storage.get(info.data_key)),
+            table_schema(self._arrow_schema),
+        )
         loaded = Segment.from_table(
             info.segment_id, info.partition_id, self._schema, table, sealed=True
         )

@@ -25,6 +25,20 @@ TS_COLUMN = "_ts"
 ALIVE = np.iinfo(np.uint64).max
 
 
+def table_schema(arrow: pa.Schema) -> pa.Schema:
+    """The one schema every segment's table has in memory, growing or sealed.
+
+    Files may differ in nullability (Parquet keeps it per column); segments of one
+    shard must not, or their results cannot be concatenated.
+    """
+    return arrow.append(pa.field(TS_COLUMN, pa.uint64(), nullable=False))
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly the columns, order and types of ``schema``."""
+    return table.select(schema.names).cast(schema)
+
+
 @dataclass(frozen=True)
 class SegmentView:
     segment_id: int
@@ -92,8 +106,8 @@ class Segment:
     def empty(
         cls, segment_id: int, partition_id: int, schema: CollectionSchema, arrow: pa.Schema
     ) -> Segment:
-        with_ts = arrow.append(pa.field(TS_COLUMN, pa.uint64(), nullable=False))
-        return cls.from_table(segment_id, partition_id, schema, with_ts.empty_table(), sealed=False)
+        table = table_schema(arrow).empty_table()
+        return cls.from_table(segment_id, partition_id, schema, table, sealed=False)
 
     @property
     def num_rows(self) -> int:
