@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from elanus import columns
 from elanus.errors import (
     CollectionNotFound,
     DataInvalid,
@@ -33,6 +34,20 @@ from proxy import convert
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CODEC = Path(__file__).with_name("pymilvus_codec.py")
+
+
+# Where pymilvus puts each scalar type, written out here rather than taken from
+# the code under test so that a wrong slot there fails these tests.
+WIRE_SLOT = {
+    DataType.BOOL: "bool_data",
+    DataType.INT8: "int_data",
+    DataType.INT16: "int_data",
+    DataType.INT32: "int_data",
+    DataType.INT64: "long_data",
+    DataType.FLOAT: "float_data",
+    DataType.DOUBLE: "double_data",
+    DataType.VARCHAR: "string_data",
+}
 
 
 def field(name: str, data_type: DataType, **kwargs: Any) -> FieldSchema:
@@ -95,7 +110,7 @@ def field_data(name: str, values: list[Any], data_type: DataType, dim: int = 0) 
     elif data_type == DataType.JSON:
         fd.scalars.json_data.data.extend(json.dumps(v).encode() for v in values)
     else:
-        getattr(fd.scalars, convert._SCALAR_SLOT[data_type]).data.extend(values)
+        getattr(fd.scalars, WIRE_SLOT[data_type]).data.extend(values)
     return fd
 
 
@@ -273,6 +288,32 @@ def test_arrow_schema_layout() -> None:
     assert layout.field("i8").type == pa.int8() and layout.field("f32").type == pa.float32()
     assert layout.field("doc").type == pa.string() and layout.field("$meta").type == pa.string()
     assert layout.field("i64").nullable and not layout.field("id").nullable
+
+
+def test_public_names_are_pinned() -> None:
+    """Callers use ``convert.<name>``; the split into private modules must not change that."""
+    assert sorted(convert.__all__) == [
+        "MAX_NAME_LENGTH",
+        "MAX_VARCHAR_LENGTH",
+        "MAX_VECTOR_DIM",
+        "arrow_schema",
+        "field_data_from_table",
+        "ids_from_proto",
+        "ids_to_proto",
+        "kv_pairs_to_dict",
+        "output_columns",
+        "resolve_output_fields",
+        "schema_from_proto",
+        "schema_to_proto",
+        "status",
+        "table_from_field_data",
+        "validate_new_schema",
+        "validate_partition_name",
+        "vectors_from_placeholder_group",
+        "with_primary_keys",
+    ]
+    assert all(hasattr(convert, name) for name in convert.__all__)
+    assert convert.arrow_schema is columns.arrow_schema
 
 
 # ---- insert data ------------------------------------------------------------------------------
@@ -455,6 +496,7 @@ def test_dynamic_keys_are_stored_in_meta_and_returned_by_name() -> None:
         [*columns_for(schema, COLUMNS), meta, extra], ROWS, schema
     )
 
+    assert table.schema.equals(convert.arrow_schema(schema))  # "$meta" is nullable there
     rows = [json.loads(t) for t in table.column("$meta").to_pylist()]
     assert rows == [
         {"color": "red", "n": 1, "size": 10},

@@ -1,0 +1,224 @@
+"""Collection schemas: the wire message <-> the domain value, and Milvus's rules.
+
+The rules are the ones CreateCollection enforces (names, one Int64 or VarChar
+primary key, at least one vector field, sane dim and max_length), applied
+once here so that every stored schema is one the rest of Elanus can serve.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from elanus.errors import IllegalSchema, ParameterInvalid
+from elanus.schema import (
+    DYNAMIC_FIELD_NAME,
+    SUPPORTED_FIELD_TYPES,
+    CollectionSchema,
+    DataType,
+    FieldSchema,
+)
+from proto.public import common_pb2, schema_pb2
+from proxy.convert._wire import kv_pairs_to_dict, type_name
+
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_VARCHAR_LENGTH",
+    "MAX_VECTOR_DIM",
+    "NAME_PATTERN",
+    "schema_from_proto",
+    "schema_to_proto",
+    "validate_new_schema",
+    "validate_partition_name",
+]
+
+MAX_NAME_LENGTH = 255
+MAX_VARCHAR_LENGTH = 65535
+MAX_VECTOR_DIM = 32768
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def schema_from_proto(pb: schema_pb2.CollectionSchema) -> CollectionSchema:
+    """Read a CreateCollection schema; refuse what Elanus cannot honour rather than drop it."""
+    if pb.functions:
+        raise IllegalSchema("functions in a collection schema are not supported")
+    if pb.struct_array_fields:
+        raise IllegalSchema("struct array fields are not supported")
+    fields = []
+    for f in pb.fields:
+        if f.HasField("default_value"):
+            raise IllegalSchema(f"default values are not supported (field '{f.name}')")
+        if f.is_function_output:
+            raise IllegalSchema(f"function output fields are not supported (field '{f.name}')")
+        if f.data_type not in DataType._value2member_map_:
+            raise IllegalSchema(
+                f"field '{f.name}' has the unsupported type {type_name(f.data_type)}"
+            )
+        fields.append(
+            FieldSchema(
+                name=f.name,
+                data_type=DataType(f.data_type),
+                field_id=f.fieldID,
+                is_primary=f.is_primary_key,
+                # Older clients mark auto_id on the collection instead of the field.
+                auto_id=f.autoID or (pb.autoID and f.is_primary_key),
+                description=f.description,
+                type_params=kv_pairs_to_dict(f.type_params),
+                is_dynamic=f.is_dynamic,
+                is_partition_key=f.is_partition_key,
+                nullable=f.nullable,
+            )
+        )
+    return CollectionSchema(
+        name=pb.name,
+        fields=tuple(fields),
+        description=pb.description,
+        enable_dynamic_field=pb.enable_dynamic_field,
+    )
+
+
+def schema_to_proto(
+    schema: CollectionSchema, *, include_dynamic_field: bool = False
+) -> schema_pb2.CollectionSchema:
+    """The schema as DescribeCollection answers it.
+
+    Like Milvus, the internal ``$meta`` field is left out unless asked for:
+    pymilvus treats every listed field as an insert column and would demand it.
+    """
+    pb = schema_pb2.CollectionSchema(
+        name=schema.name,
+        description=schema.description,
+        enable_dynamic_field=schema.enable_dynamic_field,
+        autoID=any(f.auto_id for f in schema.fields),
+    )
+    for f in schema.fields:
+        if f.is_dynamic and not include_dynamic_field:
+            continue
+        pb.fields.append(
+            schema_pb2.FieldSchema(
+                fieldID=f.field_id,
+                name=f.name,
+                is_primary_key=f.is_primary,
+                description=f.description,
+                data_type=int(f.data_type),
+                type_params=[
+                    common_pb2.KeyValuePair(key=k, value=v) for k, v in f.type_params.items()
+                ],
+                autoID=f.auto_id,
+                is_dynamic=f.is_dynamic,
+                is_partition_key=f.is_partition_key,
+                nullable=f.nullable,
+            )
+        )
+    return pb
+
+
+def validate_partition_name(name: str) -> None:
+    _check_name("partition", name)
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not name:
+        raise ParameterInvalid(f"the {kind} name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ParameterInvalid(
+            f"the {kind} name '{name[:40]}...' is longer than {MAX_NAME_LENGTH} characters"
+        )
+    if not NAME_PATTERN.fullmatch(name):
+        raise ParameterInvalid(
+            f"the {kind} name '{name}' is invalid: it must start with a letter or underscore "
+            "and contain only letters, digits and underscores"
+        )
+
+
+def _positive_int_param(f: FieldSchema, key: str) -> int:
+    raw = f.type_params.get(key)
+    if raw is None:
+        raise IllegalSchema(f"field '{f.name}' ({type_name(f.data_type)}) needs the param {key}")
+    try:
+        value = int(str(raw).strip().strip('"'))
+    except ValueError:
+        raise IllegalSchema(f"the {key} of field '{f.name}' is not an integer: {raw!r}") from None
+    if value <= 0:
+        raise IllegalSchema(f"the {key} of field '{f.name}' must be positive, got {value}")
+    return value
+
+
+def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
+    """Apply Milvus's CreateCollection rules; return the schema as it will be stored.
+
+    The result has normalised ``dim``/``max_length`` params, the ``$meta`` field
+    when the dynamic field is enabled, and field ids from 100 in order.
+    """
+    _check_name("collection", schema.name)
+    if not schema.fields:
+        raise IllegalSchema("the schema has no fields")
+    seen: set[str] = set()
+    fields: list[FieldSchema] = []
+    for f in schema.fields:
+        _check_name("field", f.name)
+        if f.name in seen:
+            raise IllegalSchema(f"duplicate field name '{f.name}'")
+        seen.add(f.name)
+        if f.is_dynamic:
+            raise IllegalSchema(
+                f"field '{f.name}' cannot be declared dynamic; set enable_dynamic_field instead"
+            )
+        if f.data_type not in SUPPORTED_FIELD_TYPES:
+            raise IllegalSchema(
+                f"field '{f.name}' has the unsupported type {type_name(f.data_type)}"
+            )
+        params = dict(f.type_params)
+        if f.data_type.is_vector:
+            dim = _positive_int_param(f, "dim")
+            if dim > MAX_VECTOR_DIM:
+                raise IllegalSchema(
+                    f"the dim ({dim}) of field '{f.name}' exceeds the maximum {MAX_VECTOR_DIM}"
+                )
+            if f.data_type == DataType.BINARY_VECTOR and dim % 8:
+                raise IllegalSchema(
+                    f"the dim ({dim}) of binary vector field '{f.name}' must be a multiple of 8"
+                )
+            if f.nullable:
+                raise IllegalSchema(f"vector field '{f.name}' cannot be nullable")
+            params["dim"] = str(dim)
+        if f.data_type == DataType.VARCHAR:
+            max_length = _positive_int_param(f, "max_length")
+            if max_length > MAX_VARCHAR_LENGTH:
+                raise IllegalSchema(
+                    f"the max_length ({max_length}) of field '{f.name}' exceeds "
+                    f"{MAX_VARCHAR_LENGTH}"
+                )
+            params["max_length"] = str(max_length)
+        if f.auto_id and not f.is_primary:
+            raise IllegalSchema(f"auto_id is only allowed on the primary key, not on '{f.name}'")
+        if f.is_partition_key:
+            if f.is_primary or f.data_type not in (DataType.INT64, DataType.VARCHAR):
+                raise IllegalSchema(
+                    f"the partition key '{f.name}' must be a non-primary Int64 or VarChar field"
+                )
+            if f.nullable:
+                raise IllegalSchema(f"the partition key '{f.name}' cannot be nullable")
+        fields.append(replace(f, type_params=params))
+    primaries = [f for f in fields if f.is_primary]
+    if len(primaries) != 1:
+        raise IllegalSchema(
+            f"a collection needs exactly one primary key field, found {len(primaries)}"
+        )
+    primary = primaries[0]
+    if primary.data_type not in (DataType.INT64, DataType.VARCHAR):
+        raise IllegalSchema(
+            f"the primary key '{primary.name}' must be Int64 or VarChar, "
+            f"not {type_name(primary.data_type)}"
+        )
+    if primary.nullable:
+        raise IllegalSchema(f"the primary key '{primary.name}' cannot be nullable")
+    if not any(f.data_type.is_vector for f in fields):
+        raise IllegalSchema("a collection needs at least one vector field")
+    if sum(f.is_partition_key for f in fields) > 1:
+        raise IllegalSchema("a collection can have at most one partition key")
+    if schema.enable_dynamic_field:
+        fields.append(
+            FieldSchema(name=DYNAMIC_FIELD_NAME, data_type=DataType.JSON, is_dynamic=True)
+        )
+    return replace(schema, fields=tuple(fields)).with_field_ids(100)
