@@ -84,12 +84,12 @@ def merge_search_results(
     parts = [p for p in parts if p.num_hits] or list(parts[:1])
     if not parts:
         raise ValueError("merge_search_results needs at least one part")
-    if len(parts) == 1 and _is_merged(parts[0], limit):
+    if parts[0].num_hits == 0:
         return parts[0]
     nq = parts[0].nq
     query_index = np.concatenate([p.query_index for p in parts])
     scores = np.concatenate([p.scores for p in parts])
-    pks = pa.concat_arrays([p.pks for p in parts]) if parts else pa.array([])
+    pks = pa.concat_arrays([p.pks for p in parts])
     fields = pa.concat_tables([p.fields for p in parts])
     sort_scores = -scores if larger_is_better else scores
     # Stable order: by query, then score; ties keep the earlier part first.
@@ -106,13 +106,6 @@ def merge_search_results(
         pks=pks.take(pa.array(chosen)),
         fields=fields.take(pa.array(chosen)),
     )
-
-
-def _is_merged(part: SearchResult, limit: int) -> bool:
-    if part.num_hits == 0:
-        return True
-    counts = np.bincount(part.query_index, minlength=part.nq)
-    return bool(counts.max() <= limit) and bool(np.all(np.diff(part.query_index) >= 0))
 
 
 def _first_of_each_key(query_index: np.ndarray, pks: pa.Array) -> np.ndarray:
