@@ -8,6 +8,7 @@ from elanus import errors
 from elanus.config import ProxyConfig
 from elanus.meta import DEFAULT_DB, DEFAULT_PARTITION, CollectionInfo
 from elanus.services import CoordinatorClient
+from proxy import convert
 from proxy.reads import Reader
 from proxy.writer import DmlWriter
 
@@ -24,6 +25,8 @@ class ProxyContext:
     def collection(self, db_name: str, name: str) -> CollectionInfo:
         if not name:
             raise errors.ParameterInvalid("collection name should not be empty")
+        # Milvus checks the name before looking it up: a malformed name is invalid, not missing.
+        convert.validate_collection_name(name)
         return self.coordinator.describe_collection(db_name or DEFAULT_DB, name)
 
     def partition_id(self, info: CollectionInfo, name: str) -> int:

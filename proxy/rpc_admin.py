@@ -255,8 +255,14 @@ class AdminRpcs:
 
     @rpc(milvus_pb2.GetLoadStateResponse)
     def GetLoadState(self, request: Any, context: Any) -> Any:
-        info = self.ctx.collection(request.db_name, request.collection_name)
-        ids = [self.ctx.partition_id(info, name) for name in request.partition_names]
+        # A missing collection or partition is a state, not an error, as in Milvus.
+        try:
+            info = self.ctx.collection(request.db_name, request.collection_name)
+            ids = [self.ctx.partition_id(info, name) for name in request.partition_names]
+        except (errors.CollectionNotFound, errors.PartitionNotFound):
+            return milvus_pb2.GetLoadStateResponse(
+                status=convert.status(), state=common_pb2.LoadStateNotExist
+            )
         progress = self.ctx.coordinator.load_progress(info.collection_id, ids)
         return milvus_pb2.GetLoadStateResponse(
             status=convert.status(), state=LOAD_STATES[progress.state]

@@ -170,6 +170,11 @@ class DataRpcs:
             else None
         )
         offset = _int_param(params, "offset", 0, 0, self.ctx.reader.max_topk)
+        max_topk = self.ctx.reader.max_topk
+        if limit is not None and limit + offset > max_topk:
+            raise errors.ParameterInvalid(
+                f"limit + offset ({limit + offset}) should be in range [1, {max_topk}]"
+            )
         if not request.expr.strip() and limit is None and not count_only:
             raise errors.ParameterInvalid("empty expression should be used with limit")
         partitions = self.ctx.reader.loaded_partitions(info, list(request.partition_names))

@@ -31,6 +31,7 @@ from proxy.convert._schemas import (
     MAX_VECTOR_DIM,
     schema_from_proto,
     schema_to_proto,
+    validate_collection_name,
     validate_new_schema,
     validate_partition_name,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "schema_to_proto",
     "status",
     "table_from_field_data",
+    "validate_collection_name",
     "validate_new_schema",
     "validate_partition_name",
     "vectors_from_placeholder_group",

@@ -113,6 +113,10 @@ def schema_to_proto(
     return pb
 
 
+def validate_collection_name(name: str) -> None:
+    _check_name("collection", name)
+
+
 def validate_partition_name(name: str) -> None:
     _check_name("partition", name)
 
