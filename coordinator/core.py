@@ -193,8 +193,12 @@ class Coordinator:
                     f"partition cannot be dropped, partition is loaded, please release it first, "
                     f"partition: {partition}"
                 )
-            seal_ts = self.tso.allocate()
-            self.segments.seal_collection(info.collection_id, seal_ts)
+            # Seal the partition's growing segments and tell the datanode, so it
+            # writes out and forgets their buffered rows (its report then finds
+            # them gone and their files are removed).
+            sealed = self.segments.seal_collection(
+                info.collection_id, self.tso.allocate(), target.partition_id
+            )
             dropped = [
                 s
                 for s in self.segments.of_collection(info.collection_id, list(SegmentState))
@@ -202,6 +206,7 @@ class Coordinator:
             ]
             self.catalog.remove_partition(info, partition)
             self.segments.drop_segments(dropped)
+        self._notify_sealed(sealed)
         self._dispatch.submit("gc", lambda: self._remove_files(dropped))
 
     # --- data: segments, flush, checkpoints
@@ -209,9 +214,16 @@ class Coordinator:
     def assign_segment(
         self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
     ) -> int:
-        segment_id, sealed = self.segments.assign(
-            collection_id, partition_id, vchannel, num_rows, self.tso.allocate
-        )
+        # Under the DDL lock: a partition dropped meanwhile must not get a new segment.
+        with self._ddl_lock:
+            info = self.catalog.get(collection_id)
+            if all(p.partition_id != partition_id for p in info.partitions):
+                raise errors.PartitionNotFound(f"partition={partition_id}")
+            if vchannel not in info.vchannels:
+                raise errors.ParameterInvalid(f"channel {vchannel} is not one of {info.name}'s")
+            segment_id, sealed = self.segments.assign(
+                collection_id, partition_id, vchannel, num_rows, self.tso.allocate
+            )
         if sealed is not None:
             self._notify_sealed([sealed])
         return segment_id
@@ -277,6 +289,12 @@ class Coordinator:
 
     def segment_flushed(self, segment: SegmentInfo) -> None:
         flushed = self.segments.mark_flushed(segment)
+        if flushed is None:
+            log.info(
+                "flushed segment is gone, removing its files", extra={"segment": segment.segment_id}
+            )
+            self._dispatch.submit("gc", lambda: self._remove_files([segment]))
+            return
         log.info(
             "segment flushed",
             extra={

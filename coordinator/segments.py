@@ -163,10 +163,16 @@ class SegmentManager:
             current.rows += num_rows
             return current.segment_id, sealed
 
-    def seal_collection(self, collection_id: int, seal_ts: int) -> list[SegmentInfo]:
-        """Seal every growing segment of a collection (for Flush or drop)."""
+    def seal_collection(
+        self, collection_id: int, seal_ts: int, partition_id: int | None = None
+    ) -> list[SegmentInfo]:
+        """Seal every growing segment of a collection, or of one of its partitions."""
         with self._lock:
-            ids = [s.segment_id for s in self.of_collection(collection_id, [SegmentState.GROWING])]
+            ids = [
+                s.segment_id
+                for s in self.of_collection(collection_id, [SegmentState.GROWING])
+                if partition_id is None or s.partition_id == partition_id
+            ]
             return [self._seal(i, seal_ts) for i in ids]
 
     def seal_all_growing(self, seal_ts: int) -> list[SegmentInfo]:
@@ -186,11 +192,13 @@ class SegmentManager:
         log.info("segment sealed", extra={"segment": segment_id, "seal_ts": seal_ts})
         return sealed
 
-    def mark_flushed(self, segment: SegmentInfo) -> SegmentInfo:
+    def mark_flushed(self, segment: SegmentInfo) -> SegmentInfo | None:
+        """Record a datanode's flush; None if the segment is gone (its partition or
+        collection was dropped meanwhile), and then nobody else will remove its files."""
         with self._lock:
             known = self._segments.get(segment.segment_id)
             if known is None or known.state is SegmentState.DROPPED:
-                return segment  # its collection was dropped meanwhile; the GC owns its files
+                return None
             state = SegmentState.FLUSHED if segment.num_rows > 0 else SegmentState.DROPPED
             flushed = dataclasses.replace(
                 segment, state=state, seal_ts=known.seal_ts, index_files=dict(known.index_files)
