@@ -79,3 +79,13 @@ def arrow_schema(schema: CollectionSchema) -> pa.Schema:
             for f in schema.fields
         ]
     )
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly the columns, order, types and nullability of ``schema``.
+
+    Raises (KeyError, pyarrow.ArrowInvalid, ...) when it cannot: a batch that does
+    not fit the collection's schema must be refused where it arrives, not break
+    a concatenation later.
+    """
+    return table.select(schema.names).cast(schema)

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from elanus import dml, errors, expr, segment, vectors
+from elanus.columns import conform
 from elanus.meta import ChannelSnapshot, IndexInfo, SegmentInfo, SegmentState
 from elanus.requests import (
     QueryRequest,
@@ -29,11 +30,12 @@ from elanus.requests import (
 )
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
-from querynode.segment import TS_COLUMN, Segment, conform, search_view, table_schema
+from querynode.segment import TS_COLUMN, Segment, search_view, table_schema
 
 log = logging.getLogger(__name__)
 
 POLL_BATCH = 512
+MAX_STREAM_RETRIES = 1000
 
 
 class ShardDelegator:
@@ -63,6 +65,8 @@ class ShardDelegator:
         self._indexes = {i.index_id: i for i in snapshot.indexes}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stream_error = ""  # the last failure reading the channel, for timeouts
+        self.skipped_messages = 0
         self._load(snapshot)
 
     # --- lifecycle
@@ -100,17 +104,44 @@ class ShardDelegator:
     # --- following the channel
 
     def _follow(self) -> None:
-        consumer = self._stream.consume(self._pchannel, self._start_position)
+        """Apply the channel's messages in order, for as long as the shard is served.
+
+        A message that cannot be applied is logged and skipped: one bad message
+        must not freeze serve-time for the whole shard. If the stream itself
+        fails, the consumer is reopened where it stopped.
+        """
+        position = self._start_position
+        for attempt in range(MAX_STREAM_RETRIES):
+            consumer = None
+            try:
+                consumer = self._stream.consume(self._pchannel, position)
+                while not self._stopping.is_set():
+                    for message in consumer.poll(POLL_BATCH, timeout_s=0.1):
+                        self._apply_logged(message.payload, message.position)
+                        position = message.position + 1
+                return
+            except Exception as exc:
+                self._stream_error = f"{type(exc).__name__}: {exc}"
+                log.exception(
+                    "delegator lost its channel, reopening",
+                    extra={"vchannel": self.vchannel, "position": position, "attempt": attempt},
+                )
+            finally:
+                if consumer is not None:
+                    consumer.close()
+            if self._stopping.wait(min(0.2 * (attempt + 1), 5.0)):
+                return
+        log.error("delegator gave up following its channel", extra={"vchannel": self.vchannel})
+
+    def _apply_logged(self, payload: bytes, position: int) -> None:
         try:
-            while not self._stopping.is_set():
-                for message in consumer.poll(POLL_BATCH, timeout_s=0.1):
-                    self._apply(dml.decode(message.payload))
+            self._apply(dml.decode(payload))
         except Exception:
+            self.skipped_messages += 1
             log.exception(
-                "delegator stopped following its channel", extra={"vchannel": self.vchannel}
+                "delegator skipped a message it cannot apply",
+                extra={"vchannel": self.vchannel, "position": position},
             )
-        finally:
-            consumer.close()
 
     def _apply(self, msg: dml.ChannelMessage | None) -> None:
         if isinstance(msg, dml.TimeTick):
@@ -121,13 +152,14 @@ class ShardDelegator:
             with self._lock:
                 if msg.segment_id in self._flushed_ids:
                     return
+                rows = conform(msg.rows, self._arrow_schema)  # refuse a misfit before any change
                 growing = self._growing.get(msg.segment_id)
                 if growing is None:
                     growing = Segment.empty(
                         msg.segment_id, msg.partition_id, self._schema, self._arrow_schema
                     )
                     self._growing[msg.segment_id] = growing
-                growing.append(msg.rows, msg.stamp.timestamp)
+                growing.append(rows, msg.stamp.timestamp)
         elif isinstance(msg, dml.DeleteBatch) and msg.vchannel == self.vchannel:
             with self._lock:
                 self._deletes.append((msg.pks, msg.stamp.timestamp))
@@ -186,9 +218,12 @@ class ShardDelegator:
             while self._serve_ts < guarantee_ts:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    cause = (
+                        f"; last channel error: {self._stream_error}" if self._stream_error else ""
+                    )
                     raise errors.ConsistencyTimeout(
                         f"channel {self.vchannel} serve-time {self._serve_ts} is behind the "
-                        f"guarantee timestamp {guarantee_ts} after {self._wait_s}s"
+                        f"guarantee timestamp {guarantee_ts} after {self._wait_s}s{cause}"
                     )
                 self._serve_ts_changed.wait(remaining)
 

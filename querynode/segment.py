@@ -34,11 +34,6 @@ def table_schema(arrow: pa.Schema) -> pa.Schema:
     return arrow.append(pa.field(TS_COLUMN, pa.uint64(), nullable=False))
 
 
-def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` with exactly the columns, order and types of ``schema``."""
-    return table.select(schema.names).cast(schema)
-
-
 @dataclass(frozen=True)
 class SegmentView:
     segment_id: int
