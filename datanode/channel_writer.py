@@ -17,6 +17,7 @@ import time
 
 from datanode.buffer import DeleteBuffer, SegmentBuffer
 from elanus import dml, segment
+from elanus.columns import arrow_schema, conform
 from elanus.config import DataNodeConfig
 from elanus.meta import ChannelCheckpoint, DeltaLog, SegmentInfo, SegmentState
 from elanus.services import CoordinatorClient
@@ -26,6 +27,8 @@ from elanus.stream import MessageStream
 log = logging.getLogger(__name__)
 
 POLL_BATCH = 512
+MAX_RESTARTS = 1000
+RESTART_BACKOFF_S = 0.2
 
 
 class ChannelWriter:
@@ -45,11 +48,15 @@ class ChannelWriter:
         self._commands: queue.Queue[tuple[str, int, int]] = queue.Queue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"datanode-{vchannel}", daemon=True)
+        # Rebuilt from the coordinator by _take_over at every (re)start.
         self._segments: dict[int, SegmentBuffer] = {}
         self._deletes = DeleteBuffer()
         self._sealed: dict[int, int] = {}  # segment id -> seal_ts
         self._done: set[int] = set()  # segments already flushed or dropped
+        self._known: set[int] = set()  # every live segment at take-over
+        self._replay_end = 0
         self._flush_ts = 0
+        self._start_position = 0
         self._last_checkpoint = -1
         self._last_checkpoint_time = 0.0
         self._last_delete_flush = time.monotonic()
@@ -70,48 +77,94 @@ class ChannelWriter:
     # --- the loop
 
     def _run(self) -> None:
+        """Serve the channel; after a failure, start over from the checkpoint.
+
+        Everything this writer holds in memory can be rebuilt by replaying from
+        the checkpoint (replay is idempotent), so recovering from a storage or
+        coordinator error is: forget, wait a little, take the channel over again.
+        """
+        for attempt in range(MAX_RESTARTS):
+            try:
+                self._serve()
+                return
+            except Exception:
+                log.exception(
+                    "datanode channel writer failed, restarting from the checkpoint",
+                    extra={"vchannel": self.vchannel, "attempt": attempt},
+                )
+            if self._stopping.wait(min(RESTART_BACKOFF_S * (attempt + 1), 5.0)):
+                return
+        log.error("datanode channel writer gave up", extra={"vchannel": self.vchannel})
+
+    def _serve(self) -> None:
+        self._take_over()
+        consumer = self._stream.consume(self._pchannel, self._start_position)
+        log.info(
+            "datanode watching channel",
+            extra={"vchannel": self.vchannel, "position": self._start_position},
+        )
         try:
-            snapshot = self._coordinator.channel_snapshot(self.vchannel)
-        except Exception:
-            log.exception("cannot take over channel", extra={"vchannel": self.vchannel})
-            return
+            while not self._stopping.is_set():
+                for message in consumer.poll(POLL_BATCH, timeout_s=0.1):
+                    self._handle(message.payload, message.position)
+        finally:
+            consumer.close()
+
+    def _take_over(self) -> None:
+        """(Re)build the in-memory state from the coordinator's view of the channel."""
+        first = self._coordinator.channel_snapshot(self.vchannel)
+        self._pchannel = first.checkpoint.pchannel
+        # Every message below this position was produced before the snapshot below
+        # was read, so its segment was known then (segments are recorded before rows
+        # are assigned): rows there of a segment the snapshot lacks are of a dropped one.
+        self._replay_end = self._stream.end_position(self._pchannel)
+        snapshot = self._coordinator.channel_snapshot(self.vchannel)
         self._collection_id = snapshot.collection.collection_id
         self._pk_name = snapshot.collection.schema.primary_field.name
-        self._pchannel = snapshot.checkpoint.pchannel
+        self._rows_schema = arrow_schema(snapshot.collection.schema)
+        self._segments, self._deletes = {}, DeleteBuffer()
+        self._sealed, self._done = {}, set()
+        self._known = {seg.segment_id for seg in snapshot.segments}
         for seg in snapshot.segments:
             if seg.state is SegmentState.SEALED:
                 self._sealed[seg.segment_id] = seg.seal_ts
             elif seg.state is SegmentState.FLUSHED:
                 self._done.add(seg.segment_id)
         self._flush_ts = snapshot.pending_flush_ts
-        consumer = self._stream.consume(self._pchannel, snapshot.checkpoint.position)
-        log.info(
-            "datanode watching channel",
-            extra={"vchannel": self.vchannel, "position": snapshot.checkpoint.position},
-        )
-        try:
-            while not self._stopping.is_set():
-                for message in consumer.poll(POLL_BATCH, timeout_s=0.1):
-                    self._handle(message.payload, message.position)
-        except Exception:
-            log.exception("datanode channel writer failed", extra={"vchannel": self.vchannel})
-        finally:
-            consumer.close()
+        self._start_position = snapshot.checkpoint.position
+        self._last_checkpoint = -1
 
     def _handle(self, payload: bytes, position: int) -> None:
-        msg = dml.decode(payload)
+        try:
+            msg = dml.decode(payload)
+        except Exception:
+            log.exception("skipping an undecodable message", extra={"position": position})
+            return
         if isinstance(msg, dml.TimeTick):
             self._on_tick(msg.timestamp, position)
         elif isinstance(msg, dml.InsertBatch) and msg.vchannel == self.vchannel:
-            if msg.segment_id in self._done:
-                return
-            buffer = self._segments.get(msg.segment_id)
-            if buffer is None:
-                buffer = SegmentBuffer(msg.segment_id, msg.partition_id, position)
-                self._segments[msg.segment_id] = buffer
-            buffer.add(msg)
+            self._on_insert(msg, position)
         elif isinstance(msg, dml.DeleteBatch) and msg.vchannel == self.vchannel:
             self._deletes.add(msg, position)
+
+    def _on_insert(self, msg: dml.InsertBatch, position: int) -> None:
+        if msg.segment_id in self._done:
+            return
+        if position < self._replay_end and msg.segment_id not in self._known:
+            return  # its partition or collection was dropped before this take-over
+        try:
+            rows = conform(msg.rows, self._rows_schema)
+        except Exception:
+            log.exception(
+                "skipping insert rows that do not fit the schema",
+                extra={"vchannel": self.vchannel, "position": position},
+            )
+            return
+        buffer = self._segments.get(msg.segment_id)
+        if buffer is None:
+            buffer = SegmentBuffer(msg.segment_id, msg.partition_id, position)
+            self._segments[msg.segment_id] = buffer
+        buffer.add(dataclasses.replace(msg, rows=rows))
 
     def _on_tick(self, tick_ts: int, position: int) -> None:
         self._apply_commands()
