@@ -9,7 +9,7 @@ immutable snapshot taken under the owner's lock, so appends never tear a search.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -59,19 +59,70 @@ class SegmentView:
         return visible & expr.evaluate(parsed, self.table, self.filter_cache)
 
 
-@dataclass
+class GrowableArray:
+    """A numpy array grown by doubling its capacity, so appends cost amortised O(rows added).
+
+    :attr:`values` is a prefix view of the buffer. Rows added later land beyond
+    every prefix handed out before, so a view taken earlier never changes.
+    """
+
+    def __init__(self, initial: np.ndarray) -> None:
+        self._buffer = initial
+        self._length = len(initial)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._buffer[: self._length]
+
+    def extend(self, rows: np.ndarray) -> None:
+        end = self._length + len(rows)
+        if end > len(self._buffer):
+            capacity = max(end, 2 * len(self._buffer), 64)
+            grown = np.empty((capacity, *self._buffer.shape[1:]), dtype=self._buffer.dtype)
+            grown[: self._length] = self._buffer[: self._length]
+            self._buffer = grown
+        self._buffer[self._length : end] = rows
+        self._length = end
+
+    def copy(self) -> GrowableArray:
+        """A private copy (capacity included), to change rows without touching old views."""
+        twin = GrowableArray(self._buffer.copy())
+        twin._length = self._length
+        return twin
+
+
 class Segment:
-    segment_id: int
-    partition_id: int
-    schema: CollectionSchema
-    sealed: bool
-    table: pa.Table
-    row_ts: np.ndarray
-    deleted_at: np.ndarray
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    indexes: dict[str, vectors.VectorIndex] = field(default_factory=dict)
-    _view: SegmentView | None = None
-    _filter_cache: dict[Any, Any] = field(default_factory=dict)
+    """One segment's rows and visibility; mutated only under its delegator's lock.
+
+    A growing segment's table is a short list of parts merged like a binary
+    counter (a new part merges with the last while it is at least as large), so
+    it has O(log n) chunks and every row is copied O(log n) times in all.
+    """
+
+    def __init__(
+        self,
+        segment_id: int,
+        partition_id: int,
+        schema: CollectionSchema,
+        sealed: bool,
+        table: pa.Table,
+    ) -> None:
+        self.segment_id = segment_id
+        self.partition_id = partition_id
+        self.schema = schema
+        self.sealed = sealed
+        self.table = table
+        self._parts = [table] if table.num_rows else []
+        row_ts = table.column(TS_COLUMN).to_numpy().astype(np.uint64, copy=False)
+        self._row_ts = GrowableArray(row_ts)
+        self._deleted_at = GrowableArray(np.full(table.num_rows, ALIVE, dtype=np.uint64))
+        self._vectors = {
+            f.name: GrowableArray(vectors_from_column(table.column(f.name), f))
+            for f in schema.vector_fields
+        }
+        self.indexes: dict[str, vectors.VectorIndex] = {}
+        self._view: SegmentView | None = None
+        self._filter_cache: dict[Any, Any] = {}
 
     @classmethod
     def from_table(
@@ -82,20 +133,7 @@ class Segment:
         table: pa.Table,
         sealed: bool,
     ) -> Segment:
-        row_ts = table.column(TS_COLUMN).to_numpy().astype(np.uint64, copy=False)
-        seg = cls(
-            segment_id=segment_id,
-            partition_id=partition_id,
-            schema=schema,
-            sealed=sealed,
-            table=table,
-            row_ts=row_ts,
-            deleted_at=np.full(table.num_rows, ALIVE, dtype=np.uint64),
-        )
-        seg.vectors = {
-            f.name: vectors_from_column(table.column(f.name), f) for f in schema.vector_fields
-        }
-        return seg
+        return cls(segment_id, partition_id, schema, sealed, table)
 
     @classmethod
     def empty(
@@ -108,18 +146,41 @@ class Segment:
     def num_rows(self) -> int:
         return self.table.num_rows
 
+    @property
+    def row_ts(self) -> np.ndarray:
+        return self._row_ts.values
+
+    @property
+    def deleted_at(self) -> np.ndarray:
+        return self._deleted_at.values
+
+    @deleted_at.setter
+    def deleted_at(self, value: np.ndarray) -> None:
+        """Take over another copy's deletes (handoff from growing to sealed)."""
+        if len(value) != self.num_rows:
+            raise ValueError(f"{len(value)} delete marks for {self.num_rows} rows")
+        self._deleted_at = GrowableArray(np.array(value, dtype=np.uint64))
+        self._view = None
+
+    @property
+    def vectors(self) -> dict[str, np.ndarray]:
+        return {name: column.values for name, column in self._vectors.items()}
+
     def append(self, rows: pa.Table, timestamp: int) -> None:
         """Add rows of one insert (growing segments only); the caller holds the lock."""
-        ts = pa.array(np.full(rows.num_rows, timestamp, dtype=np.uint64))
-        rows = rows.append_column(TS_COLUMN, ts).select(self.table.column_names)
-        self.table = pa.concat_tables([self.table, rows.cast(self.table.schema)])
-        self.row_ts = np.concatenate([self.row_ts, np.full(rows.num_rows, timestamp, np.uint64)])
-        self.deleted_at = np.concatenate(
-            [self.deleted_at, np.full(rows.num_rows, ALIVE, dtype=np.uint64)]
-        )
+        count = rows.num_rows
+        ts = np.full(count, timestamp, dtype=np.uint64)
+        rows = rows.append_column(TS_COLUMN, pa.array(ts)).select(self.table.column_names)
+        rows = rows.cast(self.table.schema)
+        self._parts.append(rows)
+        while len(self._parts) >= 2 and self._parts[-1].num_rows >= self._parts[-2].num_rows:
+            last, before = self._parts.pop(), self._parts.pop()
+            self._parts.append(pa.concat_tables([before, last]).combine_chunks())
+        self.table = pa.concat_tables(self._parts)
+        self._row_ts.extend(ts)
+        self._deleted_at.extend(np.full(count, ALIVE, dtype=np.uint64))
         for f in self.schema.vector_fields:
-            added = vectors_from_column(rows.column(f.name), f)
-            self.vectors[f.name] = np.concatenate([self.vectors[f.name], added])
+            self._vectors[f.name].extend(vectors_from_column(rows.column(f.name), f))
         self._invalidate()
 
     def apply_delete(self, pks: pa.Array, timestamp: int) -> int:
@@ -131,8 +192,10 @@ class Segment:
         hit &= self.row_ts < np.uint64(timestamp)
         if not hit.any():
             return 0
-        self.deleted_at = self.deleted_at.copy()
-        self.deleted_at[hit] = np.minimum(self.deleted_at[hit], np.uint64(timestamp))
+        updated = self._deleted_at.copy()  # copy on write: views taken before keep theirs
+        marks = updated.values
+        marks[hit] = np.minimum(marks[hit], np.uint64(timestamp))
+        self._deleted_at = updated
         self._view = None  # the filter cache stays valid: the rows did not change
         return int(hit.sum())
 
@@ -148,7 +211,7 @@ class Segment:
                 table=self.table,
                 row_ts=self.row_ts,
                 deleted_at=self.deleted_at,
-                vectors=dict(self.vectors),
+                vectors=self.vectors,
                 indexes=dict(self.indexes),
                 filter_cache=self._filter_cache,
             )
