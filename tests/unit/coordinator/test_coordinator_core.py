@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from coordinator import Coordinator
+from coordinator.dispatch import Dispatcher
 from elanus import errors
 from elanus.config import CoordinatorConfig
 from elanus.kv.embedded import EmbeddedKV
@@ -419,3 +422,52 @@ def test_load_survives_restart(env: Env) -> None:
     env.idle()
     assert sorted(a[0] for a in env.querynode.named("load_channel")) == sorted(info.vchannels)
     assert coord.load_progress(info.collection_id).state == "Loaded"
+
+
+@dataclass
+class SlowLoadingQueryNode(Recorder):
+    """A querynode whose load takes a while, so a release can arrive during it."""
+
+    def load_channel(self, vchannel: str, partition_ids: list[int]) -> None:
+        time.sleep(0.3)
+        self.calls.append(("load_channel", (vchannel, partition_ids)))
+
+
+def test_release_during_a_load_is_applied_after_it(tmp_path: Path) -> None:
+    env = Env(tmp_path, querynode=SlowLoadingQueryNode())
+    coord = env.open()
+    try:
+        info = create(coord, shards=1)
+        coord.create_index(info.collection_id, "v", "", "FLAT", "L2", {}, {})
+        coord.load_collection(info.collection_id)
+        time.sleep(0.1)  # the load is under way on the querynode
+        coord.release_collection(info.collection_id)
+        env.idle()
+        assert env.querynode.calls[-1] == ("release_collection", (info.collection_id,))
+    finally:
+        env.close()
+
+
+def test_dispatcher_idle_means_everything_submitted_before_ran() -> None:
+    dispatcher = Dispatcher("test-dispatch")
+    stop = threading.Event()
+
+    def background() -> None:
+        for _ in range(200_000):
+            if stop.is_set():
+                return
+            dispatcher.submit("noise", lambda: None)
+            time.sleep(0)
+
+    noise = threading.Thread(target=background)
+    noise.start()
+    try:
+        for i in range(3000):
+            done: list[int] = []
+            dispatcher.submit("mine", lambda i=i, done=done: done.append(i))
+            assert dispatcher.wait_idle(5.0)
+            assert done == [i], f"wait_idle returned before call {i} ran"
+    finally:
+        stop.set()
+        noise.join(10)
+        dispatcher.close()
