@@ -419,8 +419,9 @@ class Coordinator:
         self.catalog.get(collection_id)
         if self.loads.release(collection_id) is None:
             return
+        # Through the dispatcher, so a load still running on a node finishes first.
         for node in self._querynodes.values():
-            node.release_collection(collection_id)
+            self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
 
     def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
         info = self.catalog.get(collection_id)
@@ -428,9 +429,11 @@ class Coordinator:
         state = self.loads.release_partitions(collection_id, partition_ids, all_ids)
         for node in self._querynodes.values():
             if state is None:
-                node.release_collection(collection_id)
+                self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
             else:
-                node.release_partitions(collection_id, partition_ids)
+                self._dispatch.submit(
+                    "release", lambda n=node: n.release_partitions(collection_id, partition_ids)
+                )
 
     def load_progress(self, collection_id: int, partition_ids: Sequence[int] = ()) -> LoadProgress:
         info = self.catalog.get(collection_id)

@@ -19,16 +19,21 @@ class Dispatcher:
     def __init__(self, name: str = "coordinator-dispatch") -> None:
         self._queue: queue.Queue[tuple[str, Callable[[], None]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._idle = threading.Event()
-        self._idle.set()
+        # Calls submitted and not yet finished; idle means zero. A count under a
+        # lock, not queue.empty(): the queue can be empty while a call still runs.
+        self._pending = 0
+        self._idle = threading.Condition()
         self._thread.start()
 
     def submit(self, what: str, call: Callable[[], None]) -> None:
-        self._idle.clear()
+        with self._idle:
+            self._pending += 1
         self._queue.put((what, call))
 
     def wait_idle(self, timeout_s: float) -> bool:
-        return self._idle.wait(timeout_s)
+        """True once every call submitted before this one has finished."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout_s)
 
     def close(self, timeout_s: float = 5.0) -> None:
         self._queue.put(None)
@@ -44,5 +49,8 @@ class Dispatcher:
                 call()
             except Exception:
                 log.exception("node call failed", extra={"call": what})
-            if self._queue.empty():
-                self._idle.set()
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._idle.notify_all()
