@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,6 +25,9 @@ from elanus.services import CoordinatorClient
 from elanus.storage import ObjectStore
 
 log = logging.getLogger(__name__)
+
+REPORT_ATTEMPTS = 3
+REPORT_BACKOFF_S = 0.2
 
 
 class IndexNode:
@@ -64,9 +69,23 @@ class IndexNode:
                 key = self._build(task)
             except Exception as exc:  # reported to the coordinator with its reason
                 log.exception("index build failed", extra={"segment": task.segment.segment_id})
-                self._coordinator.index_failed(task, f"{type(exc).__name__}: {exc}")
+                reason = f"{type(exc).__name__}: {exc}"
+                self._report(task, lambda t=task, r=reason: self._coordinator.index_failed(t, r))
             else:
-                self._coordinator.index_built(task, key)
+                self._report(task, lambda t=task, k=key: self._coordinator.index_built(t, k))
+
+    def _report(self, task: IndexBuildTask, call: Callable[[], None]) -> None:
+        """Tell the coordinator, retrying a few times; a lost report must not end the worker."""
+        for attempt in range(REPORT_ATTEMPTS):
+            try:
+                call()
+                return
+            except Exception:
+                log.exception(
+                    "cannot report an index build",
+                    extra={"build": task.build_id, "attempt": attempt},
+                )
+            time.sleep(REPORT_BACKOFF_S * (attempt + 1))
 
     def _build(self, task: IndexBuildTask) -> str:
         table = segment.read_segment(self._storage.get(task.segment.data_key))
