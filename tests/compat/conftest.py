@@ -54,8 +54,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _new_server(base: Path) -> ElanusServer:
     base.mkdir(parents=True, exist_ok=True)
     server = ElanusServer(data_dir=base / "data", port=free_port(), log_path=base / "elanus.log")
+    server.start()  # on failure its error already carries the log tail
     _running_servers.append(server)
-    server.start()
     return server
 
 

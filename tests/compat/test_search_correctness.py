@@ -172,7 +172,7 @@ def clustered_vectors(
 
 
 @pytest.mark.slow
-@pytest.mark.not_on_milvus_lite("Milvus Lite 2.5 builds only FLAT, IVF_FLAT and AUTOINDEX")
+@pytest.mark.not_on_milvus_lite("2.5 builds only FLAT, IVF_FLAT and AUTOINDEX")
 def test_hnsw_recall_at_10_on_clustered_vectors(
     client: MilvusClient, new_collection_name: Callable[[str], str]
 ) -> None:
