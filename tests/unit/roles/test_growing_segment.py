@@ -44,7 +44,7 @@ def test_many_small_appends_cost_the_same_late_as_early() -> None:
         segment.append(batch, ts)
         costs.append(time.perf_counter() - started)
     early, late = np.median(costs[100:300]), np.median(costs[-200:])
-    assert late < 3 * early, f"append cost grew from {early * 1e6:.0f} to {late * 1e6:.0f} us"
+    assert late < 4 * early, f"append cost grew from {early * 1e6:.0f} to {late * 1e6:.0f} us"
     assert segment.num_rows == 20_000
 
 
