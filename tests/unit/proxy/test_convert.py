@@ -307,6 +307,7 @@ def test_public_names_are_pinned() -> None:
         "schema_to_proto",
         "status",
         "table_from_field_data",
+        "validate_collection_name",
         "validate_new_schema",
         "validate_partition_name",
         "vectors_from_placeholder_group",
