@@ -17,6 +17,7 @@ from coordinator.catalog import Catalog
 from coordinator.dispatch import Dispatcher
 from coordinator.indexes import IndexCatalog
 from coordinator.loads import LoadRegistry
+from coordinator.retention import ChannelRetention
 from coordinator.segments import SegmentManager
 from elanus import errors
 from elanus.config import CoordinatorConfig
@@ -69,6 +70,7 @@ class Coordinator:
         self._datanodes: dict[int, DataNodeClient] = {}
         self._querynodes: dict[int, QueryNodeClient] = {}
         self._indexnodes: dict[int, IndexNodeClient] = {}
+        self._retention: ChannelRetention | None = None
 
     # --- lifecycle
 
@@ -94,9 +96,30 @@ class Coordinator:
         for info in self.catalog.all():
             for segment in self.segments.of_collection(info.collection_id, [SegmentState.FLUSHED]):
                 self._schedule_builds(segment)
+        self._retention = ChannelRetention(
+            self._stream,
+            self.lowest_checkpoints,
+            self._config.log_retention_s,
+            self._config.retention_interval_s,
+        )
+        self._retention.start()
 
     def stop(self) -> None:
+        if self._retention is not None:
+            self._retention.stop()
         self._dispatch.close()
+
+    def lowest_checkpoints(self) -> dict[str, int]:
+        """Per physical channel, the lowest position any virtual channel still needs."""
+        lowest = {p: self._stream.end_position(p) for p in self.catalog.pchannels()}
+        for info in self.catalog.all():
+            for vchannel, pchannel in zip(info.vchannels, info.pchannels, strict=True):
+                try:
+                    position = self.segments.checkpoint(vchannel, pchannel).position
+                except LookupError:
+                    continue  # dropped meanwhile
+                lowest[pchannel] = min(lowest.get(pchannel, position), position)
+        return lowest
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
         return self._dispatch.wait_idle(timeout_s)

@@ -33,6 +33,9 @@ class CoordinatorConfig:
     segment_max_rows: int = 200_000
     tso_window_s: float = 3.0
     graceful_time_s: float = 5.0
+    # DML log messages below every checkpoint for this long are discarded.
+    log_retention_s: float = 600.0
+    retention_interval_s: float = 30.0
 
 
 @dataclass

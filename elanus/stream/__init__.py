@@ -54,4 +54,12 @@ class MessageStream(Protocol):
     def end_position(self, channel: str) -> Position:
         """The position the next produced message will get (0 for an empty channel)."""
 
+    def truncate_before(self, channel: str, position: Position) -> int:
+        """Let messages at positions < ``position`` go (retention); returns how many went.
+
+        Later positions do not change; a consumer behind the new first position
+        continues from it. Idempotent. Only the coordinator calls this, and only
+        below every checkpoint and every consumer's position.
+        """
+
     def close(self) -> None: ...

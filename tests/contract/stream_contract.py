@@ -37,6 +37,22 @@ def drain(consumer: Consumer, count: int, wait_s: float) -> list[Message]:
 class StreamContract:
     wait_s: float = 5.0  # how long a message that was produced may take to arrive
 
+    def test_truncate_before_keeps_later_positions(self, stream: MessageStream) -> None:
+        channel = fresh_channel(stream)
+        stream.produce(channel, [f"m{i}".encode() for i in range(10)])
+        stream.truncate_before(channel, 6)
+        stream.truncate_before(channel, 6)  # idempotent
+        assert stream.end_position(channel) == 10
+        consumer = stream.consume(channel, 0)  # behind the first retained message
+        try:
+            got = drain(consumer, 4, self.wait_s)
+        finally:
+            consumer.close()
+        assert [(m.position, m.payload) for m in got] == [
+            (i, f"m{i}".encode()) for i in range(6, 10)
+        ]
+        assert stream.produce(channel, [b"next"]) == [10]
+
     def test_create_channel_is_idempotent(self, stream: MessageStream) -> None:
         channel = fresh_channel(stream)
         stream.create_channel(channel)
