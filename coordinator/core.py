@@ -17,6 +17,7 @@ from coordinator.catalog import Catalog
 from coordinator.dispatch import Dispatcher
 from coordinator.indexes import IndexCatalog
 from coordinator.loads import LoadRegistry
+from coordinator.nodes import NodeRegistry
 from coordinator.retention import ChannelRetention
 from coordinator.segments import SegmentManager
 from elanus import errors
@@ -67,21 +68,19 @@ class Coordinator:
         self.indexes = IndexCatalog(kv)
         self.loads = LoadRegistry(kv)
         self._dispatch = Dispatcher()
-        self._datanodes: dict[int, DataNodeClient] = {}
-        self._querynodes: dict[int, QueryNodeClient] = {}
-        self._indexnodes: dict[int, IndexNodeClient] = {}
+        self.nodes = NodeRegistry()
         self._retention: ChannelRetention | None = None
 
     # --- lifecycle
 
     def register_datanode(self, node_id: int, client: DataNodeClient) -> None:
-        self._datanodes[node_id] = client
+        self.nodes.register_datanode(node_id, client)
 
     def register_querynode(self, node_id: int, client: QueryNodeClient) -> None:
-        self._querynodes[node_id] = client
+        self.nodes.register_querynode(node_id, client)
 
     def register_indexnode(self, node_id: int, client: IndexNodeClient) -> None:
-        self._indexnodes[node_id] = client
+        self.nodes.register_indexnode(node_id, client)
 
     def start(self) -> None:
         """Resume after a restart: seal old growing segments, re-watch channels, reload, rebuild."""
@@ -171,12 +170,12 @@ class Coordinator:
             delta_keys = [d.key for v in info.vchannels for d in self.segments.deltas_of_channel(v)]
             self.indexes.drop_collection(info.collection_id)
             self.segments.drop_collection(info.collection_id, info.vchannels)
-        for node in self._querynodes.values():
+        for node in self.nodes.querynodes():
             self._dispatch.submit(
                 "release", lambda n=node: n.release_collection(info.collection_id)
             )
         for vchannel in info.vchannels:
-            node = self._datanode_for(vchannel)
+            node = self.nodes.datanode_for(vchannel)
             self._dispatch.submit("unwatch", lambda n=node, v=vchannel: n.unwatch_channel(v))
         self._dispatch.submit("gc", lambda: self._remove_files(segments, delta_keys))
         log.info("collection dropped", extra={"collection": name, "id": info.collection_id})
@@ -259,7 +258,7 @@ class Coordinator:
             self.segments.request_flush(vchannel, flush_ts)
         self._notify_sealed(sealed)
         for vchannel in info.vchannels:
-            node = self._datanode_for(vchannel)
+            node = self.nodes.datanode_for(vchannel)
             self._dispatch.submit("flush", lambda n=node, v=vchannel: n.flush_channel(v, flush_ts))
         pending = self.segments.of_collection(collection_id, [SegmentState.SEALED])
         flushed = self.segments.of_collection(collection_id, [SegmentState.FLUSHED])
@@ -443,14 +442,14 @@ class Coordinator:
         if self.loads.release(collection_id) is None:
             return
         # Through the dispatcher, so a load still running on a node finishes first.
-        for node in self._querynodes.values():
+        for node in self.nodes.querynodes():
             self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
 
     def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
         info = self.catalog.get(collection_id)
         all_ids = [p.partition_id for p in info.partitions]
         state = self.loads.release_partitions(collection_id, partition_ids, all_ids)
-        for node in self._querynodes.values():
+        for node in self.nodes.querynodes():
             if state is None:
                 self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
             else:
@@ -494,26 +493,13 @@ class Coordinator:
                 return info
         raise errors.CollectionNotFound(f"channel={vchannel}")
 
-    def _datanode_for(self, vchannel: str) -> DataNodeClient:
-        if not self._datanodes:
-            raise errors.ServiceNotReady("no datanode is registered")
-        ids = sorted(self._datanodes)
-        return self._datanodes[ids[hash(vchannel) % len(ids)]]
-
-    def _querynode_for(self, vchannel: str) -> tuple[int, QueryNodeClient]:
-        if not self._querynodes:
-            raise errors.ServiceNotReady("no querynode is registered")
-        ids = sorted(self._querynodes)
-        node_id = ids[sum(vchannel.encode()) % len(ids)]
-        return node_id, self._querynodes[node_id]
-
     def _watch(self, vchannel: str) -> None:
-        node = self._datanode_for(vchannel)
+        node = self.nodes.datanode_for(vchannel)
         self._dispatch.submit("watch", lambda: node.watch_channel(vchannel))
 
     def _notify_sealed(self, sealed: Sequence[SegmentInfo]) -> None:
         for segment in sealed:
-            node = self._datanode_for(segment.vchannel)
+            node = self.nodes.datanode_for(segment.vchannel)
             self._dispatch.submit(
                 "seal",
                 lambda n=node, s=segment: n.seal_segment(s.vchannel, s.segment_id, s.seal_ts),
@@ -522,13 +508,13 @@ class Coordinator:
     def _notify_querynodes(self, collection_id: int, call: Any) -> None:
         if self.loads.get(collection_id) is None:
             return
-        for node in self._querynodes.values():
+        for node in self.nodes.querynodes():
             self._dispatch.submit("querynode", lambda n=node: call(n))
 
     def _dispatch_load(self, collection_id: int, partition_ids: Sequence[int]) -> None:
         info = self.catalog.get(collection_id)
         for vchannel in info.vchannels:
-            node_id, node = self._querynode_for(vchannel)
+            node_id, node = self.nodes.querynode_for(vchannel)
 
             def load(v: str = vchannel, n: QueryNodeClient = node, nid: int = node_id) -> None:
                 if self.loads.get(collection_id) is None:
@@ -539,16 +525,16 @@ class Coordinator:
             self._dispatch.submit("load", load)
 
     def _schedule_builds(self, segment: SegmentInfo) -> None:
-        if not self._indexnodes:
-            return
         info = self.catalog.get(segment.collection_id)
         for index in self.indexes.missing_builds(segment):
             field = info.schema.field(index.field_name)
             if field is None:
                 continue
             task = IndexBuildTask(self.ids.allocate(), index, segment, field.dim)
+            node = self.nodes.indexnode_for(task.build_id)
+            if node is None:
+                return
             self.indexes.started(index.index_id, segment.segment_id)
-            node = self._indexnodes[sorted(self._indexnodes)[task.build_id % len(self._indexnodes)]]
             self._dispatch.submit("build", lambda n=node, t=task: n.submit(t))
 
     def _remove_files(
