@@ -59,12 +59,14 @@ class ElanusServer:
     """One `elanus standalone` process bound to a data dir and a port.
 
     `start()` can be called again after `kill()` or `stop()`: the durability
-    tests restart the server on the same directory and port.
+    tests restart the server on the same directory and port. `env` adds to the
+    inherited environment, e.g. ``ELANUS_<SECTION>_<KEY>`` config overrides.
     """
 
     data_dir: Path
     port: int
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -77,6 +79,8 @@ class ElanusServer:
             raise RuntimeError("server already running")
         command = elanus_command() + [
             "standalone",
+            "--host",
+            "127.0.0.1",  # tests listen on loopback only
             "--data-dir",
             str(self.data_dir),
             "--port",
@@ -92,6 +96,7 @@ class ElanusServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env={**os.environ, **self.env},
             )
         self._wait_until_ready()
 
