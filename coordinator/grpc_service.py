@@ -1,0 +1,186 @@
+"""The coordinator over gRPC: every RPC is one call of the core, converted by the codec.
+
+No logic lives here; :func:`elanus.rpc.answers` turns what the core raises into
+the response's ErrorInfo.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from elanus.meta import ConsistencyLevel
+from elanus.rpc import answers, codec
+from elanus.services import CoordinatorClient
+from proto.internal import roles_pb2 as pb
+from proto.internal import roles_pb2_grpc as pb_grpc
+
+Context = grpc.ServicerContext
+
+
+class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
+    def __init__(self, core: CoordinatorClient) -> None:
+        self._core = core
+
+    # --- root: time, ids, DDL
+
+    @answers(pb.AllocTimestampResponse)
+    def AllocTimestamp(self, request: pb.AllocTimestampRequest, context: Context) -> object:
+        return pb.AllocTimestampResponse(timestamp=self._core.alloc_timestamp(request.count))
+
+    @answers(pb.AllocIdsResponse)
+    def AllocIds(self, request: pb.AllocIdsRequest, context: Context) -> object:
+        return pb.AllocIdsResponse(first_id=self._core.alloc_ids(request.count))
+
+    @answers(pb.CollectionResponse)
+    def CreateCollection(self, request: pb.CreateCollectionRequest, context: Context) -> object:
+        info = self._core.create_collection(
+            request.db_name,
+            codec.schema_from_json(request.schema_json),
+            request.shards_num,
+            ConsistencyLevel(request.consistency_level),
+            dict(request.properties),
+        )
+        return pb.CollectionResponse(collection_json=codec.to_json(info))
+
+    @answers(pb.Ack)
+    def DropCollection(self, request: pb.DropCollectionRequest, context: Context) -> object:
+        self._core.drop_collection(request.db_name, request.name)
+        return pb.Ack()
+
+    @answers(pb.CollectionResponse)
+    def DescribeCollection(self, request: pb.DescribeCollectionRequest, context: Context) -> object:
+        info = self._core.describe_collection(request.db_name, request.name, request.collection_id)
+        return pb.CollectionResponse(collection_json=codec.to_json(info))
+
+    @answers(pb.ListCollectionsResponse)
+    def ListCollections(self, request: pb.ListCollectionsRequest, context: Context) -> object:
+        infos = self._core.list_collections(request.db_name)
+        return pb.ListCollectionsResponse(collections_json=[codec.to_json(i) for i in infos])
+
+    @answers(pb.Ack)
+    def CreatePartition(self, request: pb.CreatePartitionRequest, context: Context) -> object:
+        self._core.create_partition(request.db_name, request.collection, request.partition)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def DropPartition(self, request: pb.DropPartitionRequest, context: Context) -> object:
+        self._core.drop_partition(request.db_name, request.collection, request.partition)
+        return pb.Ack()
+
+    # --- data: segments, flush, checkpoints
+
+    @answers(pb.AssignSegmentResponse)
+    def AssignSegment(self, request: pb.AssignSegmentRequest, context: Context) -> object:
+        segment_id = self._core.assign_segment(
+            request.collection_id, request.partition_id, request.vchannel, request.num_rows
+        )
+        return pb.AssignSegmentResponse(segment_id=segment_id)
+
+    @answers(pb.FlushResponse)
+    def Flush(self, request: pb.FlushRequest, context: Context) -> object:
+        result = self._core.flush(request.collection_id)
+        return pb.FlushResponse(result=codec.flush_result_to_pb(result))
+
+    @answers(pb.FlushStateResponse)
+    def FlushState(self, request: pb.FlushStateRequest, context: Context) -> object:
+        flushed = self._core.flush_state(
+            request.collection_id, tuple(request.segment_ids), request.flush_ts
+        )
+        return pb.FlushStateResponse(flushed=flushed)
+
+    @answers(pb.CollectionStatisticsResponse)
+    def CollectionStatistics(
+        self, request: pb.CollectionStatisticsRequest, context: Context
+    ) -> object:
+        stats = self._core.collection_statistics(
+            request.collection_id, tuple(request.partition_ids)
+        )
+        return pb.CollectionStatisticsResponse(result=codec.collection_stats_to_pb(stats))
+
+    @answers(pb.ChannelSnapshotResponse)
+    def ChannelSnapshot(self, request: pb.ChannelSnapshotRequest, context: Context) -> object:
+        snapshot = self._core.channel_snapshot(request.vchannel)
+        return pb.ChannelSnapshotResponse(result=codec.snapshot_to_pb(snapshot))
+
+    @answers(pb.Ack)
+    def SegmentFlushed(self, request: pb.SegmentRequest, context: Context) -> object:
+        self._core.segment_flushed(codec.segment_from_json(request.segment_json))
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def AddDeltaLog(self, request: pb.AddDeltaLogRequest, context: Context) -> object:
+        self._core.add_delta_log(codec.delta_log_from_json(request.delta_log_json))
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def UpdateCheckpoint(self, request: pb.UpdateCheckpointRequest, context: Context) -> object:
+        self._core.update_checkpoint(codec.checkpoint_from_json(request.checkpoint_json))
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def ChannelFlushed(self, request: pb.ChannelFlushedRequest, context: Context) -> object:
+        self._core.channel_flushed(request.vchannel, request.flush_ts)
+        return pb.Ack()
+
+    # --- index
+
+    @answers(pb.CreateIndexResponse)
+    def CreateIndex(self, request: pb.CreateIndexRequest, context: Context) -> object:
+        info = self._core.create_index(
+            request.collection_id,
+            request.field_name,
+            request.index_name,
+            request.index_type,
+            request.metric_type,
+            codec.params_from_json(request.params_json),
+            dict(request.user_params),
+        )
+        return pb.CreateIndexResponse(index_json=codec.to_json(info))
+
+    @answers(pb.DescribeIndexesResponse)
+    def DescribeIndexes(self, request: pb.DescribeIndexesRequest, context: Context) -> object:
+        progress = self._core.describe_indexes(
+            request.collection_id, request.field_name, request.index_name
+        )
+        return pb.DescribeIndexesResponse(result=[codec.index_progress_to_pb(p) for p in progress])
+
+    @answers(pb.Ack)
+    def DropIndex(self, request: pb.DropIndexRequest, context: Context) -> object:
+        self._core.drop_index(request.collection_id, request.field_name, request.index_name)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def IndexBuilt(self, request: pb.IndexBuiltRequest, context: Context) -> object:
+        self._core.index_built(codec.build_task_from_pb(request.task), request.key)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def IndexFailed(self, request: pb.IndexFailedRequest, context: Context) -> object:
+        self._core.index_failed(codec.build_task_from_pb(request.task), request.reason)
+        return pb.Ack()
+
+    # --- query: load state and shard leaders
+
+    @answers(pb.Ack)
+    def LoadCollection(self, request: pb.LoadCollectionRequest, context: Context) -> object:
+        self._core.load_collection(request.collection_id, tuple(request.partition_ids))
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def ReleaseCollection(self, request: pb.ReleaseCollectionRequest, context: Context) -> object:
+        self._core.release_collection(request.collection_id)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def ReleasePartitions(self, request: pb.ReleasePartitionsRequest, context: Context) -> object:
+        self._core.release_partitions(request.collection_id, tuple(request.partition_ids))
+        return pb.Ack()
+
+    @answers(pb.LoadProgressResponse)
+    def LoadProgress(self, request: pb.LoadProgressRequest, context: Context) -> object:
+        progress = self._core.load_progress(request.collection_id, tuple(request.partition_ids))
+        return pb.LoadProgressResponse(result=codec.load_progress_to_pb(progress))
+
+    @answers(pb.ShardLeadersResponse)
+    def ShardLeaders(self, request: pb.ShardLeadersRequest, context: Context) -> object:
+        return pb.ShardLeadersResponse(leaders=self._core.shard_leaders(request.collection_id))

@@ -1,0 +1,314 @@
+"""gRPC clients of the roles, each implementing its interface from :mod:`elanus.services`.
+
+A role handed one of these instead of the callee's object behaves the same:
+values convert through :mod:`elanus.rpc.codec`, the callee's ElanusErrors are
+raised again as the same class, and a callee that cannot be reached within the
+client's deadline raises ServiceUnavailable naming its address. Channels
+connect lazily, so a client can be made before its server is up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+from elanus import errors
+from elanus.meta import (
+    ChannelCheckpoint,
+    ChannelSnapshot,
+    CollectionInfo,
+    ConsistencyLevel,
+    DeltaLog,
+    IndexBuildTask,
+    IndexInfo,
+    SegmentInfo,
+)
+from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
+from elanus.rpc import codec
+from elanus.rpc.server import CHANNEL_OPTIONS
+from elanus.rpc.status import raise_if_failed, transport_error
+from elanus.schema import CollectionSchema
+from elanus.services import CollectionStats, FlushResult, IndexProgress, LoadProgress
+from proto.internal import roles_pb2 as pb
+from proto.internal import roles_pb2_grpc as pb_grpc
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class _RoleClient:
+    """One channel to one peer; every call has the same deadline."""
+
+    def __init__(self, address: str, stub_type: type, timeout_s: float) -> None:
+        self.address = address
+        self.timeout_s = timeout_s
+        self._channel = grpc.insecure_channel(address, options=list(CHANNEL_OPTIONS))
+        self._stub = stub_type(self._channel)
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._channel.close()
+
+    def _call(self, method: str, request: Any) -> Any:
+        if self._closed.is_set():
+            raise errors.ServiceUnavailable(f"{method} to {self.address}: the client is closed")
+        try:
+            response = getattr(self._stub, method)(request, timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise transport_error(self.address, method, exc) from None
+        raise_if_failed(response)
+        return response
+
+
+class CoordinatorGrpcClient(_RoleClient):
+    """:class:`elanus.services.CoordinatorClient` over gRPC."""
+
+    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        super().__init__(address, pb_grpc.CoordinatorServiceStub, timeout_s)
+
+    # --- root: time, ids, DDL
+
+    def alloc_timestamp(self, count: int = 1) -> int:
+        return self._call("AllocTimestamp", pb.AllocTimestampRequest(count=count)).timestamp
+
+    def alloc_ids(self, count: int) -> int:
+        return self._call("AllocIds", pb.AllocIdsRequest(count=count)).first_id
+
+    def create_collection(
+        self,
+        db_name: str,
+        schema: CollectionSchema,
+        shards_num: int,
+        consistency_level: ConsistencyLevel,
+        properties: dict[str, str],
+    ) -> CollectionInfo:
+        request = pb.CreateCollectionRequest(
+            db_name=db_name,
+            schema_json=codec.schema_to_json(schema),
+            shards_num=shards_num,
+            consistency_level=int(consistency_level),
+            properties=properties,
+        )
+        response = self._call("CreateCollection", request)
+        return codec.collection_from_json(response.collection_json)
+
+    def drop_collection(self, db_name: str, name: str) -> None:
+        self._call("DropCollection", pb.DropCollectionRequest(db_name=db_name, name=name))
+
+    def describe_collection(
+        self, db_name: str, name: str = "", collection_id: int = 0
+    ) -> CollectionInfo:
+        request = pb.DescribeCollectionRequest(
+            db_name=db_name, name=name, collection_id=collection_id
+        )
+        return codec.collection_from_json(self._call("DescribeCollection", request).collection_json)
+
+    def list_collections(self, db_name: str) -> list[CollectionInfo]:
+        response = self._call("ListCollections", pb.ListCollectionsRequest(db_name=db_name))
+        return [codec.collection_from_json(c) for c in response.collections_json]
+
+    def create_partition(self, db_name: str, collection: str, partition: str) -> None:
+        request = pb.CreatePartitionRequest(
+            db_name=db_name, collection=collection, partition=partition
+        )
+        self._call("CreatePartition", request)
+
+    def drop_partition(self, db_name: str, collection: str, partition: str) -> None:
+        request = pb.DropPartitionRequest(
+            db_name=db_name, collection=collection, partition=partition
+        )
+        self._call("DropPartition", request)
+
+    # --- data: segments, flush, checkpoints
+
+    def assign_segment(
+        self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
+    ) -> int:
+        request = pb.AssignSegmentRequest(
+            collection_id=collection_id,
+            partition_id=partition_id,
+            vchannel=vchannel,
+            num_rows=num_rows,
+        )
+        return self._call("AssignSegment", request).segment_id
+
+    def flush(self, collection_id: int) -> FlushResult:
+        response = self._call("Flush", pb.FlushRequest(collection_id=collection_id))
+        return codec.flush_result_from_pb(response.result)
+
+    def flush_state(self, collection_id: int, segment_ids: Sequence[int], flush_ts: int) -> bool:
+        request = pb.FlushStateRequest(
+            collection_id=collection_id, segment_ids=segment_ids, flush_ts=flush_ts
+        )
+        return self._call("FlushState", request).flushed
+
+    def collection_statistics(
+        self, collection_id: int, partition_ids: Sequence[int] = ()
+    ) -> CollectionStats:
+        request = pb.CollectionStatisticsRequest(
+            collection_id=collection_id, partition_ids=partition_ids
+        )
+        response = self._call("CollectionStatistics", request)
+        return codec.collection_stats_from_pb(response.result)
+
+    def channel_snapshot(self, vchannel: str) -> ChannelSnapshot:
+        response = self._call("ChannelSnapshot", pb.ChannelSnapshotRequest(vchannel=vchannel))
+        return codec.snapshot_from_pb(response.result)
+
+    def segment_flushed(self, segment: SegmentInfo) -> None:
+        self._call("SegmentFlushed", pb.SegmentRequest(segment_json=codec.to_json(segment)))
+
+    def add_delta_log(self, log: DeltaLog) -> None:
+        self._call("AddDeltaLog", pb.AddDeltaLogRequest(delta_log_json=codec.to_json(log)))
+
+    def update_checkpoint(self, checkpoint: ChannelCheckpoint) -> None:
+        request = pb.UpdateCheckpointRequest(checkpoint_json=codec.to_json(checkpoint))
+        self._call("UpdateCheckpoint", request)
+
+    def channel_flushed(self, vchannel: str, flush_ts: int) -> None:
+        request = pb.ChannelFlushedRequest(vchannel=vchannel, flush_ts=flush_ts)
+        self._call("ChannelFlushed", request)
+
+    # --- index
+
+    def create_index(
+        self,
+        collection_id: int,
+        field_name: str,
+        index_name: str,
+        index_type: str,
+        metric_type: str,
+        params: dict[str, Any],
+        user_params: dict[str, str],
+    ) -> IndexInfo:
+        request = pb.CreateIndexRequest(
+            collection_id=collection_id,
+            field_name=field_name,
+            index_name=index_name,
+            index_type=index_type,
+            metric_type=metric_type,
+            params_json=codec.params_to_json(params),
+            user_params=user_params,
+        )
+        return codec.index_from_json(self._call("CreateIndex", request).index_json)
+
+    def describe_indexes(
+        self, collection_id: int, field_name: str = "", index_name: str = ""
+    ) -> list[IndexProgress]:
+        request = pb.DescribeIndexesRequest(
+            collection_id=collection_id, field_name=field_name, index_name=index_name
+        )
+        response = self._call("DescribeIndexes", request)
+        return [codec.index_progress_from_pb(p) for p in response.result]
+
+    def drop_index(self, collection_id: int, field_name: str, index_name: str) -> None:
+        request = pb.DropIndexRequest(
+            collection_id=collection_id, field_name=field_name, index_name=index_name
+        )
+        self._call("DropIndex", request)
+
+    def index_built(self, task: IndexBuildTask, key: str) -> None:
+        request = pb.IndexBuiltRequest(task=codec.build_task_to_pb(task), key=key)
+        self._call("IndexBuilt", request)
+
+    def index_failed(self, task: IndexBuildTask, reason: str) -> None:
+        request = pb.IndexFailedRequest(task=codec.build_task_to_pb(task), reason=reason)
+        self._call("IndexFailed", request)
+
+    # --- query: load state and shard leaders
+
+    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
+        request = pb.LoadCollectionRequest(collection_id=collection_id, partition_ids=partition_ids)
+        self._call("LoadCollection", request)
+
+    def release_collection(self, collection_id: int) -> None:
+        request = pb.ReleaseCollectionRequest(collection_id=collection_id)
+        self._call("ReleaseCollection", request)
+
+    def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
+        request = pb.ReleasePartitionsRequest(
+            collection_id=collection_id, partition_ids=partition_ids
+        )
+        self._call("ReleasePartitions", request)
+
+    def load_progress(self, collection_id: int, partition_ids: Sequence[int] = ()) -> LoadProgress:
+        request = pb.LoadProgressRequest(collection_id=collection_id, partition_ids=partition_ids)
+        return codec.load_progress_from_pb(self._call("LoadProgress", request).result)
+
+    def shard_leaders(self, collection_id: int) -> dict[str, int]:
+        request = pb.ShardLeadersRequest(collection_id=collection_id)
+        return dict(self._call("ShardLeaders", request).leaders)
+
+
+class DataNodeGrpcClient(_RoleClient):
+    """:class:`elanus.services.DataNodeClient` over gRPC."""
+
+    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        super().__init__(address, pb_grpc.DataNodeServiceStub, timeout_s)
+
+    def watch_channel(self, vchannel: str) -> None:
+        self._call("WatchChannel", pb.WatchChannelRequest(vchannel=vchannel))
+
+    def unwatch_channel(self, vchannel: str) -> None:
+        self._call("UnwatchChannel", pb.UnwatchChannelRequest(vchannel=vchannel))
+
+    def seal_segment(self, vchannel: str, segment_id: int, seal_ts: int) -> None:
+        request = pb.SealSegmentRequest(vchannel=vchannel, segment_id=segment_id, seal_ts=seal_ts)
+        self._call("SealSegment", request)
+
+    def flush_channel(self, vchannel: str, flush_ts: int) -> None:
+        self._call("FlushChannel", pb.FlushChannelRequest(vchannel=vchannel, flush_ts=flush_ts))
+
+
+class QueryNodeGrpcClient(_RoleClient):
+    """:class:`elanus.services.QueryNodeClient` over gRPC."""
+
+    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        super().__init__(address, pb_grpc.QueryNodeServiceStub, timeout_s)
+
+    def load_channel(self, vchannel: str, partition_ids: Sequence[int]) -> None:
+        request = pb.LoadChannelRequest(vchannel=vchannel, partition_ids=partition_ids)
+        self._call("LoadChannel", request)
+
+    def release_collection(self, collection_id: int) -> None:
+        request = pb.ReleaseCollectionRequest(collection_id=collection_id)
+        self._call("ReleaseCollection", request)
+
+    def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
+        request = pb.ReleasePartitionsRequest(
+            collection_id=collection_id, partition_ids=partition_ids
+        )
+        self._call("ReleasePartitions", request)
+
+    def segment_flushed(self, segment: SegmentInfo) -> None:
+        self._call("SegmentFlushed", pb.SegmentRequest(segment_json=codec.to_json(segment)))
+
+    def segment_indexed(self, segment: SegmentInfo, index: IndexInfo) -> None:
+        request = pb.SegmentIndexedRequest(
+            segment_json=codec.to_json(segment), index_json=codec.to_json(index)
+        )
+        self._call("SegmentIndexed", request)
+
+    def segment_dropped(self, segment: SegmentInfo) -> None:
+        self._call("SegmentDropped", pb.SegmentRequest(segment_json=codec.to_json(segment)))
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        response = self._call("Search", codec.search_request_to_pb(request))
+        return codec.search_result_from_pb(response.result)
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        response = self._call("Query", codec.query_request_to_pb(request))
+        return codec.query_result_from_pb(response.result)
+
+
+class IndexNodeGrpcClient(_RoleClient):
+    """:class:`elanus.services.IndexNodeClient` over gRPC."""
+
+    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        super().__init__(address, pb_grpc.IndexNodeServiceStub, timeout_s)
+
+    def submit(self, task: IndexBuildTask) -> None:
+        self._call("Submit", pb.SubmitRequest(task=codec.build_task_to_pb(task)))
