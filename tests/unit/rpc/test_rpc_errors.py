@@ -1,0 +1,147 @@
+"""A remote role fails like a local one; an unreachable or stuck one fails fast and says where."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from rpc_fakes import ROLES, Role, interface_methods, method_hints, served
+from rpc_samples import sample, sample_value
+
+from elanus import errors
+from elanus.requests import QueryRequest, QueryResult
+from elanus.rpc import CoordinatorGrpcClient, QueryNodeGrpcClient, start_server, status
+from elanus.rpc.server import MAX_MESSAGE_BYTES
+from proto.internal import roles_pb2 as pb
+
+
+def _every_error_class() -> list[type[errors.ElanusError]]:
+    found: list[type[errors.ElanusError]] = []
+    pending: list[type[errors.ElanusError]] = [errors.ElanusError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.__name__)
+
+
+ERROR_CLASSES = _every_error_class()
+
+
+def _free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_error_tree_is_all_here() -> None:
+    assert errors.ExpressionError in ERROR_CLASSES and errors.InternalError in ERROR_CLASSES
+    assert len(ERROR_CLASSES) >= 20
+
+
+@pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda c: c.__name__)
+def test_each_error_class_comes_back_as_itself(cls: type[errors.ElanusError]) -> None:
+    coordinator = ROLES[0]
+    with served(coordinator) as (client, core):
+        raised = cls(f"detail of {cls.__name__}")
+        core.raises = raised
+        with pytest.raises(errors.ElanusError) as caught:
+            client.describe_collection("default", "docs")
+    assert type(caught.value) is cls
+    assert caught.value.reason == raised.reason
+    assert caught.value.detail == raised.detail
+    assert caught.value.code == raised.code
+
+
+@pytest.mark.parametrize("role", ROLES, ids=str)
+def test_every_rpc_answers_errors(role: Role) -> None:
+    """No RPC lets an error through as a transport failure or loses it."""
+    with served(role) as (client, core):
+        core.raises = errors.PartitionNotFound("partition=7")
+        for method in interface_methods(role.interface):
+            hints = method_hints(role.interface, method)
+            hints.pop("return")
+            args = [sample_value(hint, name) for name, hint in hints.items()]
+            with pytest.raises(errors.PartitionNotFound, match=r"partition=7"):
+                getattr(client, method)(*args)
+
+
+def test_a_stray_exception_is_an_internal_error_with_its_type() -> None:
+    with served(ROLES[0]) as (client, core):
+        core.raises = KeyError("vchannel")
+        with pytest.raises(errors.InternalError, match="KeyError"):
+            client.channel_snapshot("ch")
+
+
+def test_an_unknown_kind_is_an_internal_error_with_the_reason() -> None:
+    info = pb.ErrorInfo(kind="FromTheFuture", code=1234, detail="d", reason="newer peer[d]")
+    error = status.error_from_info(info)
+    assert type(error) is errors.InternalError
+    assert "FromTheFuture" in error.reason and "newer peer[d]" in error.reason
+    # Names in elanus.errors that are not error classes are not trusted either.
+    assert type(status.error_from_info(pb.ErrorInfo(kind="annotations"))) is errors.InternalError
+
+
+def test_a_dead_peer_is_unavailable_within_the_deadline() -> None:
+    address = f"127.0.0.1:{_free_port()}"
+    client = CoordinatorGrpcClient(address, timeout_s=2.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(errors.ServiceUnavailable) as caught:
+            client.alloc_timestamp()
+    finally:
+        client.close()
+    assert time.monotonic() - started < 2.5
+    assert address in caught.value.reason
+    assert caught.value.retriable
+
+
+def test_a_stuck_peer_is_unavailable_at_the_deadline() -> None:
+    release = threading.Event()
+    with served(ROLES[0], timeout_s=0.3) as (client, core):
+        core.hook = lambda: release.wait(5.0)
+        started = time.monotonic()
+        try:
+            with pytest.raises(errors.ServiceUnavailable, match="DEADLINE_EXCEEDED") as caught:
+                client.alloc_ids(3)
+        finally:
+            release.set()
+        elapsed = time.monotonic() - started
+    assert 0.25 < elapsed < 1.5
+    assert client.address in caught.value.reason
+
+
+def test_a_closed_client_is_unavailable() -> None:
+    with served(ROLES[0]) as (client, core):
+        core.returns["alloc_ids"] = 5
+        assert client.alloc_ids(1) == 5
+        client.close()
+        with pytest.raises(errors.ServiceUnavailable, match="closed"):
+            client.alloc_ids(1)
+
+
+def test_unimplemented_on_the_peer_is_unimplemented() -> None:
+    """A peer that does not serve the RPC, e.g. from an older release."""
+    server = start_server([], "127.0.0.1", 0)
+    client = CoordinatorGrpcClient(server.address, timeout_s=2.0)
+    try:
+        with pytest.raises(errors.Unimplemented, match="AllocTimestamp"):
+            client.alloc_timestamp()
+    finally:
+        client.close()
+        server.stop(0)
+
+
+def test_results_above_grpcs_default_4_mib_limit_pass() -> None:
+    rows = pa.table({"pk": np.arange(1_000_000, dtype=np.int64)})  # 8 MB
+    assert MAX_MESSAGE_BYTES > rows.nbytes > 4 * 1024 * 1024
+    with served(ROLES[2]) as (client, core):
+        core.returns["query"] = QueryResult(rows=rows, count=0)
+        assert isinstance(client, QueryNodeGrpcClient)
+        answer = client.query(sample(QueryRequest))
+    assert answer.rows.equals(rows)
