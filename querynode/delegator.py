@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from elanus import dml, errors, expr, segment, vectors
+from elanus import dml, errors, expr, segment, timestamps, vectors
 from elanus.columns import conform
 from elanus.meta import ChannelSnapshot, IndexInfo, SegmentInfo, SegmentState
 from elanus.requests import (
@@ -57,7 +57,9 @@ class ShardDelegator:
         self._wait_s = consistency_wait_s
         self._lock = threading.RLock()
         self._serve_ts_changed = threading.Condition(self._lock)
-        self._serve_ts = 0
+        # Every TSO timestamp is far above EVENTUALLY_TS, so nothing at or below it can
+        # still arrive: an Eventually read never waits, not even for the first tick.
+        self._serve_ts = timestamps.EVENTUALLY_TS
         self._sealed: dict[int, Segment] = {}
         self._growing: dict[int, Segment] = {}
         self._flushed_ids: set[int] = set()
