@@ -7,10 +7,10 @@ bad request costs nothing downstream.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +29,11 @@ from elanus.schema import FieldSchema
 from elanus.services import CoordinatorClient, QueryNodeClient
 
 TS_COLUMN = "_ts"
+
+
+class TickNow(Protocol):
+    def __call__(self, pchannels: Iterable[str], at_least: int = 0) -> None:
+        """Make each channel carry a tick >= ``at_least`` now (the DML writer's ``tick``)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Reader:
         querynodes: Mapping[int, QueryNodeClient],
         graceful_time_s: float,
         max_topk: int,
-        tick_now: Callable[[Iterable[str]], None] | None = None,
+        tick_now: TickNow | None = None,
     ) -> None:
         self._coordinator = coordinator
         self._tick_now = tick_now
@@ -94,20 +99,21 @@ class Reader:
     def guarantee_ts(self, info: CollectionInfo, consistency: Consistency) -> tuple[int, int]:
         """(guarantee timestamp, MVCC timestamp) for a read at this consistency level."""
         level = info.consistency_level if consistency.use_default else consistency.level
-        if level is ConsistencyLevel.STRONG and self._tick_now is not None:
-            # A tick right now lets serve-time pass the guarantee without waiting
-            # for the next periodic tick.
-            now = self._coordinator.alloc_timestamp()
-            self._tick_now(info.pchannels)
-            return now, now
         now = self._coordinator.alloc_timestamp()
         if level is ConsistencyLevel.STRONG:
-            return now, now
-        if level is ConsistencyLevel.BOUNDED:
-            return timestamps.ts_before(now, self._graceful_time_s), now
-        if level in (ConsistencyLevel.SESSION, ConsistencyLevel.CUSTOMIZED):
-            return max(consistency.client_guarantee_ts, timestamps.EVENTUALLY_TS), now
-        return timestamps.EVENTUALLY_TS, now
+            guarantee = now
+        elif level is ConsistencyLevel.BOUNDED:
+            guarantee = timestamps.ts_before(now, self._graceful_time_s)
+        elif level in (ConsistencyLevel.SESSION, ConsistencyLevel.CUSTOMIZED):
+            guarantee = max(consistency.client_guarantee_ts, timestamps.EVENTUALLY_TS)
+        else:
+            guarantee = timestamps.EVENTUALLY_TS
+        if self._tick_now is not None and timestamps.EVENTUALLY_TS < guarantee <= now:
+            # A tick at or above the guarantee lets serve-time pass it without
+            # waiting for the next periodic tick (a no-op if one is already out).
+            # A guarantee from the future cannot be helped: it waits, bounded.
+            self._tick_now(info.pchannels, at_least=guarantee)
+        return guarantee, now
 
     # --- search
 
@@ -184,7 +190,8 @@ class Reader:
         parts = self._fan_out([(self._node(leaders, r.vchannel).query, r) for r in requests])
         if count_only:
             return QueryResult(rows=pa.table({}), count=sum(p.count for p in parts))
-        rows = pa.concat_tables([p.rows for p in parts])
+        # Shards may disagree on nullability (an empty answer vs rows of a segment).
+        rows = pa.concat_tables([p.rows for p in parts], promote_options="default")
         rows = _newest_per_key(rows, pk_name)
         if offset or limit is not None:
             end = rows.num_rows if limit is None else offset + limit

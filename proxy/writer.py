@@ -64,6 +64,7 @@ class DmlWriter:
         self._stopping = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="proxy-ticker", daemon=True)
         self._channels: set[str] = set()
+        self._last_tick: dict[str, int] = {}  # per channel, once the broker has it
 
     def start(self, pchannels: Iterable[str]) -> None:
         self._channels.update(pchannels)
@@ -149,12 +150,20 @@ class DmlWriter:
         touched = {info.pchannels[i] for i in np.unique(shards).tolist()}
         return self._publish(touched, build)
 
-    def tick(self, pchannels: Iterable[str] | None = None) -> None:
-        """Publish a time tick now on these channels (default: all)."""
+    def tick(self, pchannels: Iterable[str] | None = None, at_least: int = 0) -> None:
+        """Publish a time tick now on these channels (default: all).
+
+        A channel whose last tick from this proxy is already ``>= at_least`` is
+        left alone: a read that needs serve-time to pass its guarantee gets there
+        from that tick, and a burst of reads costs one tick, not one each.
+        """
         for pchannel in sorted(pchannels or self._channels):
             with self._lock(pchannel):
+                if at_least and self._last_tick.get(pchannel, 0) >= at_least:
+                    continue
                 ts = self._coordinator.alloc_timestamp()
                 self._stream.produce(pchannel, [dml.encode_time_tick(self._stamp(ts))])
+                self._last_tick[pchannel] = ts
 
     def _publish(
         self, pchannels: set[str], build: Callable[[int], list[tuple[str, bytes]]]
