@@ -29,12 +29,21 @@ def error_info(exc: BaseException) -> pb.ErrorInfo:
     """What the callee answers for ``exc``."""
     if isinstance(exc, errors.ElanusError):
         return pb.ErrorInfo(
-            kind=type(exc).__name__, code=exc.code, detail=exc.detail, reason=exc.reason
+            kind=_public_class(exc).__name__, code=exc.code, detail=exc.detail, reason=exc.reason
         )
     internal = errors.InternalError(f"{type(exc).__name__}: {exc}")
     return pb.ErrorInfo(
         kind="InternalError", code=internal.code, detail=internal.detail, reason=internal.reason
     )
+
+
+def _public_class(exc: errors.ElanusError) -> type[errors.ElanusError]:
+    """The nearest class of ``exc`` that elanus.errors declares, so the caller knows it
+    (a subclass declared elsewhere arrives as its base, which is what callers catch)."""
+    for cls in type(exc).__mro__:
+        if getattr(errors, cls.__name__, None) is cls:
+            return cls
+    return errors.ElanusError
 
 
 def error_from_info(info: pb.ErrorInfo) -> errors.ElanusError:

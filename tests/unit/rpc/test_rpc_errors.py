@@ -71,6 +71,18 @@ def test_every_rpc_answers_errors(role: Role) -> None:
                 getattr(client, method)(*args)
 
 
+def test_a_subclass_declared_elsewhere_arrives_as_its_base() -> None:
+    class UnknownColumn(errors.ExpressionError):
+        pass
+
+    with served(ROLES[2]) as (client, core):
+        core.raises = UnknownColumn("column x")
+        with pytest.raises(errors.ExpressionError) as caught:
+            client.query(sample(QueryRequest))
+    assert type(caught.value) is errors.ExpressionError
+    assert caught.value.detail == "column x"
+
+
 def test_a_stray_exception_is_an_internal_error_with_its_type() -> None:
     with served(ROLES[0]) as (client, core):
         core.raises = KeyError("vchannel")
