@@ -8,23 +8,19 @@ the nodes, under RoleSet's names, so a test can look inside them.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "roles"))
+from roles_harness import NODE_ID, RoleSet, fast_config
 
-from roles_harness import NODE_ID, RoleSet, fast_config  # noqa: E402
-
-from coordinator import Coordinator  # noqa: E402
-from coordinator.grpc_service import CoordinatorServicer  # noqa: E402
-from datanode import DataNode  # noqa: E402
-from datanode.grpc_service import DataNodeServicer  # noqa: E402
-from elanus.config import Config  # noqa: E402
-from elanus.kv.embedded import EmbeddedKV  # noqa: E402
-from elanus.rpc import (  # noqa: E402
+from coordinator import Coordinator
+from coordinator.grpc_service import CoordinatorServicer
+from datanode import DataNode
+from datanode.grpc_service import DataNodeServicer
+from elanus.config import Config
+from elanus.kv.embedded import EmbeddedKV
+from elanus.rpc import (
     CoordinatorGrpcClient,
     DataNodeGrpcClient,
     IndexNodeGrpcClient,
@@ -32,14 +28,14 @@ from elanus.rpc import (  # noqa: E402
     RoleServer,
     start_server,
 )
-from elanus.storage.local_dir import LocalDirStore  # noqa: E402
-from elanus.stream.embedded_log import EmbeddedLog  # noqa: E402
-from indexnode import IndexNode  # noqa: E402
-from indexnode.grpc_service import IndexNodeServicer  # noqa: E402
-from proxy.reads import Reader  # noqa: E402
-from proxy.writer import DmlWriter  # noqa: E402
-from querynode import QueryNode  # noqa: E402
-from querynode.grpc_service import QueryNodeServicer  # noqa: E402
+from elanus.storage.local_dir import LocalDirStore
+from elanus.stream.embedded_log import EmbeddedLog
+from indexnode import IndexNode
+from indexnode.grpc_service import IndexNodeServicer
+from proxy.reads import Reader
+from proxy.writer import DmlWriter
+from querynode import QueryNode
+from querynode.grpc_service import QueryNodeServicer
 
 CALL_TIMEOUT_S = 20.0
 
