@@ -91,12 +91,13 @@ def start_server(
     calls that may block at once (searches waiting for serve-time), since a
     role's handler may itself call another role.
     """
+    registrations = [(_registrar_of(servicer), servicer) for servicer in servicers]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=list(CHANNEL_OPTIONS),
     )
-    for servicer in servicers:
-        _registrar_of(servicer)(servicer, server)
+    for register, servicer in registrations:
+        register(servicer, server)
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port}")

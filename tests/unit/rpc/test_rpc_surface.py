@@ -9,6 +9,7 @@ import pytest
 from rpc_fakes import ROLES, Role, interface_methods, method_hints, rpc_name, served, snake
 from rpc_samples import same, sample_value
 
+from elanus.rpc import start_server
 from proto.internal import roles_pb2 as pb
 
 
@@ -55,3 +56,15 @@ def test_every_call_carries_its_arguments_and_answer(role: Role) -> None:
             assert called == method
             assert same(received, args), f"{method}: sent {args!r}, core got {received!r}"
             assert same(answer, expected), f"{method}: core answered {expected!r}, got {answer!r}"
+
+
+def test_start_server_refuses_what_is_not_a_role_servicer() -> None:
+    with pytest.raises(TypeError, match="not a servicer"):
+        start_server([object()], "127.0.0.1", 0)
+
+
+def test_a_started_server_answers_on_the_port_it_reports() -> None:
+    with served(ROLES[3]) as (client, core):
+        assert client.address.startswith("127.0.0.1:") and not client.address.endswith(":0")
+        client.submit(sample_value(method_hints(ROLES[3].interface, "submit")["task"]))
+        assert [name for name, _ in core.calls] == ["submit"]
