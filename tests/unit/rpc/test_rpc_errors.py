@@ -124,7 +124,7 @@ def test_a_stuck_peer_is_unavailable_at_the_deadline() -> None:
         finally:
             release.set()
         elapsed = time.monotonic() - started
-    assert 0.25 < elapsed < 1.5
+    assert 0.25 < elapsed < 3.0  # the deadline, plus headroom for a loaded machine
     assert client.address in caught.value.reason
 
 
