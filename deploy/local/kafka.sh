@@ -68,12 +68,15 @@ kafka_install() {
     kafka_write_pom "$staging/pom.xml"
     log "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central"
     # The local repository sits in the cache so the user's ~/.m2 stays as it was.
-    mvn -B -q -Dstyle.color=never -f "$staging/pom.xml" \
+    mvn -B -Dstyle.color=never -f "$staging/pom.xml" \
         -Dmaven.repo.local="$INFRA_CACHE/m2" \
         "$KAFKA_DEPENDENCY_PLUGIN:copy-dependencies" \
         -DincludeScope=runtime \
-        -DoutputDirectory="$staging/libs" >&2 ||
-        die "kafka: mvn could not resolve kafka_2.13:$KAFKA_VERSION"
+        -DoutputDirectory="$staging/libs" >"$staging/mvn.log" 2>&1 ||
+        {
+            tail -n 30 "$staging/mvn.log" >&2
+            die "kafka: mvn could not resolve kafka_2.13:$KAFKA_VERSION (log: $staging/mvn.log)"
+        }
     [[ -f "$staging/libs/kafka_2.13-$KAFKA_VERSION.jar" ]] || die "kafka: the broker jar is missing after mvn"
     touch "$staging/.complete"
     rm -rf "$KAFKA_HOME"

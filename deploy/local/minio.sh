@@ -36,8 +36,11 @@ minio_install() {
         GOPROXY="${ELANUS_INFRA_GOPROXY:-https://proxy.golang.org}" \
         GOFLAGS="-modcacherw -trimpath" \
         CGO_ENABLED=0 \
-        go install "$MINIO_MODULE@$MINIO_VERSION" >&2 ||
-        die "minio: go install $MINIO_MODULE@$MINIO_VERSION failed"
+        go install "$MINIO_MODULE@$MINIO_VERSION" >"$staging/go-install.log" 2>&1 ||
+        {
+            tail -n 30 "$staging/go-install.log" >&2
+            die "minio: go install $MINIO_MODULE@$MINIO_VERSION failed (log: $staging/go-install.log)"
+        }
     "$staging/bin/minio" --version >/dev/null || die "minio: the built binary does not run"
     touch "$staging/.complete"
     rm -rf "$MINIO_HOME"
