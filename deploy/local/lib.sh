@@ -90,7 +90,7 @@ spawn() {
 
 # wait_ready NAME PROBE...: polls PROBE (a command) until it succeeds, the
 # server's process dies, or INFRA_START_TIMEOUT_S passes. On failure it shows
-# the tail of the server's log and exits.
+# the tail of the server's log, stops the server and exits.
 wait_ready() {
     local name="$1"
     shift
@@ -108,6 +108,8 @@ wait_ready() {
         fi
         if (($(now_s) >= deadline)); then
             show_log_tail "$name"
+            # A server that never answered must not keep its ports.
+            stop_server "$name"
             die "$name did not answer within ${INFRA_START_TIMEOUT_S} s" \
                 "(log: $(log_file "$name"); raise ELANUS_INFRA_START_TIMEOUT if the machine is slow)"
         fi
