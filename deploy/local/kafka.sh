@@ -5,8 +5,10 @@
 # into one classpath directory; the published pom leaves out an slf4j binding,
 # so log4j's is added to get the broker's log.
 
-KAFKA_VERSION="${ELANUS_INFRA_KAFKA_VERSION:-4.1.1}"
-KAFKA_LOG4J_VERSION=2.24.3 # the log4j2 version kafka_2.13 4.1.1 depends on
+# Pinned together: log4j's slf4j binding must match the log4j2 that this
+# Kafka version depends on (Kafka 3.x used log4j 1 instead).
+KAFKA_VERSION=4.1.1
+KAFKA_LOG4J_VERSION=2.24.3
 KAFKA_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 KAFKA_HOME="$INFRA_CACHE/kafka-$KAFKA_VERSION"
 KAFKA_HEAP="${ELANUS_INFRA_KAFKA_HEAP:-512m}"
