@@ -132,6 +132,10 @@ class EtcdKV(MetaKV):
         options = [
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+            # Reconnect within a second of etcd coming back, not after gRPC's
+            # default backoff that grows to two minutes.
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
         ]
         endpoint_ = etcd3.Endpoint(host, int(port), secure=False, time_retry=0.0, opts=options)
         self._client = etcd3.MultiEndpointEtcd3Client([endpoint_], timeout=timeout_s)
@@ -354,18 +358,20 @@ class EtcdWatch(Watch):
             if self._error is not None:
                 raise self._error
             return []
+        items = [item]
+        while len(items) < _WATCH_BATCH:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
         received: list[WatchEvent] = []
-        for _ in range(_WATCH_BATCH):
+        for item in items:  # an error is always the last thing the reader queues
             if isinstance(item, BaseException):
                 self._error = item
                 if received:  # deliver what came before the error; raise next time
                     return received
                 raise item
             received.extend(item)
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
         return received
 
     def cancel(self) -> None:
@@ -429,6 +435,12 @@ class EtcdWatch(Watch):
             self._call, self._requests = call, requests
         if self._stopped.is_set():
             call.cancel()
+        try:
+            self._read(call)
+        finally:
+            requests.put(None)  # end gRPC's thread that sends this stream's requests
+
+    def _read(self, call: Iterator[etcdrpc.WatchResponse]) -> None:
         for response in call:
             if response.compact_revision:
                 raise _WatchEnded(

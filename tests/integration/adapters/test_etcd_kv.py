@@ -6,10 +6,13 @@ Each test gets its own namespace on the shared server and deletes it afterwards.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -19,6 +22,7 @@ from elanus.kv.etcd import EtcdKV, RevisionCompacted
 from tests.contract.kv_contract import KVContract, KVMachine, collect
 
 ETCD = os.environ.get("ELANUS_TEST_ETCD", "")
+INFRA_SCRIPT = Path(__file__).resolve().parents[3] / "deploy" / "local" / "infra.sh"
 
 pytestmark = [
     pytest.mark.infra,
@@ -157,3 +161,49 @@ def test_short_lease_is_rounded_up_not_refused(kv: EtcdKV) -> None:
     assert kv.get("session") is None
     with pytest.raises(LookupError):
         kv.refresh_lease(lease)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.fault
+def test_client_and_watch_recover_when_etcd_restarts(tmp_path: Path) -> None:
+    """A private etcd (same install as the shared one) is stopped and started again."""
+    port = free_port()
+    env = dict(
+        os.environ, ELANUS_INFRA_ETCD_PORT=str(port), ELANUS_INFRA_ETCD_PEER_PORT=str(free_port())
+    )
+
+    def infra(command: str) -> None:
+        subprocess.run(
+            [str(INFRA_SCRIPT), command, "etcd", "--dir", str(tmp_path)],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    infra("up")
+    try:
+        kv = EtcdKV(f"127.0.0.1:{port}")
+        watch = kv.watch_prefix("")
+        before = kv.put("before", b"1")
+        assert collect(watch, 1, 5.0) == [WatchEvent("put", "before", b"1", before)]
+        infra("down")
+        with pytest.raises(ConnectionError):
+            kv.put("during", b"x")
+        infra("up")
+        deadline, after = time.monotonic() + 10, None
+        while after is None and time.monotonic() < deadline:
+            try:
+                after = kv.put("after", b"2")
+            except ConnectionError:
+                time.sleep(0.05)
+        assert after is not None, "the client did not reconnect within 10 s"
+        assert collect(watch, 1, 10.0) == [WatchEvent("put", "after", b"2", after)]
+        kv.close()
+    finally:
+        infra("down")
