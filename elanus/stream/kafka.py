@@ -15,7 +15,8 @@ Where this differs from :class:`~elanus.stream.embedded_log.EmbeddedLog`:
 * Naming a channel creates its topic: ``produce``, ``consume`` and
   ``end_position`` on a channel nobody created make an empty one.
 * Failures raise :class:`kafka.errors.KafkaError` (``KafkaTimeoutError`` when
-  the broker does not answer within ``timeout_s``).
+  the broker does not answer within ``timeout_s``); after a failed ``produce``
+  the next one starts a new producer.
 """
 
 from __future__ import annotations
@@ -136,9 +137,13 @@ class KafkaStream(MessageStream):
             return []
         topic = self._ensure_topic(self.topic(channel))
         producer = self._producer_client()
-        with self._append_lock:
-            futures = [producer.send(topic, value=bytes(p), partition=0) for p in payloads]
-        positions = [future.get(timeout=self.timeout_s).offset for future in futures]
+        try:
+            with self._append_lock:
+                futures = [producer.send(topic, value=bytes(p), partition=0) for p in payloads]
+            positions = [future.get(timeout=self.timeout_s).offset for future in futures]
+        except Exception:
+            self._discard_producer(producer)
+            raise
         if positions != list(range(positions[0], positions[0] + len(positions))):
             raise RuntimeError(f"{topic}: offsets of one batch are not contiguous: {positions}")
         return positions
@@ -162,6 +167,17 @@ class KafkaStream(MessageStream):
                     max_block_ms=timeout_ms,
                 )
             return self._producer
+
+    def _discard_producer(self, producer: KafkaProducer) -> None:
+        """Drop a producer that failed, so the next call starts a fresh idempotent session.
+
+        Records it still holds fail, and their callers raise too.
+        """
+        with self._producer_lock:
+            if self._producer is not producer:
+                return  # another thread already replaced it
+            self._producer = None
+        producer.close(timeout=0)
 
     def truncate_before(self, channel: str, position: Position) -> int:
         """Drop messages at positions < ``position`` (retention); returns how many went.

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from elanus.stream import MessageStream
 from elanus.stream.kafka import KafkaStream
@@ -155,3 +156,16 @@ def test_consumer_opened_past_the_end_waits_for_its_start(stream: KafkaStream) -
     finally:
         consumer.close()
     assert [(m.position, m.payload) for m in got] == [(3, b"3"), (4, b"4")]
+
+
+def test_a_failed_produce_leaves_the_stream_usable() -> None:
+    kafka = KafkaStream(KAFKA, topic_prefix=fresh_topic_prefix(), max_message_bytes=1024 * 1024)
+    try:
+        channel = fresh_channel(kafka)
+        with pytest.raises(KafkaError):
+            kafka.produce(channel, [b"x" * (2 * 1024 * 1024)])
+        assert kafka.end_position(channel) == 0
+        assert kafka.produce(channel, [b"small"]) == [0]
+    finally:
+        kafka.close()
+        delete_topics(kafka.topic_prefix)
