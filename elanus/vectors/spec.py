@@ -37,10 +37,12 @@ HNSW = "HNSW"
 BIN_FLAT = "BIN_FLAT"
 BIN_IVF_FLAT = "BIN_IVF_FLAT"
 AUTOINDEX = "AUTOINDEX"
+# Milvus's SCANN; here an analogue: IVF with 4-bit fast-scan PQ codes, refined on raw vectors.
+SCANN = "SCANN"
 
-FLOAT_INDEX_TYPES = (FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ, HNSW)
+FLOAT_INDEX_TYPES = (FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ, HNSW, SCANN)
 BINARY_INDEX_TYPES = (BIN_FLAT, BIN_IVF_FLAT)
-IVF_INDEX_TYPES = frozenset({IVF_FLAT, IVF_SQ8, IVF_PQ, BIN_IVF_FLAT})
+IVF_INDEX_TYPES = frozenset({IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN, BIN_IVF_FLAT})
 
 INT32_MAX = 2**31 - 1
 
@@ -154,11 +156,17 @@ def resolve_spec(spec: IndexSpec, dim: int) -> IndexSpec:
 
 
 def validate_search_params(spec: IndexSpec, k: int, params: Mapping[str, Any]) -> dict[str, int]:
-    """Resolve a search's index parameters (nprobe, ef) with Milvus's defaults and limits.
+    """Resolve a search's index parameters (nprobe, ef, reorder_k) with Milvus's defaults.
 
-    Unknown keys are ignored, as Milvus does. HNSW refuses ``ef < k`` with
-    Milvus's message rather than silently widening the search.
+    Unknown keys are ignored, as Milvus does. HNSW refuses ``ef < k`` and SCANN
+    ``reorder_k < k`` with Milvus's messages rather than silently widening the search.
     """
+    if spec.index_type == SCANN:
+        nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536)
+        reorder_k = _int_param(params, "reorder_k", k, 1, INT32_MAX)
+        if reorder_k < k:
+            raise ParameterInvalid(f"reorder_k({reorder_k}) should be larger than k({k})")
+        return {"nprobe": nprobe, "reorder_k": reorder_k}
     if spec.index_type in IVF_INDEX_TYPES:
         nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536)
         return {"nprobe": nprobe}
@@ -203,6 +211,8 @@ def _check_build_params(index_type: str, params: Mapping[str, Any], field: Field
         checked: dict[str, Any] = {"nlist": _int_param(params, "nlist", DEFAULT_NLIST, 1, 65536)}
         if index_type == IVF_PQ:
             checked.update(_check_pq_params(params, field))
+        if index_type == SCANN:
+            checked["with_raw_data"] = _bool_param(params, "with_raw_data", True)
         return checked
     if index_type == HNSW:
         return {
@@ -236,6 +246,19 @@ def _int_param(params: Mapping[str, Any], name: str, default: int, low: int, hig
     if not low <= value <= high:
         raise ParameterInvalid(f"param '{name}' ({value}) should be in range [{low}, {high}]")
     return value
+
+
+def _bool_param(params: Mapping[str, Any], name: str, default: bool) -> bool:
+    """A boolean parameter sent as a bool or as "true"/"false" (any case)."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text not in ("true", "false"):
+        raise ParameterInvalid(f"param '{name}' ({raw!r}) should be true or false")
+    return text == "true"
 
 
 def _as_int(raw: Any) -> int | None:
