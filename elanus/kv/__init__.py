@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+class RevisionCompacted(LookupError):
+    """A watch asked for history older than the store still keeps (as etcd after compaction)."""
+
+
 @dataclass(frozen=True)
 class KeyValue:
     key: str

@@ -29,7 +29,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from elanus.kv import Compare, Delete, KeyValue, MetaKV, Put, Watch, WatchEvent
+from elanus.kv import (
+    Compare,
+    Delete,
+    KeyValue,
+    MetaKV,
+    Put,
+    RevisionCompacted,
+    Watch,
+    WatchEvent,
+)
 
 __all__ = ["EmbeddedKV", "EmbeddedWatch", "RevisionCompacted"]
 
@@ -70,10 +79,6 @@ class _Outcome:
     applied: bool  # every compare held
     deleted: int  # keys the operations deleted
     revision: int  # the store revision after the transaction (when applied)
-
-
-class RevisionCompacted(LookupError):
-    """The watch asked for history older than the store still keeps."""
 
 
 def _prefix_range(prefix: str) -> tuple[str, list[str]]:

@@ -40,8 +40,16 @@ from etcd3 import etcdrpc, transactions
 from etcd3.etcdrpc import kv_pb2
 from etcd3.exceptions import ConnectionFailedError, ConnectionTimeoutError
 
-from elanus.kv import Compare, Delete, KeyValue, MetaKV, Put, Watch, WatchEvent
-from elanus.kv.embedded import RevisionCompacted
+from elanus.kv import (
+    Compare,
+    Delete,
+    KeyValue,
+    MetaKV,
+    Put,
+    RevisionCompacted,
+    Watch,
+    WatchEvent,
+)
 
 __all__ = ["EtcdKV", "EtcdWatch", "RevisionCompacted"]
 

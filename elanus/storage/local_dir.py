@@ -20,11 +20,10 @@ import os
 import uuid
 from pathlib import Path
 
-from elanus.storage import ObjectStore
+from elanus.storage import TEMP_PREFIX, ObjectStore, check_key, check_prefix
 
 __all__ = ["LocalDirStore"]
 
-TEMP_PREFIX = ".elanus-tmp-"
 _PUT_ATTEMPTS = 3  # a concurrent delete may prune the directory a put just made
 
 
@@ -50,17 +49,11 @@ class LocalDirStore(ObjectStore):
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        if not key or key.startswith("/") or "\0" in key:
-            raise ValueError(f"invalid object key {key!r}")
-        for part in key.split("/"):
-            if part in ("", ".", "..") or part.startswith(TEMP_PREFIX):
-                raise ValueError(f"invalid object key {key!r}")
+        check_key(key)
         return self.root.joinpath(*key.split("/"))
 
     def _check_prefix(self, prefix: str) -> None:
-        """Prefixes follow the key rules, except that the last component may be partial."""
-        if prefix:
-            self._path(prefix.rstrip("/") + "/x" if prefix.endswith("/") else prefix)
+        check_prefix(prefix)
 
     # -- writes --------------------------------------------------------------
 

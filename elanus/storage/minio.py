@@ -28,29 +28,12 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 
-from elanus.storage import ObjectStore
-from elanus.storage.local_dir import TEMP_PREFIX
+from elanus.storage import ObjectStore, check_key, check_prefix
 
-__all__ = ["MinioStore", "check_key"]
+__all__ = ["MinioStore"]
 
 _MISSING_CODES = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
 _BUCKET_RACE_CODES = {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
-
-
-def check_key(key: str) -> None:
-    """ValueError unless ``key`` is ``/``-separated, relative, with no empty, ``.``,
-    ``..`` or temporary-file components and no NUL (the LocalDirStore rules)."""
-    if not key or key.startswith("/") or "\0" in key:
-        raise ValueError(f"invalid object key {key!r}")
-    for part in key.split("/"):
-        if part in ("", ".", "..") or part.startswith(TEMP_PREFIX):
-            raise ValueError(f"invalid object key {key!r}")
-
-
-def check_prefix(prefix: str) -> None:
-    """Prefixes follow the key rules, except that the last component may be partial or empty."""
-    if prefix:
-        check_key(prefix + "x" if prefix.endswith("/") else prefix)
 
 
 class MinioStore(ObjectStore):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from elanus.storage.local_dir import TEMP_PREFIX
+from elanus.storage import TEMP_PREFIX
 from elanus.storage.minio import MinioStore
 from tests.contract.storage_contract import StorageContract
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from elanus.storage.local_dir import TEMP_PREFIX, LocalDirStore
+from elanus.storage import TEMP_PREFIX
+from elanus.storage.local_dir import LocalDirStore
 from tests.contract.storage_contract import StorageContract
 
 
