@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,9 +93,7 @@ class Coordinator:
                 self._watch(vchannel)
         for collection_id, partitions in self.loads.persisted().items():
             self._dispatch_load(collection_id, sorted(partitions))
-        for info in self.catalog.all():
-            for segment in self.segments.of_collection(info.collection_id, [SegmentState.FLUSHED]):
-                self._schedule_builds(segment)
+        self.schedule_missing_builds()
         self._retention = ChannelRetention(
             self._stream,
             self.lowest_checkpoints,
@@ -494,7 +493,12 @@ class Coordinator:
         raise errors.CollectionNotFound(f"channel={vchannel}")
 
     def _watch(self, vchannel: str) -> None:
-        node = self.nodes.datanode_for(vchannel)
+        try:
+            node = self.nodes.datanode_for(vchannel)
+        except errors.ServiceNotReady:
+            # A cluster's datanodes may join after this; membership watches it then.
+            log.warning("no datanode to watch the channel yet", extra={"channel": vchannel})
+            return
         self._dispatch.submit("watch", lambda: node.watch_channel(vchannel))
 
     def _notify_sealed(self, sealed: Sequence[SegmentInfo]) -> None:
@@ -514,15 +518,54 @@ class Coordinator:
     def _dispatch_load(self, collection_id: int, partition_ids: Sequence[int]) -> None:
         info = self.catalog.get(collection_id)
         for vchannel in info.vchannels:
-            node_id, node = self.nodes.querynode_for(vchannel)
+            self.place_channel(collection_id, vchannel, partition_ids)
 
-            def load(v: str = vchannel, n: QueryNodeClient = node, nid: int = node_id) -> None:
-                if self.loads.get(collection_id) is None:
-                    return  # released before we got to it
-                n.load_channel(v, list(partition_ids))
-                self.loads.channel_loaded(collection_id, v, nid)
+    # --- membership hooks: nodes come and go (coordinator.membership calls these)
 
-            self._dispatch.submit("load", load)
+    def watch_channel(self, vchannel: str) -> None:
+        """Have the channel's datanode (a new one if its owner left) consume it."""
+        self._watch(vchannel)
+
+    def place_channel(
+        self, collection_id: int, vchannel: str, partition_ids: Sequence[int]
+    ) -> None:
+        """Have a querynode serve the shard: the one it is assigned to if that is still
+        registered, else a new pick. Nothing happens while no querynode is registered."""
+        state = self.loads.get(collection_id)
+        if state is None:
+            return
+        assigned = state.assigned.get(vchannel)
+        node = self.nodes.querynode(assigned) if assigned is not None else None
+        if node is not None and assigned is not None:
+            node_id = assigned
+        else:
+            shards_per_node = Counter(
+                n for channels in self.loads.assignments().values() for n in channels.values()
+            )
+            try:
+                node_id, node = self.nodes.querynode_for(vchannel, shards_per_node)
+            except errors.ServiceNotReady:
+                log.warning("no querynode to serve the shard yet", extra={"channel": vchannel})
+                return
+        self.loads.channel_assigned(collection_id, vchannel, node_id)
+
+        def load(n: QueryNodeClient = node, nid: int = node_id) -> None:
+            if self.loads.get(collection_id) is None:
+                return  # released before we got to it
+            try:
+                n.load_channel(vchannel, list(partition_ids))
+            except Exception:
+                self.loads.channel_unassigned(collection_id, vchannel, nid)
+                raise
+            self.loads.channel_loaded(collection_id, vchannel, nid)
+
+        self._dispatch.submit("load", load)
+
+    def schedule_missing_builds(self) -> None:
+        """Index builds no node has taken (none was registered, or its node left)."""
+        for info in self.catalog.all():
+            for segment in self.segments.of_collection(info.collection_id, [SegmentState.FLUSHED]):
+                self._schedule_builds(segment)
 
     def _schedule_builds(self, segment: SegmentInfo) -> None:
         info = self.catalog.get(segment.collection_id)

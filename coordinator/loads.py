@@ -19,6 +19,8 @@ class LoadState:
     partition_ids: set[int]  # empty: the whole collection
     loaded_channels: set[str] = field(default_factory=set)
     leaders: dict[str, int] = field(default_factory=dict)  # vchannel -> querynode id
+    # vchannel -> the querynode asked to serve it (a leader once its load finished)
+    assigned: dict[str, int] = field(default_factory=dict)
 
 
 class LoadRegistry:
@@ -55,9 +57,33 @@ class LoadRegistry:
     def channel_loaded(self, collection_id: int, vchannel: str, node_id: int) -> None:
         with self._lock:
             state = self._loads.get(collection_id)
-            if state is not None:
+            # A load that finishes after its shard moved elsewhere does not lead it.
+            if state is not None and state.assigned.get(vchannel, node_id) == node_id:
                 state.loaded_channels.add(vchannel)
                 state.leaders[vchannel] = node_id
+
+    def channel_assigned(self, collection_id: int, vchannel: str, node_id: int) -> None:
+        with self._lock:
+            state = self._loads.get(collection_id)
+            if state is not None:
+                state.assigned[vchannel] = node_id
+
+    def channel_unassigned(self, collection_id: int, vchannel: str, node_id: int) -> None:
+        """The shard is no longer served by ``node_id`` (its load failed, or it left)."""
+        with self._lock:
+            state = self._loads.get(collection_id)
+            if state is None:
+                return
+            if state.assigned.get(vchannel) == node_id:
+                del state.assigned[vchannel]
+            if state.leaders.get(vchannel) == node_id:
+                del state.leaders[vchannel]
+                state.loaded_channels.discard(vchannel)
+
+    def assignments(self) -> dict[int, dict[str, int]]:
+        """Per loaded collection, vchannel -> assigned querynode."""
+        with self._lock:
+            return {cid: dict(state.assigned) for cid, state in self._loads.items()}
 
     def release(self, collection_id: int) -> LoadState | None:
         with self._lock:

@@ -28,6 +28,10 @@ class ProxyConfig:
 
 @dataclass
 class CoordinatorConfig:
+    # Where ``elanus run coordinator`` serves its gRPC (0: any free port; peers
+    # find the actual address through its session).
+    host: str = "127.0.0.1"
+    port: int = 0
     dml_channel_pool: int = 4
     default_shards: int = 1
     segment_max_rows: int = 200_000
@@ -40,23 +44,54 @@ class CoordinatorConfig:
 
 @dataclass
 class DataNodeConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
     delete_flush_interval_s: float = 10.0
     checkpoint_interval_s: float = 1.0
 
 
 @dataclass
 class QueryNodeConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
     consistency_wait_s: float = 10.0
 
 
 @dataclass
 class IndexNodeConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
     build_threads: int = 1
 
 
 @dataclass
 class StorageConfig:
     data_dir: str = "./elanus-data"
+
+
+@dataclass
+class EtcdConfig:
+    """The metadata KV of a cluster; an empty endpoint means none is configured."""
+
+    endpoint: str = ""  # host:port
+    prefix: str = "elanus/"
+    session_ttl_s: float = 5.0
+
+
+@dataclass
+class KafkaConfig:
+    bootstrap: str = ""  # host:port
+    topic_prefix: str = "elanus-"
+
+
+@dataclass
+class MinioConfig:
+    endpoint: str = ""  # host:port
+    access_key: str = ""
+    secret_key: str = ""
+    bucket: str = "elanus"
+    prefix: str = ""
+    secure: bool = False
 
 
 @dataclass
@@ -67,6 +102,9 @@ class Config:
     querynode: QueryNodeConfig = field(default_factory=QueryNodeConfig)
     indexnode: IndexNodeConfig = field(default_factory=IndexNodeConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    etcd: EtcdConfig = field(default_factory=EtcdConfig)
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    minio: MinioConfig = field(default_factory=MinioConfig)
 
     @property
     def data_dir(self) -> Path:
