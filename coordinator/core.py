@@ -21,6 +21,7 @@ from coordinator.loads import LoadRegistry
 from coordinator.nodes import NodeRegistry
 from coordinator.retention import ChannelRetention
 from coordinator.segments import SegmentManager
+from coordinator.ticks import DEFAULT_TICK_INTERVAL_S, TickAggregator
 from elanus import errors
 from elanus.config import CoordinatorConfig
 from elanus.kv import MetaKV
@@ -45,6 +46,7 @@ from elanus.services import (
     IndexProgress,
     LoadProgress,
     QueryNodeClient,
+    SafeTsReport,
 )
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
@@ -56,7 +58,12 @@ MAX_SHARDS = 16
 
 class Coordinator:
     def __init__(
-        self, config: CoordinatorConfig, kv: MetaKV, stream: MessageStream, storage: ObjectStore
+        self,
+        config: CoordinatorConfig,
+        kv: MetaKV,
+        stream: MessageStream,
+        storage: ObjectStore,
+        tick_interval_s: float = DEFAULT_TICK_INTERVAL_S,
     ) -> None:
         self._config = config
         self._stream = stream
@@ -71,6 +78,10 @@ class Coordinator:
         self._dispatch = Dispatcher()
         self.nodes = NodeRegistry()
         self._retention: ChannelRetention | None = None
+        # Session events reach it directly: ticks.expect_proxy / ticks.proxy_left.
+        self.ticks = TickAggregator(
+            stream, self.tso.allocate, self.catalog.pchannels, tick_interval_s
+        )
 
     # --- lifecycle
 
@@ -87,6 +98,7 @@ class Coordinator:
         """Resume after a restart: seal old growing segments, re-watch channels, reload, rebuild."""
         for pchannel in self.catalog.pchannels():
             self._stream.create_channel(pchannel)
+        self.ticks.start()
         self.segments.seal_all_growing(self.tso.allocate())
         for info in self.catalog.all():
             for vchannel in info.vchannels:
@@ -103,6 +115,7 @@ class Coordinator:
         self._retention.start()
 
     def stop(self) -> None:
+        self.ticks.stop()
         if self._retention is not None:
             self._retention.stop()
         self._dispatch.close()
@@ -129,6 +142,22 @@ class Coordinator:
 
     def alloc_ids(self, count: int) -> int:
         return self.ids.allocate(count)
+
+    # --- time ticks (coordinator/ticks.py)
+
+    def register_proxy(self, proxy_id: int) -> int:
+        return self.ticks.register_proxy(proxy_id)
+
+    def unregister_proxy(self, proxy_id: int) -> None:
+        self.ticks.unregister_proxy(proxy_id)
+
+    def report_safe_ts(self, proxy_id: int, report: SafeTsReport, wait_s: float) -> int:
+        return self.ticks.report(proxy_id, report, wait_s)
+
+    def request_tick(
+        self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
+    ) -> None:
+        self.ticks.request_tick(proxy_id, report, pchannels, at_least)
 
     def create_collection(
         self,

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import asdict
+from pathlib import Path
 
 from elanus import logs
 from elanus.config import load_config
-from elanus.launcher import Standalone, run_until_signalled, version
+from elanus.launcher import (
+    ROLES,
+    ClusterConfigError,
+    RoleProcess,
+    Standalone,
+    run_until_signalled,
+    version,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +32,31 @@ def build_parser() -> argparse.ArgumentParser:
     standalone.add_argument("--port", type=int, default=None, help="gRPC port (19530)")
     standalone.add_argument("--host", default=None, help="address to listen on (0.0.0.0)")
     standalone.add_argument("--config", default=None, help="YAML config file")
+
+    run = commands.add_parser("run", help="run one role of a cluster (etcd, Kafka, MinIO)")
+    run.add_argument("role", choices=ROLES)
+    run.add_argument("--config", default=None, help="YAML config file")
+    run.add_argument("--node-id", type=int, default=None, help="node id (default: allocated)")
+    run.add_argument("--port", type=int, default=None, help="gRPC port (default: config)")
+
+    cluster = commands.add_parser("cluster", help="a whole local cluster of processes")
+    actions = cluster.add_subparsers(dest="action", required=True)
+    cluster_up = actions.add_parser("up", help="start what is not running; wait until healthy")
+    cluster_up.add_argument("--data-dir", required=True)
+    cluster_up.add_argument("--port", type=int, default=19530, help="proxy i listens on PORT+i")
+    cluster_up.add_argument("--host", default="127.0.0.1")
+    for role, plural in (
+        ("proxy", "proxies"),
+        ("querynode", "querynodes"),
+        ("datanode", "datanodes"),
+        ("indexnode", "indexnodes"),
+    ):
+        cluster_up.add_argument(f"--{plural}", type=int, default=1, help=f"how many {role}s")
+    cluster_status = actions.add_parser("status", help="every process: role, PID, port, health")
+    cluster_status.add_argument("--data-dir", required=True)
+    cluster_status.add_argument("--json", action="store_true")
+    cluster_down = actions.add_parser("down", help="stop every role, then the servers")
+    cluster_down.add_argument("--data-dir", required=True)
     return parser
 
 
@@ -36,9 +71,51 @@ def main(argv: list[str] | None = None) -> int:
             config.proxy.port = args.port
         if args.host is not None:
             config.proxy.host = args.host
-        run_until_signalled(Standalone(config))
-        return 0
+        return run_until_signalled(Standalone(config))
+    if args.command == "run":
+        process = RoleProcess(args.role, load_config(args.config), args.node_id, args.port)
+        try:
+            return run_until_signalled(process)
+        except ClusterConfigError as error:
+            print(f"elanus run {args.role}: {error}", file=sys.stderr)
+            return 2
+    if args.command == "cluster":
+        return _cluster(args)
     return 2
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from elanus.cluster import supervisor
+
+    data_dir = Path(args.data_dir)
+    try:
+        if args.action == "up":
+            spec = supervisor.ClusterSpec(
+                data_dir,
+                port=args.port,
+                proxies=args.proxies,
+                querynodes=args.querynodes,
+                datanodes=args.datanodes,
+                indexnodes=args.indexnodes,
+                host=args.host,
+            )
+            supervisor.up(spec)
+            return 0
+        if args.action == "status":
+            found = supervisor.status(data_dir)
+            if args.json:
+                print(json.dumps([asdict(s) for s in found], indent=2))
+            else:
+                print(f"{'ROLE':<12}{'INDEX':>6}{'PID':>9}{'PORT':>7}  HEALTH")
+                for s in found:
+                    health = "healthy" if s.healthy else "UNHEALTHY"
+                    print(f"{s.role:<12}{s.index:>6}{s.pid:>9}{s.port:>7}  {health} ({s.detail})")
+            return 0 if found and all(s.healthy for s in found) else 1
+        supervisor.down(data_dir)
+        return 0
+    except supervisor.ClusterError as error:
+        print(f"elanus cluster {args.action}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,12 +4,18 @@ This is the one place that picks adapter implementations and wires roles to
 each other. ``elanus standalone`` runs every role in this process on the
 embedded adapters, each role handed the others' objects as its clients; roles
 start in dependency order and stop in reverse.
+
+``elanus run <role>`` runs one role per process on etcd, Kafka and MinIO (never
+the embedded adapters: they cannot be shared between processes). Each role
+serves its gRPC, announces itself with a session in etcd, and reaches the
+others through gRPC clients built from their sessions (:class:`RoleProcess`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -50,7 +56,9 @@ class Standalone:
         self._stops.append(stream.close)
         storage = LocalDirStore(data_dir / "objects")
 
-        coordinator = Coordinator(self.config.coordinator, kv, stream, storage)
+        coordinator = Coordinator(
+            self.config.coordinator, kv, stream, storage, self.config.proxy.time_tick_interval_s
+        )
         self._stops.append(coordinator.stop)
         datanode = DataNode(NODE_ID, self.config.datanode, stream, storage, coordinator)
         self._stops.append(datanode.stop)
@@ -99,15 +107,312 @@ def version() -> str:
         return "v0.0.0-dev"
 
 
-def run_until_signalled(service: Standalone) -> None:
+def run_until_signalled(service: Standalone | RoleProcess) -> int:
+    """Run until SIGINT/SIGTERM; 1 if a role lost its session and stopped by itself."""
     import signal
 
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
+    lost = getattr(service, "lost", threading.Event())
     service.start()
     try:
-        while not done.wait(1.0):
-            pass
+        while not done.wait(0.5):
+            if lost.is_set():
+                log.error("stopping: this role's session was lost (another node replaces it)")
+                return 1
+        return 0
     finally:
         service.stop()
+
+
+# --- one role per process (``elanus run``) -------------------------------------
+
+ROLES = ("coordinator", "proxy", "datanode", "querynode", "indexnode")
+COORDINATOR_WAIT_S = 60.0  # how long a node waits for the coordinator's session
+NODE_CALL_TIMEOUT_S = 30.0
+
+
+class ClusterConfigError(ValueError):
+    """The configuration cannot run a role of a cluster (e.g. no etcd endpoint)."""
+
+
+@dataclass
+class RoleProcess:
+    """One role of a cluster in this process: adapters, core, gRPC server, session.
+
+    ``node_id`` None allocates one from etcd; ``port`` None takes the role's
+    configured port. ``lost`` is set when the session expired under a running
+    role: its work has moved elsewhere, so the process must stop.
+    """
+
+    role: str
+    config: Config
+    node_id: int | None = None
+    port: int | None = None
+    address: str = ""
+    lost: threading.Event = field(default_factory=threading.Event)
+    _stops: list[Callable[[], Any]] = field(default_factory=list)
+
+    def start(self) -> None:
+        if self.role not in ROLES:
+            raise ClusterConfigError(f"unknown role {self.role!r}; roles: {', '.join(ROLES)}")
+        # kafka-python logs every connection at INFO: noise in a role's log.
+        logging.getLogger("kafka").setLevel(logging.WARNING)
+        try:
+            _COMPOSERS[self.role](self)
+        except BaseException:
+            self.stop()
+            raise
+        log.info(
+            "role ready",
+            extra={"role": self.role, "node": self.node_id, "address": self.address},
+        )
+
+    def stop(self) -> None:
+        for stop in reversed(self._stops):
+            try:
+                stop()
+            except Exception:
+                log.exception("error while stopping", extra={"role": self.role})
+        self._stops.clear()
+
+    def on_stop(self, stop: Callable[[], Any]) -> None:
+        self._stops.append(stop)
+
+    # --- pieces every role needs
+
+    def kv(self) -> Any:
+        from elanus.kv.etcd import EtcdKV
+
+        etcd = self.config.etcd
+        if not etcd.endpoint:
+            raise ClusterConfigError(
+                "cluster mode needs etcd: set etcd.endpoint in the config (or "
+                "ELANUS_ETCD_ENDPOINT); the embedded KV serves only `elanus standalone`"
+            )
+        kv = EtcdKV(etcd.endpoint, etcd.prefix)
+        self.on_stop(kv.close)
+        if self.node_id is None:
+            from elanus.cluster.sessions import allocate_node_id
+
+            self.node_id = allocate_node_id(kv)
+        return kv
+
+    def stream(self) -> Any:
+        from elanus.stream.kafka import KafkaStream
+
+        kafka = self.config.kafka
+        if not kafka.bootstrap:
+            raise ClusterConfigError(
+                "cluster mode needs Kafka: set kafka.bootstrap in the config (or "
+                "ELANUS_KAFKA_BOOTSTRAP); the embedded log serves only `elanus standalone`"
+            )
+        stream = KafkaStream(kafka.bootstrap, kafka.topic_prefix)
+        self.on_stop(stream.close)
+        return stream
+
+    def storage(self) -> Any:
+        from elanus.storage.minio import MinioStore
+
+        minio = self.config.minio
+        if not minio.endpoint:
+            raise ClusterConfigError(
+                "cluster mode needs MinIO/S3: set minio.endpoint in the config (or "
+                "ELANUS_MINIO_ENDPOINT); a local directory serves only `elanus standalone`"
+            )
+        return MinioStore(
+            minio.endpoint,
+            minio.access_key,
+            minio.secret_key,
+            minio.bucket,
+            minio.prefix,
+            minio.secure,
+        )
+
+    def serve(self, servicer: Any, host: str, port: int) -> None:
+        from elanus.rpc import start_server
+
+        server = start_server([servicer], host, self.port if self.port is not None else port)
+        self.on_stop(lambda: server.stop(2.0))
+        self.address = server.address
+
+    def announce(self, kv: Any) -> None:
+        """Register this role's session; from now on the others can find it."""
+        from elanus.cluster.sessions import Session, SessionKeeper
+
+        assert self.node_id is not None
+        keeper = SessionKeeper(
+            kv,
+            Session(self.role, self.node_id, self.address),
+            self.config.etcd.session_ttl_s,
+            on_lost=self.lost.set,
+        )
+        keeper.start()
+        self.on_stop(keeper.stop)
+
+    def coordinator_client(self, kv: Any) -> Any:
+        from elanus.cluster.sessions import wait_for_session
+        from elanus.rpc import CoordinatorGrpcClient
+
+        session = wait_for_session(kv, "coordinator", COORDINATOR_WAIT_S)
+        client = CoordinatorGrpcClient(session.address, timeout_s=NODE_CALL_TIMEOUT_S)
+        self.on_stop(client.close)
+        return client
+
+
+def _run_coordinator(process: RoleProcess) -> None:
+    from coordinator import Coordinator
+    from coordinator.grpc_service import CoordinatorServicer
+    from coordinator.membership import Membership
+    from elanus.cluster.sessions import list_sessions
+
+    config = process.config
+    kv = process.kv()
+    others = list_sessions(kv, "coordinator")
+    if others:
+        raise ClusterConfigError(
+            f"a coordinator is already running (node {others[0].node_id} at "
+            f"{others[0].address}); only one coordinator serves a cluster"
+        )
+    core = Coordinator(config.coordinator, kv, process.stream(), process.storage())
+    process.on_stop(core.stop)
+    membership = Membership(core, kv, _connect_node)
+    process.on_stop(membership.stop)
+    membership.start()  # registers the nodes already running
+    # Serve before starting the core: nodes that outlived a previous coordinator
+    # call back (channel snapshots) as soon as the core re-watches their channels.
+    process.serve(CoordinatorServicer(core), config.coordinator.host, config.coordinator.port)
+    core.start()
+    membership.start_reconciling()
+    process.announce(kv)
+
+
+def _connect_node(session: Any) -> Any:
+    from elanus.rpc import DataNodeGrpcClient, IndexNodeGrpcClient, QueryNodeGrpcClient
+
+    kinds = {
+        "datanode": DataNodeGrpcClient,
+        "querynode": QueryNodeGrpcClient,
+        "indexnode": IndexNodeGrpcClient,
+    }
+    return kinds[session.role](session.address, timeout_s=NODE_CALL_TIMEOUT_S)
+
+
+def _run_datanode(process: RoleProcess) -> None:
+    from datanode import DataNode
+    from datanode.grpc_service import DataNodeServicer
+
+    config = process.config
+    kv = process.kv()
+    coordinator = process.coordinator_client(kv)
+    assert process.node_id is not None
+    node = DataNode(
+        process.node_id, config.datanode, process.stream(), process.storage(), coordinator
+    )
+    process.on_stop(node.stop)
+    process.serve(DataNodeServicer(node), config.datanode.host, config.datanode.port)
+    process.announce(kv)
+
+
+def _run_querynode(process: RoleProcess) -> None:
+    from querynode import QueryNode
+    from querynode.grpc_service import QueryNodeServicer
+
+    config = process.config
+    kv = process.kv()
+    coordinator = process.coordinator_client(kv)
+    assert process.node_id is not None
+    node = QueryNode(
+        process.node_id, config.querynode, process.stream(), process.storage(), coordinator
+    )
+    process.on_stop(node.stop)
+    process.serve(QueryNodeServicer(node), config.querynode.host, config.querynode.port)
+    process.announce(kv)
+
+
+def _run_indexnode(process: RoleProcess) -> None:
+    from indexnode import IndexNode
+    from indexnode.grpc_service import IndexNodeServicer
+
+    config = process.config
+    kv = process.kv()
+    coordinator = process.coordinator_client(kv)
+    assert process.node_id is not None
+    node = IndexNode(process.node_id, config.indexnode, process.storage(), coordinator)
+    node.start()
+    process.on_stop(node.stop)
+    process.serve(IndexNodeServicer(node), config.indexnode.host, config.indexnode.port)
+    process.announce(kv)
+
+
+def _run_proxy(process: RoleProcess) -> None:
+    from coordinator.catalog import Catalog
+    from elanus.cluster.sessions import SessionWatcher
+    from elanus.rpc import QueryNodeGrpcClient
+    from proxy.context import ProxyContext
+    from proxy.reads import Reader
+    from proxy.service import serve
+    from proxy.writer import DmlWriter
+
+    config = process.config
+    kv = process.kv()
+    coordinator = process.coordinator_client(kv)
+    assert process.node_id is not None
+    writer = DmlWriter(
+        process.node_id, process.stream(), coordinator, config.proxy.time_tick_interval_s
+    )
+    # The pool of physical channels is configuration; the catalog names them.
+    writer.start(Catalog(kv, config.coordinator.dml_channel_pool).pchannels())
+    writer_stopped = threading.Event()
+
+    def stop_writing() -> None:
+        if not writer_stopped.is_set():
+            writer_stopped.set()
+            writer.stop()
+
+    process.on_stop(stop_writing)
+
+    # Which querynodes exist: the Reader asks the coordinator who leads a shard
+    # and looks the leader up here, a map the session watcher keeps current.
+    querynodes: dict[int, Any] = {}
+
+    def joined(session: Any) -> None:
+        querynodes[session.node_id] = QueryNodeGrpcClient(
+            session.address, timeout_s=config.proxy.search_timeout_s
+        )
+
+    def left(session: Any) -> None:
+        client = querynodes.pop(session.node_id, None)
+        if client is not None:
+            client.close()
+
+    watcher = SessionWatcher(kv, "querynode", joined, left)
+    watcher.start()
+    process.on_stop(lambda: [c.close() for c in list(querynodes.values())])
+    process.on_stop(watcher.stop)
+    reader = Reader(
+        coordinator,
+        querynodes,
+        config.coordinator.graceful_time_s,
+        config.proxy.max_topk,
+        tick_now=writer.tick,
+    )
+    ctx = ProxyContext(process.node_id, config.proxy, coordinator, writer, reader, version())
+    port = process.port if process.port is not None else config.proxy.port
+    server = serve(ctx, config.proxy.host, port)
+    process.address = f"{config.proxy.host}:{port}"
+    process.announce(kv)
+    # Stops run in reverse: the server first, then the writer drains and leaves the
+    # ticks, and only then the session goes (a proxy whose session ends first died).
+    process.on_stop(stop_writing)
+    process.on_stop(lambda: server.stop(grace=2).wait(5))
+
+
+_COMPOSERS: dict[str, Callable[[RoleProcess], None]] = {
+    "coordinator": _run_coordinator,
+    "proxy": _run_proxy,
+    "datanode": _run_datanode,
+    "querynode": _run_querynode,
+    "indexnode": _run_indexnode,
+}
