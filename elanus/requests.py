@@ -9,11 +9,29 @@ query's hits best first, drop repeated primary keys, keep the top ``limit``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from elanus.vectors.window import ScoreWindow
+
+WINDOW_PARAM = "_elanus_window"
+GROUPING_PARAM = "_elanus_grouping"
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Group-by search: at most ``group_size`` hits per value of ``field``.
+
+    The search's limit counts groups. Groups are ranked by their best hit.
+    ``strict`` drops groups that could not be filled to ``group_size``.
+    """
+
+    field: str
+    group_size: int = 1
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,31 @@ class SearchRequest:
     guarantee_ts: int  # wait until the shard's serve-time reaches this
     template_values: dict[str, Any] = field(default_factory=dict)
     ignore_growing: bool = False
+
+    # A range window and a grouping travel inside ``search_params`` under these
+    # keys (plain JSON values), so every transport that carries the params carries
+    # them too; FAISS-level code ignores keys it does not know.
+    @property
+    def window(self) -> ScoreWindow | None:
+        raw = self.search_params.get(WINDOW_PARAM)
+        return ScoreWindow(**raw) if raw else None
+
+    @property
+    def grouping(self) -> Grouping | None:
+        raw = self.search_params.get(GROUPING_PARAM)
+        return Grouping(**raw) if raw else None
+
+
+def search_params_with(
+    params: dict[str, Any], window: ScoreWindow | None, grouping: Grouping | None
+) -> dict[str, Any]:
+    """``params`` plus the window and grouping of a search, as :class:`SearchRequest` reads them."""
+    extended = {k: v for k, v in params.items() if k not in (WINDOW_PARAM, GROUPING_PARAM)}
+    if window is not None:
+        extended[WINDOW_PARAM] = asdict(window)
+    if grouping is not None:
+        extended[GROUPING_PARAM] = asdict(grouping)
+    return extended
 
 
 @dataclass(frozen=True)
@@ -78,9 +121,16 @@ class QueryResult:
 
 
 def merge_search_results(
-    parts: Sequence[SearchResult], limit: int, larger_is_better: bool
+    parts: Sequence[SearchResult],
+    limit: int,
+    larger_is_better: bool,
+    grouping: Grouping | None = None,
 ) -> SearchResult:
-    """Best ``limit`` hits per query across parts, each primary key at most once per query."""
+    """Best ``limit`` hits per query across parts, each primary key at most once per query.
+
+    With ``grouping``, ``limit`` counts groups instead (see :class:`Grouping`);
+    each part must carry the group field among its ``fields``.
+    """
     parts = [p for p in parts if p.num_hits] or list(parts[:1])
     if not parts:
         raise ValueError("merge_search_results needs at least one part")
@@ -97,7 +147,11 @@ def merge_search_results(
     query_index, scores = query_index[order], scores[order]
     pks_sorted = pks.take(pa.array(order))
     keep = _first_of_each_key(query_index, pks_sorted)
-    keep &= _rank_within_group(query_index, keep) < limit
+    if grouping is None:
+        keep &= _rank_within_group(query_index, keep) < limit
+    else:
+        group_column = fields.column(grouping.field).take(pa.array(order))
+        keep &= _group_selection(query_index, group_column, keep, limit, grouping)
     chosen = order[keep]
     return SearchResult(
         nq=nq,
@@ -133,3 +187,49 @@ def _rank_within_group(query_index: np.ndarray, keep: np.ndarray) -> np.ndarray:
     offset_per_group = running[starts]
     group_of = np.searchsorted(starts, np.arange(len(query_index)), side="right") - 1
     return running - offset_per_group[group_of]
+
+
+def _group_selection(
+    query_index: np.ndarray,
+    groups: pa.ChunkedArray | pa.Array,
+    candidates: np.ndarray,
+    limit: int,
+    grouping: Grouping,
+) -> np.ndarray:
+    """Hits (in best-first order per query) that a group-by search keeps.
+
+    A candidate stays when it is among the first ``group_size`` of its
+    (query, group) pair and its group is among the query's first ``limit``
+    groups by best hit; with ``strict``, only groups with ``group_size`` hits.
+    """
+    if isinstance(groups, pa.ChunkedArray):
+        groups = groups.combine_chunks()
+    codes = groups.dictionary_encode().indices.fill_null(-1)
+    codes = codes.to_numpy(zero_copy_only=False).astype(np.int64) + 1  # null is group 0
+    positions = np.flatnonzero(candidates)
+    keep = np.zeros(len(candidates), dtype=bool)
+    if len(positions) == 0:
+        return keep
+    pair = query_index[positions] * (int(codes.max()) + 1) + codes[positions]
+    # Rank of each hit within its (query, group) pair: positions are already best first.
+    order = np.argsort(pair, kind="stable")
+    sorted_pairs = pair[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_pairs)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    rank_in_pair = np.empty(len(order), dtype=np.int64)
+    rank_in_pair[order] = np.arange(len(order)) - run_start
+    pair_id = np.searchsorted(sorted_pairs[starts], pair)
+    pair_sizes = np.bincount(pair_id, minlength=len(starts))
+    # A pair's first hit opens the group; count groups opened so far within the query.
+    opens = rank_in_pair == 0
+    opened_before = np.cumsum(opens) - opens
+    query_of = query_index[positions]
+    first_of_query = np.r_[0, np.flatnonzero(np.diff(query_of)) + 1]
+    query_start = np.repeat(first_of_query, np.diff(np.r_[first_of_query, len(positions)]))
+    opener = np.zeros(len(starts), dtype=np.int64)
+    opener[pair_id[opens]] = (opened_before - opened_before[query_start])[opens]
+    selected = (rank_in_pair < grouping.group_size) & (opener[pair_id] < limit)
+    if grouping.strict:
+        selected &= np.minimum(pair_sizes, grouping.group_size)[pair_id] >= grouping.group_size
+    keep[positions[selected]] = True
+    return keep

@@ -19,11 +19,13 @@ import pyarrow.compute as pc
 from elanus import errors, expr, timestamps, vectors
 from elanus.meta import CollectionInfo, ConsistencyLevel
 from elanus.requests import (
+    Grouping,
     QueryRequest,
     QueryResult,
     SearchRequest,
     SearchResult,
     merge_search_results,
+    search_params_with,
 )
 from elanus.schema import FieldSchema
 from elanus.services import CoordinatorClient, QueryNodeClient
@@ -41,6 +43,15 @@ class Consistency:
     level: ConsistencyLevel
     use_default: bool
     client_guarantee_ts: int
+    # Iterators pin every page to the first page's snapshot: this is both the
+    # guarantee and the MVCC timestamp when set.
+    snapshot_ts: int = 0
+
+
+@dataclass(frozen=True)
+class ReadTimestamps:
+    guarantee_ts: int  # wait until serve-time reaches this
+    mvcc_ts: int  # read the data as of this; answered to clients as session_ts
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,8 @@ class SearchPlan:
     template_values: dict[str, Any]
     output_columns: tuple[str, ...]
     ignore_growing: bool
+    window: vectors.ScoreWindow | None = None
+    grouping: Grouping | None = None
 
 
 class Reader:
@@ -96,6 +109,12 @@ class Reader:
             ids.append(partition.partition_id)
         return tuple(ids)
 
+    def read_timestamps(self, info: CollectionInfo, consistency: Consistency) -> ReadTimestamps:
+        """When to read: the caller answers the MVCC timestamp as the session_ts."""
+        if consistency.snapshot_ts:
+            return ReadTimestamps(consistency.snapshot_ts, consistency.snapshot_ts)
+        return ReadTimestamps(*self.guarantee_ts(info, consistency))
+
     def guarantee_ts(self, info: CollectionInfo, consistency: Consistency) -> tuple[int, int]:
         """(guarantee timestamp, MVCC timestamp) for a read at this consistency level."""
         level = info.consistency_level if consistency.use_default else consistency.level
@@ -117,11 +136,14 @@ class Reader:
 
     # --- search
 
-    def search(self, plan: SearchPlan, consistency: Consistency) -> SearchResult:
+    def search(
+        self, plan: SearchPlan, consistency: Consistency, read_ts: ReadTimestamps | None = None
+    ) -> SearchResult:
         if plan.filter:
             expr.parse(plan.filter, plan.info.schema, plan.template_values)
         leaders = self._coordinator.shard_leaders(plan.info.collection_id)
-        guarantee, mvcc = self.guarantee_ts(plan.info, consistency)
+        read_ts = read_ts or self.read_timestamps(plan.info, consistency)
+        guarantee, mvcc = read_ts.guarantee_ts, read_ts.mvcc_ts
         requests = [
             SearchRequest(
                 collection_id=plan.info.collection_id,
@@ -131,7 +153,7 @@ class Reader:
                 metric_type=plan.metric_type,
                 queries=plan.queries,
                 limit=plan.topk + plan.offset,
-                search_params=plan.search_params,
+                search_params=search_params_with(plan.search_params, plan.window, plan.grouping),
                 filter=plan.filter,
                 output_fields=plan.output_columns,
                 mvcc_ts=mvcc,
@@ -143,7 +165,7 @@ class Reader:
         ]
         parts = self._fan_out([(self._node(leaders, r.vchannel).search, r) for r in requests])
         larger = vectors.larger_is_better(plan.metric_type)
-        merged = merge_search_results(parts, plan.topk + plan.offset, larger)
+        merged = merge_search_results(parts, plan.topk + plan.offset, larger, plan.grouping)
         result = _drop_offset(merged, plan.offset)
         if plan.round_decimal >= 0:
             scores = np.round(result.scores.astype(np.float64), plan.round_decimal)
@@ -165,11 +187,13 @@ class Reader:
         offset: int,
         count_only: bool,
         consistency: Consistency,
+        read_ts: ReadTimestamps | None = None,
     ) -> QueryResult:
         if filter_text:
             expr.parse(filter_text, info.schema, template_values)
         leaders = self._coordinator.shard_leaders(info.collection_id)
-        guarantee, mvcc = self.guarantee_ts(info, consistency)
+        read_ts = read_ts or self.read_timestamps(info, consistency)
+        guarantee, mvcc = read_ts.guarantee_ts, read_ts.mvcc_ts
         pk_name = info.schema.primary_field.name
         columns = output_columns if pk_name in output_columns else (pk_name, *output_columns)
         requests = [

@@ -9,13 +9,14 @@ import numpy as np
 import pyarrow as pa
 
 from elanus import errors, expr
+from elanus.columns import vectors_from_column
 from elanus.meta import ConsistencyLevel
 from elanus.schema import DataType
 from proto.public import milvus_pb2, schema_pb2
 from proxy import convert
 from proxy.context import ProxyContext
 from proxy.handling import rpc
-from proxy.reads import Consistency, SearchPlan
+from proxy.reads import Consistency, ReadTimestamps, SearchPlan
 
 COUNT_STAR = "count(*)"
 
@@ -108,27 +109,35 @@ class DataRpcs:
     @rpc(milvus_pb2.SearchResults)
     def Search(self, request: Any, context: Any) -> Any:
         info = self.ctx.collection(request.db_name, request.collection_name)
-        if request.search_by_primary_keys:
-            raise errors.Unimplemented("search by primary keys is not supported yet")
         params = convert.kv_pairs_to_dict(request.search_params)
-        for unsupported in ("group_by_field", "radius", "range_filter"):
-            if unsupported in params or unsupported in params.get("params", ""):
-                raise errors.Unimplemented(f"search with {unsupported} is not supported yet")
         field = _anns_field(info.schema, params.get("anns_field", ""))
-        topk = _int_param(params, "topk", None, 1, self.ctx.reader.max_topk)
-        offset = _int_param(params, "offset", 0, 0, self.ctx.reader.max_topk)
+        page = convert.iterator_page_from_params(params)
         max_topk = self.ctx.reader.max_topk
+        topk = _int_param(params, "topk", None, 1, max_topk)
+        offset = _int_param(params, "offset", 0, 0, max_topk)
         if topk + offset > max_topk:
             raise errors.ParameterInvalid(
                 f"topk + offset ({topk + offset}) should be in range [1, {max_topk}]"
             )
         metric = _search_metric(self, info.collection_id, field.name, params.get("metric_type", ""))
         search_params = _json_object(params.get("params", "") or "{}")
-        queries = convert.vectors_from_placeholder_group(request.placeholder_group, field)
+        grouping = convert.grouping_from_params(params, info.schema)
+        if grouping is not None and offset:
+            raise errors.ParameterInvalid("offset is not supported together with group_by_field")
         output_fields = convert.resolve_output_fields(info.schema, list(request.output_fields))
+        columns = convert.output_columns(info.schema, output_fields)
+        if grouping is not None and grouping.field not in columns:
+            columns.append(grouping.field)
+        consistency = _consistency(request, params)
+        read_ts = self.ctx.reader.read_timestamps(info, consistency)
+        partition_ids = self.ctx.reader.loaded_partitions(info, list(request.partition_names))
+        templates = template_values(request.expr_template_values)
+        queries = self._query_vectors(request, info, field, partition_ids, read_ts)
+        if page is not None and len(queries) != 1:
+            raise errors.ParameterInvalid("a search iterator takes exactly one query vector")
         plan = SearchPlan(
             info=info,
-            partition_ids=self.ctx.reader.loaded_partitions(info, list(request.partition_names)),
+            partition_ids=partition_ids,
             field=field,
             metric_type=metric,
             queries=queries,
@@ -137,11 +146,13 @@ class DataRpcs:
             round_decimal=_int_param(params, "round_decimal", -1, -1, 6),
             search_params=search_params,
             filter=request.dsl,
-            template_values=template_values(request.expr_template_values),
-            output_columns=tuple(convert.output_columns(info.schema, output_fields)),
-            ignore_growing=params.get("ignore_growing", "false").lower() == "true",
+            template_values=templates,
+            output_columns=tuple(columns),
+            ignore_growing=convert.flag(params, "ignore_growing"),
+            window=convert.window_from_params(metric, search_params, page),
+            grouping=grouping,
         )
-        result = self.ctx.reader.search(plan, _consistency(request))
+        result = self.ctx.reader.search(plan, consistency, read_ts)
         primary = info.schema.primary_field
         data = schema_pb2.SearchResultData(
             num_queries=len(queries),
@@ -152,9 +163,64 @@ class DataRpcs:
             output_fields=output_fields,
             fields_data=convert.field_data_from_table(result.fields, info.schema, output_fields),
         )
+        if grouping is not None:
+            values = convert.field_data_from_table(result.fields, info.schema, [grouping.field])
+            data.group_by_field_value.CopyFrom(values[0])
+        if page is not None:
+            last = float(result.scores[-1]) if result.num_hits else page.last_bound
+            data.search_iterator_v2_results.token = page.token
+            data.search_iterator_v2_results.last_bound = 0.0 if last is None else last
         return milvus_pb2.SearchResults(
-            status=convert.status(), results=data, collection_name=info.name
+            status=convert.status(),
+            results=data,
+            collection_name=info.name,
+            session_ts=read_ts.mvcc_ts,
         )
+
+    def _query_vectors(
+        self,
+        request: Any,
+        info: Any,
+        field: Any,
+        partition_ids: tuple[int, ...],
+        read_ts: ReadTimestamps,
+    ) -> np.ndarray:
+        """The query vectors: sent by the client, or the stored vectors of the given ids."""
+        kind = request.WhichOneof("search_input")
+        if kind == "placeholder_group":
+            if request.search_by_primary_keys:
+                raise errors.Unimplemented(
+                    "search_by_primary_keys with a placeholder group is not supported; "
+                    "send the primary keys as ids"
+                )
+            return convert.vectors_from_placeholder_group(request.placeholder_group, field)
+        if kind != "ids":
+            raise errors.ParameterInvalid("the search request has no query vectors and no ids")
+        wanted = convert.ids_from_proto(request.ids)
+        if not wanted:
+            raise errors.ParameterInvalid("search by primary keys needs at least one id")
+        primary = info.schema.primary_field
+        found = self.ctx.reader.query(
+            info,
+            partition_ids,
+            f"{primary.name} in {{ids}}",
+            {"ids": list(dict.fromkeys(wanted))},
+            (primary.name, field.name),
+            None,
+            0,
+            False,
+            Consistency(ConsistencyLevel.STRONG, False, 0),
+            read_ts,
+        )
+        keys = found.rows.column(primary.name).to_pylist()
+        missing = [k for k in wanted if k not in set(keys)]
+        if missing:
+            raise errors.ParameterInvalid(
+                f"search by primary keys: {len(missing)} id(s) not found, e.g. {missing[0]!r}"
+            )
+        stored = vectors_from_column(found.rows.column(field.name), field)
+        position = {key: row for row, key in enumerate(keys)}
+        return np.ascontiguousarray(stored[[position[k] for k in wanted]])
 
     @rpc(milvus_pb2.QueryResults)
     def Query(self, request: Any, context: Any) -> Any:
@@ -183,6 +249,8 @@ class DataRpcs:
         if not count_only and primary.name not in output_fields:
             output_fields.insert(0, primary.name)
         columns = tuple(convert.output_columns(info.schema, output_fields))
+        consistency = _consistency(request, params)
+        read_ts = self.ctx.reader.read_timestamps(info, consistency)
         result = self.ctx.reader.query(
             info,
             partitions,
@@ -192,7 +260,8 @@ class DataRpcs:
             limit,
             offset,
             count_only,
-            _consistency(request),
+            consistency,
+            read_ts,
         )
         if count_only:
             count = schema_pb2.FieldData(
@@ -205,20 +274,25 @@ class DataRpcs:
                 fields_data=[count],
                 collection_name=info.name,
                 output_fields=[COUNT_STAR],
+                session_ts=read_ts.mvcc_ts,
             )
         return milvus_pb2.QueryResults(
             status=convert.status(),
             fields_data=convert.field_data_from_table(result.rows, info.schema, output_fields),
             collection_name=info.name,
             output_fields=output_fields,
+            session_ts=read_ts.mvcc_ts,
         )
 
 
-def _consistency(request: Any) -> Consistency:
+def _consistency(request: Any, params: dict[str, str] | None = None) -> Consistency:
+    """The request's consistency; an iterator's later pages read the first page's snapshot."""
+    iterating = params is not None and convert.flag(params, "iterator")
     return Consistency(
         level=ConsistencyLevel(request.consistency_level),
         use_default=request.use_default_consistency,
         client_guarantee_ts=request.guarantee_timestamp,
+        snapshot_ts=request.guarantee_timestamp if iterating else 0,
     )
 
 

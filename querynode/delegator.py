@@ -250,7 +250,10 @@ class ShardDelegator:
                 len(request.queries), fields.field(self._pk_name).type, output
             )
         return merge_search_results(
-            parts, request.limit, vectors.larger_is_better(request.metric_type)
+            parts,
+            request.limit,
+            vectors.larger_is_better(request.metric_type),
+            request.grouping,
         )
 
     def query(self, request: QueryRequest) -> QueryResult:

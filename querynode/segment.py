@@ -229,20 +229,94 @@ def search_view(
     pk_name: str,
     metric: str,
 ) -> SearchResult | None:
-    """This segment's top hits for every query, or None when no row qualifies."""
+    """This segment's top hits for every query, or None when no row qualifies.
+
+    A range search, an iterator page or a group-by needs more than the top
+    ``limit`` candidates; those ask for more until they are satisfied.
+    """
     if view.num_rows == 0:
         return None
     valid = view.mask(parsed, request.mvcc_ts)
-    if not valid.any():
+    valid_count = int(valid.sum())
+    if valid_count == 0:
         return None
-    k = min(request.limit, int(valid.sum()))
     index = view.indexes.get(request.anns_field)
-    data = view.vectors[request.anns_field]
-    if index is not None and index.spec.metric_type == metric:
-        distances, offsets = index.search(request.queries, k, request.search_params, valid)
+    if index is None or index.spec.metric_type != metric:
+        index = None
+
+    def top(n: int) -> tuple[np.ndarray, np.ndarray]:
+        if index is not None:
+            params = _widened(request.search_params, n)
+            return index.search(request.queries, n, params, valid)
+        data = view.vectors[request.anns_field]
+        return vectors.brute_force_search(data, request.queries, n, metric, valid)
+
+    if request.window is None and request.grouping is None:
+        distances, offsets = top(min(request.limit, valid_count))
+        found = offsets >= 0
     else:
-        distances, offsets = vectors.brute_force_search(data, request.queries, k, metric, valid)
+        distances, offsets = vectors.probe_windowed(
+            top, request.limit, valid_count, lambda d, o: _satisfied(view, request, d, o)
+        )
+        found = _admitted(request, distances, offsets)
+    return _hits(view, request, pk_name, distances, offsets, found)
+
+
+def _widened(params: dict[str, Any], k: int) -> dict[str, Any]:
+    """Search params raised to serve ``k`` candidates (HNSW ef and SCANN reorder_k >= k)."""
+    widened = dict(params)
+    for name in ("ef", "reorder_k"):
+        if name in widened and _as_int(widened[name]) < k:
+            widened[name] = k
+    return widened
+
+
+def _as_int(raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return 0  # invalid values are refused with Milvus's message by the index itself
+
+
+def _admitted(request: SearchRequest, distances: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     found = offsets >= 0
+    if request.window is not None:
+        found &= request.window.admits(distances)
+    return found
+
+
+def _satisfied(
+    view: SegmentView, request: SearchRequest, distances: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """Per query: do these candidates hold every hit this segment can contribute?"""
+    found = _admitted(request, distances, offsets)
+    if request.window is not None:
+        exhausted = request.window.past_far_end(distances[:, -1])
+    else:
+        exhausted = offsets[:, -1] < 0
+    if request.grouping is None:
+        return exhausted | (found.sum(axis=1) >= request.limit)
+    grouping = request.grouping
+    column = view.table.column(grouping.field)
+    enough = np.zeros(len(offsets), dtype=bool)
+    for query in range(len(offsets)):
+        values = column.take(pa.array(offsets[query][found[query]])).to_pylist()
+        counts: dict[Any, int] = {}  # insertion order ranks the groups by their best hit
+        for value in values:
+            counts[value] = counts.get(value, 0) + 1
+        leading = list(counts.values())[: request.limit]
+        enough[query] = len(leading) == request.limit and min(leading) >= grouping.group_size
+    return exhausted | enough
+
+
+def _hits(
+    view: SegmentView,
+    request: SearchRequest,
+    pk_name: str,
+    distances: np.ndarray,
+    offsets: np.ndarray,
+    found: np.ndarray,
+) -> SearchResult:
     query_index = np.nonzero(found)[0].astype(np.int64)
     rows = pa.array(offsets[found])
     return SearchResult(

@@ -33,6 +33,7 @@ from elanus.vectors.spec import (
     resolve_spec,
     validate_search_params,
 )
+from elanus.vectors.window import ScoreWindow, check_range_params, probe_windowed
 
 __all__ = [
     "AUTOINDEX",
@@ -52,15 +53,18 @@ __all__ = [
     "L2",
     "SCANN",
     "IndexSpec",
+    "ScoreWindow",
     "VectorIndex",
     "brute_force_search",
     "build_index",
+    "check_range_params",
     "count_hits",
     "larger_is_better",
     "load_index",
     "merge_topk",
     "normalize_metric",
     "parse_index_spec",
+    "probe_windowed",
     "resolve_spec",
     "validate_search_params",
     "worst_distance",

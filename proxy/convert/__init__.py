@@ -35,6 +35,13 @@ from proxy.convert._schemas import (
     validate_new_schema,
     validate_partition_name,
 )
+from proxy.convert._search import (
+    IteratorPage,
+    flag,
+    grouping_from_params,
+    iterator_page_from_params,
+    window_from_params,
+)
 from proxy.convert._wire import (
     ids_from_proto,
     ids_to_proto,
@@ -44,13 +51,17 @@ from proxy.convert._wire import (
 )
 
 __all__ = [
+    "IteratorPage",
     "MAX_NAME_LENGTH",
     "MAX_VARCHAR_LENGTH",
     "MAX_VECTOR_DIM",
     "arrow_schema",
     "field_data_from_table",
+    "flag",
+    "grouping_from_params",
     "ids_from_proto",
     "ids_to_proto",
+    "iterator_page_from_params",
     "kv_pairs_to_dict",
     "output_columns",
     "resolve_output_fields",
@@ -62,5 +73,6 @@ __all__ = [
     "validate_new_schema",
     "validate_partition_name",
     "vectors_from_placeholder_group",
+    "window_from_params",
     "with_primary_keys",
 ]

@@ -293,13 +293,17 @@ def test_arrow_schema_layout() -> None:
 def test_public_names_are_pinned() -> None:
     """Callers use ``convert.<name>``; the split into private modules must not change that."""
     assert sorted(convert.__all__) == [
+        "IteratorPage",
         "MAX_NAME_LENGTH",
         "MAX_VARCHAR_LENGTH",
         "MAX_VECTOR_DIM",
         "arrow_schema",
         "field_data_from_table",
+        "flag",
+        "grouping_from_params",
         "ids_from_proto",
         "ids_to_proto",
+        "iterator_page_from_params",
         "kv_pairs_to_dict",
         "output_columns",
         "resolve_output_fields",
@@ -311,6 +315,7 @@ def test_public_names_are_pinned() -> None:
         "validate_new_schema",
         "validate_partition_name",
         "vectors_from_placeholder_group",
+        "window_from_params",
         "with_primary_keys",
     ]
     assert all(hasattr(convert, name) for name in convert.__all__)
