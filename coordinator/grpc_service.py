@@ -31,6 +31,34 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     def AllocIds(self, request: pb.AllocIdsRequest, context: Context) -> object:
         return pb.AllocIdsResponse(first_id=self._core.alloc_ids(request.count))
 
+    # --- time ticks
+
+    @answers(pb.RegisterProxyResponse)
+    def RegisterProxy(self, request: pb.RegisterProxyRequest, context: Context) -> object:
+        return pb.RegisterProxyResponse(floor_ts=self._core.register_proxy(request.proxy_id))
+
+    @answers(pb.Ack)
+    def UnregisterProxy(self, request: pb.UnregisterProxyRequest, context: Context) -> object:
+        self._core.unregister_proxy(request.proxy_id)
+        return pb.Ack()
+
+    @answers(pb.ReportSafeTsResponse)
+    def ReportSafeTs(self, request: pb.ReportSafeTsRequest, context: Context) -> object:
+        demand = self._core.report_safe_ts(
+            request.proxy_id, codec.safe_ts_report_from_pb(request.report), request.wait_s
+        )
+        return pb.ReportSafeTsResponse(demand=demand)
+
+    @answers(pb.Ack)
+    def RequestTick(self, request: pb.RequestTickRequest, context: Context) -> object:
+        self._core.request_tick(
+            request.proxy_id,
+            codec.safe_ts_report_from_pb(request.report),
+            tuple(request.pchannels),
+            request.at_least,
+        )
+        return pb.Ack()
+
     @answers(pb.CollectionResponse)
     def CreateCollection(self, request: pb.CreateCollectionRequest, context: Context) -> object:
         info = self._core.create_collection(

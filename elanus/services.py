@@ -57,6 +57,27 @@ class CollectionStats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SafeTsReport:
+    """What a proxy promises about its writes, for the coordinator's time ticks.
+
+    On a physical channel, every write of the proxy with a timestamp at or below
+    its safe timestamp has been acknowledged by the stream, and every later
+    write draws a timestamp above it. ``safe_ts`` is that bound on every channel
+    not in ``held``; ``held`` has the channels with a write in flight (the
+    smallest such write's timestamp minus one). A report, once true, stays true:
+    a late one is stale, never wrong. ``demand`` is the coordinator's demand
+    count the proxy had seen when it made the report (see ``report_safe_ts``).
+    """
+
+    safe_ts: int
+    held: dict[str, int] = field(default_factory=dict)
+    demand: int = 0
+
+    def on(self, pchannel: str) -> int:
+        return self.held.get(pchannel, self.safe_ts)
+
+
 class CoordinatorClient(Protocol):
     # --- root: time, ids, DDL
     def alloc_timestamp(self, count: int = 1) -> int:
@@ -64,6 +85,24 @@ class CoordinatorClient(Protocol):
 
     def alloc_ids(self, count: int) -> int:
         """The first of ``count`` consecutive, never-reused ids."""
+
+    # --- time ticks (coordinator/ticks.py)
+    def register_proxy(self, proxy_id: int) -> int:
+        """Count a proxy in the ticks, before its first write; a timestamp below all it draws."""
+
+    def unregister_proxy(self, proxy_id: int) -> None:
+        """The proxy stopped with every write acknowledged: ticks no longer wait for it."""
+
+    def report_safe_ts(self, proxy_id: int, report: SafeTsReport, wait_s: float) -> int:
+        """Record a proxy's report and tick what it allows; then wait up to ``wait_s``
+        until a read demands fresh reports (a demand count above ``report.demand``).
+        Returns the demand count: the proxy reports again at once when it rose."""
+
+    def request_tick(
+        self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
+    ) -> None:
+        """A read needs ticks >= ``at_least`` on these channels: record the reader's fresh
+        report, tick; if that is not enough, ask every proxy for a fresh report."""
 
     def create_collection(
         self,

@@ -1,12 +1,17 @@
-"""Publishing DML and time ticks: where the proxy keeps the tick invariant.
+"""Publishing DML, and the safe timestamps the coordinator's time ticks are made of.
 
 For each physical channel the proxy holds one lock. A write takes the locks of
-every channel it touches (in name order), draws its timestamp from the TSO,
-publishes and waits for the broker's acknowledgement, then lets go. A tick
-takes the same lock, draws a timestamp and publishes. So on every channel this
-proxy's messages appear in timestamp order, and a tick T follows every write
-below T: once a consumer sees tick T, nothing at or below T can still come.
-(With several proxies, ticks must be aggregated; that is the cluster's job.)
+every channel it touches (in name order), draws its timestamp and notes it as
+in flight, publishes and waits for the broker's acknowledgement, then lets go:
+on every channel this proxy's messages appear in timestamp order.
+
+The proxy publishes no ticks itself (with several proxies, a tick from one
+would not cover another's write still in flight). It reports, per channel, a
+*safe timestamp* to the coordinator (:mod:`coordinator.ticks`): every write of
+this proxy at or below it is acknowledged, every later one draws above it.
+Drawing a write's timestamp and noting it in flight happen under one lock, and
+so does drawing the fresh timestamp of a report and reading what is in flight:
+a report is exact, never a guess.
 """
 
 from __future__ import annotations
@@ -24,10 +29,16 @@ import pyarrow as pa
 
 from elanus import dml
 from elanus.meta import CollectionInfo
-from elanus.services import CoordinatorClient
+from elanus.services import CoordinatorClient, SafeTsReport
 from elanus.stream import MessageStream
 
 log = logging.getLogger(__name__)
+
+# How long a read waits for this proxy's own writes below its guarantee before it
+# reports anyway (the querynode's wait for serve-time is bounded on its own).
+READ_WAIT_S = 2.0
+STOP_WAIT_S = 5.0
+MIN_REPORT_GAP_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -61,18 +72,42 @@ class DmlWriter:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._msg_ids = itertools.count(1)
+        # Guards _in_flight and _demand; a write's timestamp is drawn under it.
+        self._state = threading.Condition()
+        self._in_flight: dict[int, frozenset[str]] = {}  # timestamp -> its physical channels
+        self._demand = 0  # the coordinator's demand count, as last heard
         self._stopping = threading.Event()
-        self._ticker = threading.Thread(target=self._tick_loop, name="proxy-ticker", daemon=True)
-        self._channels: set[str] = set()
-        self._last_tick: dict[str, int] = {}  # per channel, once the broker has it
+        self._reporter = threading.Thread(
+            target=self._report_loop, name="proxy-safe-ts", daemon=True
+        )
 
-    def start(self, pchannels: Iterable[str]) -> None:
-        self._channels.update(pchannels)
-        self._ticker.start()
+    def start(self, pchannels: Iterable[str] = ()) -> None:
+        """Register with the coordinator's ticks, then report every ``tick_interval_s``.
+
+        ``pchannels`` is no longer needed (the coordinator ticks every channel it
+        knows) and is accepted only so that older callers keep working.
+        """
+        self.register()
+        self._reporter.start()
+
+    def register(self) -> None:
+        """Be counted in the ticks; before the first write."""
+        self._coordinator.register_proxy(self._node_id)
 
     def stop(self) -> None:
+        """Stop reporting; once every write is acknowledged, leave the ticks."""
         self._stopping.set()
-        self._ticker.join(5)
+        with self._state:
+            drained = self._state.wait_for(lambda: not self._in_flight, timeout=STOP_WAIT_S)
+        if drained:
+            try:
+                self._coordinator.unregister_proxy(self._node_id)
+            except Exception:
+                log.exception("leaving the time ticks failed; the coordinator drops us later")
+        else:
+            log.error("writes still in flight at stop: staying in the ticks until dropped")
+        if self._reporter.is_alive():
+            self._reporter.join(STOP_WAIT_S)
 
     def insert(self, info: CollectionInfo, partition_id: int, rows: pa.Table) -> WriteOutcome:
         pk_name = info.schema.primary_field.name
@@ -150,34 +185,57 @@ class DmlWriter:
         touched = {info.pchannels[i] for i in np.unique(shards).tolist()}
         return self._publish(touched, build)
 
-    def tick(self, pchannels: Iterable[str] | None = None, at_least: int = 0) -> None:
-        """Publish a time tick now on these channels (default: all).
+    def tick(self, pchannels: Iterable[str], at_least: int = 0) -> None:
+        """Have the coordinator tick these channels now, up to ``at_least`` if it can.
 
-        A channel whose last tick from this proxy is already ``>= at_least`` is
-        left alone: a read that needs serve-time to pass its guarantee gets there
-        from that tick, and a burst of reads costs one tick, not one each.
+        For a read whose guarantee serve-time has not reached: this proxy's own
+        writes below the guarantee finish first (bounded), then a fresh report
+        goes with the request. Channels already ticked to ``at_least`` are left
+        alone; with no ``at_least`` every channel given gets the freshest tick.
         """
-        for pchannel in sorted(pchannels or self._channels):
-            with self._lock(pchannel):
-                if at_least and self._last_tick.get(pchannel, 0) >= at_least:
-                    continue
-                ts = self._coordinator.alloc_timestamp()
-                self._stream.produce(pchannel, [dml.encode_time_tick(self._stamp(ts))])
-                self._last_tick[pchannel] = ts
+        chosen = tuple(pchannels)
+        if at_least:
+            self._wait_for_writes(lambda ts, chs: ts < at_least and not chs.isdisjoint(chosen))
+        self._coordinator.request_tick(self._node_id, self.safe_report(), chosen, at_least)
+
+    def report(self, wait_s: float = 0.0) -> int:
+        """Send a fresh report; wait up to ``wait_s`` for a demand. The demand count."""
+        demand = self._coordinator.report_safe_ts(self._node_id, self.safe_report(), wait_s)
+        with self._state:
+            self._demand = max(self._demand, demand)
+            return self._demand
+
+    def safe_report(self) -> SafeTsReport:
+        """This proxy's safe timestamps now: a fresh one, lower where a write is in flight."""
+        with self._state:
+            fresh = self._coordinator.alloc_timestamp()
+            held: dict[str, int] = {}
+            for ts, pchannels in self._in_flight.items():
+                for pchannel in pchannels:
+                    held[pchannel] = min(held.get(pchannel, fresh), ts - 1)
+            return SafeTsReport(safe_ts=fresh, held=held, demand=self._demand)
 
     def _publish(
         self, pchannels: set[str], build: Callable[[int], list[tuple[str, bytes]]]
     ) -> WriteOutcome:
-        self._channels.update(pchannels)
         with ExitStack() as held:
             for pchannel in sorted(pchannels):
                 held.enter_context(self._lock(pchannel))
-            ts = self._coordinator.alloc_timestamp()
-            by_channel: dict[str, list[bytes]] = {}
-            for pchannel, payload in build(ts):
-                by_channel.setdefault(pchannel, []).append(payload)
-            for pchannel, payloads in sorted(by_channel.items()):
-                self._stream.produce(pchannel, payloads)
+            with self._state:
+                ts = self._coordinator.alloc_timestamp()
+                self._in_flight[ts] = frozenset(pchannels)
+            try:
+                by_channel: dict[str, list[bytes]] = {}
+                for pchannel, payload in build(ts):
+                    by_channel.setdefault(pchannel, []).append(payload)
+                for pchannel, payloads in sorted(by_channel.items()):
+                    self._stream.produce(pchannel, payloads)
+            finally:
+                # Acknowledged, or failed. A failed produce that still lands later
+                # is the fencing problem of issue 6.
+                with self._state:
+                    del self._in_flight[ts]
+                    self._state.notify_all()
         return WriteOutcome(timestamp=ts)
 
     def _stamp(self, ts: int) -> dml.Stamp:
@@ -187,9 +245,27 @@ class DmlWriter:
         with self._locks_guard:
             return self._locks.setdefault(pchannel, threading.Lock())
 
-    def _tick_loop(self) -> None:
-        while not self._stopping.wait(self._tick_interval_s):
+    def _wait_for_writes(
+        self, matches: Callable[[int, frozenset[str]], bool], timeout_s: float = READ_WAIT_S
+    ) -> None:
+        """Wait (bounded) until the writes in flight now that ``matches`` selects are done."""
+        with self._state:
+            waiting = {ts for ts, chs in self._in_flight.items() if matches(ts, chs)}
+            self._state.wait_for(lambda: waiting.isdisjoint(self._in_flight), timeout=timeout_s)
+
+    def _report_loop(self) -> None:
+        """Report every interval, and at once when a read demands it (a long poll)."""
+        demanded = False
+        while not self._stopping.is_set():
             try:
-                self.tick()
+                if demanded:
+                    # Writes in flight when the demand came drew timestamps below the
+                    # read's guarantee; let them land so this report covers it.
+                    self._wait_for_writes(lambda ts, chs: True, self._tick_interval_s)
+                before = self._demand
+                demanded = self.report(self._tick_interval_s) > before
             except Exception:
-                log.exception("time tick failed")
+                if not self._stopping.is_set():  # at stop, a report may race the leave
+                    log.exception("reporting safe timestamps failed")
+                self._stopping.wait(self._tick_interval_s)
+            self._stopping.wait(MIN_REPORT_GAP_S)

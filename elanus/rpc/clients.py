@@ -31,7 +31,13 @@ from elanus.rpc import codec
 from elanus.rpc.server import CHANNEL_OPTIONS
 from elanus.rpc.status import raise_if_failed, transport_error
 from elanus.schema import CollectionSchema
-from elanus.services import CollectionStats, FlushResult, IndexProgress, LoadProgress
+from elanus.services import (
+    CollectionStats,
+    FlushResult,
+    IndexProgress,
+    LoadProgress,
+    SafeTsReport,
+)
 from proto.internal import roles_pb2 as pb
 from proto.internal import roles_pb2_grpc as pb_grpc
 
@@ -52,11 +58,13 @@ class _RoleClient:
         self._closed.set()
         self._channel.close()
 
-    def _call(self, method: str, request: Any) -> Any:
+    def _call(self, method: str, request: Any, waits_s: float = 0.0) -> Any:
+        """Call ``method``; ``waits_s`` extends the deadline of a call that waits on purpose."""
         if self._closed.is_set():
             raise errors.ServiceUnavailable(f"{method} to {self.address}: the client is closed")
         try:
-            response = getattr(self._stub, method)(request, timeout=self.timeout_s)
+            stub_method = getattr(self._stub, method)
+            response = stub_method(request, timeout=self.timeout_s + max(waits_s, 0.0))
         except grpc.RpcError as exc:
             raise transport_error(self.address, method, exc) from None
         raise_if_failed(response)
@@ -76,6 +84,32 @@ class CoordinatorGrpcClient(_RoleClient):
 
     def alloc_ids(self, count: int) -> int:
         return self._call("AllocIds", pb.AllocIdsRequest(count=count)).first_id
+
+    # --- time ticks
+
+    def register_proxy(self, proxy_id: int) -> int:
+        request = pb.RegisterProxyRequest(proxy_id=proxy_id)
+        return self._call("RegisterProxy", request).floor_ts
+
+    def unregister_proxy(self, proxy_id: int) -> None:
+        self._call("UnregisterProxy", pb.UnregisterProxyRequest(proxy_id=proxy_id))
+
+    def report_safe_ts(self, proxy_id: int, report: SafeTsReport, wait_s: float) -> int:
+        request = pb.ReportSafeTsRequest(
+            proxy_id=proxy_id, report=codec.safe_ts_report_to_pb(report), wait_s=wait_s
+        )
+        return self._call("ReportSafeTs", request, waits_s=wait_s).demand
+
+    def request_tick(
+        self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
+    ) -> None:
+        request = pb.RequestTickRequest(
+            proxy_id=proxy_id,
+            report=codec.safe_ts_report_to_pb(report),
+            pchannels=pchannels,
+            at_least=at_least,
+        )
+        self._call("RequestTick", request)
 
     def create_collection(
         self,

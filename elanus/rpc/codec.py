@@ -29,7 +29,13 @@ from elanus.meta import (
 )
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
 from elanus.schema import CollectionSchema
-from elanus.services import CollectionStats, FlushResult, IndexProgress, LoadProgress
+from elanus.services import (
+    CollectionStats,
+    FlushResult,
+    IndexProgress,
+    LoadProgress,
+    SafeTsReport,
+)
 from proto.internal import roles_pb2 as pb
 
 __all__ = [
@@ -57,6 +63,8 @@ __all__ = [
     "query_request_to_pb",
     "query_result_from_pb",
     "query_result_to_pb",
+    "safe_ts_report_from_pb",
+    "safe_ts_report_to_pb",
     "schema_from_json",
     "schema_to_json",
     "search_request_from_pb",
@@ -258,6 +266,14 @@ def collection_stats_to_pb(stats: CollectionStats) -> pb.CollectionStats:
 
 def collection_stats_from_pb(message: pb.CollectionStats) -> CollectionStats:
     return CollectionStats(row_count=message.row_count, extra=params_from_json(message.extra_json))
+
+
+def safe_ts_report_to_pb(report: SafeTsReport) -> pb.SafeTsReport:
+    return pb.SafeTsReport(safe_ts=report.safe_ts, held=report.held, demand=report.demand)
+
+
+def safe_ts_report_from_pb(message: pb.SafeTsReport) -> SafeTsReport:
+    return SafeTsReport(safe_ts=message.safe_ts, held=dict(message.held), demand=message.demand)
 
 
 # --- search and query

@@ -214,6 +214,73 @@ class AllocIdsResponse(_message.Message):
     first_id: int
     def __init__(self, error: _Optional[_Union[ErrorInfo, _Mapping]] = ..., first_id: _Optional[int] = ...) -> None: ...
 
+class SafeTsReport(_message.Message):
+    __slots__ = ("safe_ts", "held", "demand")
+    class HeldEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    SAFE_TS_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_FIELD_NUMBER: _ClassVar[int]
+    safe_ts: int
+    held: _containers.ScalarMap[str, int]
+    demand: int
+    def __init__(self, safe_ts: _Optional[int] = ..., held: _Optional[_Mapping[str, int]] = ..., demand: _Optional[int] = ...) -> None: ...
+
+class RegisterProxyRequest(_message.Message):
+    __slots__ = ("proxy_id",)
+    PROXY_ID_FIELD_NUMBER: _ClassVar[int]
+    proxy_id: int
+    def __init__(self, proxy_id: _Optional[int] = ...) -> None: ...
+
+class RegisterProxyResponse(_message.Message):
+    __slots__ = ("error", "floor_ts")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    FLOOR_TS_FIELD_NUMBER: _ClassVar[int]
+    error: ErrorInfo
+    floor_ts: int
+    def __init__(self, error: _Optional[_Union[ErrorInfo, _Mapping]] = ..., floor_ts: _Optional[int] = ...) -> None: ...
+
+class UnregisterProxyRequest(_message.Message):
+    __slots__ = ("proxy_id",)
+    PROXY_ID_FIELD_NUMBER: _ClassVar[int]
+    proxy_id: int
+    def __init__(self, proxy_id: _Optional[int] = ...) -> None: ...
+
+class ReportSafeTsRequest(_message.Message):
+    __slots__ = ("proxy_id", "report", "wait_s")
+    PROXY_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    WAIT_S_FIELD_NUMBER: _ClassVar[int]
+    proxy_id: int
+    report: SafeTsReport
+    wait_s: float
+    def __init__(self, proxy_id: _Optional[int] = ..., report: _Optional[_Union[SafeTsReport, _Mapping]] = ..., wait_s: _Optional[float] = ...) -> None: ...
+
+class ReportSafeTsResponse(_message.Message):
+    __slots__ = ("error", "demand")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_FIELD_NUMBER: _ClassVar[int]
+    error: ErrorInfo
+    demand: int
+    def __init__(self, error: _Optional[_Union[ErrorInfo, _Mapping]] = ..., demand: _Optional[int] = ...) -> None: ...
+
+class RequestTickRequest(_message.Message):
+    __slots__ = ("proxy_id", "report", "pchannels", "at_least")
+    PROXY_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    PCHANNELS_FIELD_NUMBER: _ClassVar[int]
+    AT_LEAST_FIELD_NUMBER: _ClassVar[int]
+    proxy_id: int
+    report: SafeTsReport
+    pchannels: _containers.RepeatedScalarFieldContainer[str]
+    at_least: int
+    def __init__(self, proxy_id: _Optional[int] = ..., report: _Optional[_Union[SafeTsReport, _Mapping]] = ..., pchannels: _Optional[_Iterable[str]] = ..., at_least: _Optional[int] = ...) -> None: ...
+
 class CreateCollectionRequest(_message.Message):
     __slots__ = ("db_name", "schema_json", "shards_num", "consistency_level", "properties")
     class PropertiesEntry(_message.Message):

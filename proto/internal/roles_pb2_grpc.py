@@ -44,6 +44,26 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.AllocIdsRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.AllocIdsResponse.FromString,
                 _registered_method=True)
+        self.RegisterProxy = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/RegisterProxy',
+                request_serializer=proto_dot_internal_dot_roles__pb2.RegisterProxyRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.RegisterProxyResponse.FromString,
+                _registered_method=True)
+        self.UnregisterProxy = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/UnregisterProxy',
+                request_serializer=proto_dot_internal_dot_roles__pb2.UnregisterProxyRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
+        self.ReportSafeTs = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/ReportSafeTs',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ReportSafeTsRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.ReportSafeTsResponse.FromString,
+                _registered_method=True)
+        self.RequestTick = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/RequestTick',
+                request_serializer=proto_dot_internal_dot_roles__pb2.RequestTickRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
         self.CreateCollection = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/CreateCollection',
                 request_serializer=proto_dot_internal_dot_roles__pb2.CreateCollectionRequest.SerializeToString,
@@ -182,6 +202,31 @@ class CoordinatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AllocIds(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterProxy(self, request, context):
+        """time ticks (coordinator/ticks.py)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnregisterProxy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportSafeTs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestTick(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -352,6 +397,26 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
                     servicer.AllocIds,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.AllocIdsRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.AllocIdsResponse.SerializeToString,
+            ),
+            'RegisterProxy': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterProxy,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.RegisterProxyRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.RegisterProxyResponse.SerializeToString,
+            ),
+            'UnregisterProxy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnregisterProxy,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.UnregisterProxyRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'ReportSafeTs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportSafeTs,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ReportSafeTsRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.ReportSafeTsResponse.SerializeToString,
+            ),
+            'RequestTick': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestTick,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.RequestTickRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
             ),
             'CreateCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateCollection,
@@ -533,6 +598,114 @@ class CoordinatorService:
             '/elanus.internal.CoordinatorService/AllocIds',
             proto_dot_internal_dot_roles__pb2.AllocIdsRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.AllocIdsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterProxy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/RegisterProxy',
+            proto_dot_internal_dot_roles__pb2.RegisterProxyRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.RegisterProxyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnregisterProxy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/UnregisterProxy',
+            proto_dot_internal_dot_roles__pb2.UnregisterProxyRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportSafeTs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/ReportSafeTs',
+            proto_dot_internal_dot_roles__pb2.ReportSafeTsRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.ReportSafeTsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestTick(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/RequestTick',
+            proto_dot_internal_dot_roles__pb2.RequestTickRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
             options,
             channel_credentials,
             insecure,

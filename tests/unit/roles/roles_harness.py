@@ -116,7 +116,13 @@ class RoleSet:
         self._stops.append(self.stream.close)
         self.storage = LocalDirStore(self.data_dir / "objects")
         config = self.config
-        self.coordinator = Coordinator(config.coordinator, self.kv, self.stream, self.storage)
+        self.coordinator = Coordinator(
+            config.coordinator,
+            self.kv,
+            self.stream,
+            self.storage,
+            config.proxy.time_tick_interval_s,
+        )
         self._stops.append(self.coordinator.stop)
         self.datanode = DataNode(
             NODE_ID, config.datanode, self.stream, self.storage, self.coordinator
@@ -136,7 +142,7 @@ class RoleSet:
         self.writer = DmlWriter(
             NODE_ID, self.stream, self.coordinator, config.proxy.time_tick_interval_s
         )
-        self.writer.start(self.coordinator.catalog.pchannels())
+        self.writer.start()
         self._stops.append(self.writer.stop)
         self.reader = Reader(
             self.coordinator,

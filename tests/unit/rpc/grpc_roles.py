@@ -53,7 +53,13 @@ class GrpcRoleSet(RoleSet):
         self.stream = self._closing(EmbeddedLog(self.data_dir / "log"))
         self.storage = LocalDirStore(self.data_dir / "objects")
 
-        core = Coordinator(config.coordinator, self.kv, self.stream, self.storage)
+        core = Coordinator(
+            config.coordinator,
+            self.kv,
+            self.stream,
+            self.storage,
+            config.proxy.time_tick_interval_s,
+        )
         self.coordinator_core = core
         self._stops.append(core.stop)
         self._serve("coordinator", CoordinatorServicer(core))
@@ -85,7 +91,7 @@ class GrpcRoleSet(RoleSet):
         self.writer = DmlWriter(
             NODE_ID, self.stream, self.coordinator, config.proxy.time_tick_interval_s
         )
-        self.writer.start(core.catalog.pchannels())
+        self.writer.start()
         self._stops.append(self.writer.stop)
         self.reader = Reader(
             self._coordinator_client(),

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from time_harness import TsoBroker, make_collection, open_log, read_channels
+from time_harness import TimeServices, TsoBroker, make_collection, open_log, read_channels
 
 from elanus import timestamps
 from elanus.kv.embedded import EmbeddedKV
 from elanus.meta import ConsistencyLevel
+from elanus.stream.embedded_log import EmbeddedLog
 from proxy.reads import Consistency, Reader
 from proxy.writer import DmlWriter
 
@@ -37,9 +38,16 @@ class TickRequests:
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[TsoBroker]:
+def log(tmp_path: Path) -> Iterator[EmbeddedLog]:
+    opened = open_log(tmp_path / "log")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path, log: EmbeddedLog) -> Iterator[TsoBroker]:
     kv = EmbeddedKV(tmp_path / "kv.sqlite")
-    yield TsoBroker(kv)
+    yield TsoBroker(TimeServices.open(kv, log, make_collection(shards=3).pchannels))
     kv.close()
 
 
@@ -125,19 +133,18 @@ def test_a_guarantee_from_the_future_is_not_ticked_for(broker: TsoBroker) -> Non
     assert ticks.calls == []
 
 
-def test_tick_at_least_skips_channels_already_covered(tmp_path: Path, broker: TsoBroker) -> None:
+def test_tick_at_least_skips_channels_already_covered(broker: TsoBroker, log: EmbeddedLog) -> None:
     """A burst of Session reads after one write costs one tick per channel, not one per read."""
     info = make_collection(shards=2)
-    log = open_log(tmp_path / "log")
     writer = DmlWriter(1, log, broker, tick_interval_s=60)
-    try:
-        written = broker.alloc_timestamp()
-        for _ in range(5):
-            writer.tick(info.pchannels, at_least=written)
-        assert read_channels(log, info.pchannels).ticks == 2
-        writer.tick(info.pchannels[:1], at_least=broker.alloc_timestamp())
-        assert read_channels(log, info.pchannels).ticks == 3
-        writer.tick(info.pchannels)  # no at_least: always ticks
-        assert read_channels(log, info.pchannels).ticks == 5
-    finally:
-        log.close()
+    writer.register()
+    written = broker.alloc_timestamp()
+    for _ in range(5):
+        writer.tick(info.pchannels, at_least=written)
+    assert read_channels(log, info.pchannels).ticks == 2
+    writer.tick(info.pchannels[:1], at_least=broker.alloc_timestamp())
+    assert read_channels(log, info.pchannels).ticks == 3
+    writer.tick(info.pchannels)  # no at_least: always ticks
+    report = read_channels(log, info.pchannels)
+    assert report.ticks == 5
+    assert report.tick_sources == {0}, "the coordinator ticks, not the proxy"

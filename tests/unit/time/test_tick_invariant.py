@@ -2,14 +2,19 @@
 
 Once a consumer has seen tick T on a channel, no DML with timestamp <= T may
 follow on it; and a write that failed must not show up in part. Checked on the
-real DmlWriter, EmbeddedLog and TimestampOracle:
+real DmlWriter, EmbeddedLog, TimestampOracle and the coordinator's
+TickAggregator (proxies report safe timestamps, the coordinator ticks):
 
-- one proxy, many threads, its own ticker, and a thread whose broker call fails
-  after it drew its timestamp: the invariant holds (the per-channel locks);
-- several proxies sharing one log and one TSO, each ticking on its own, stepped
-  by a deterministic scheduler that Hypothesis drives: the invariant does NOT
-  hold. That test is the specification for the cluster's tick aggregation and
-  is marked xfail until that work lands.
+- one proxy, many threads, its own reporter, and a thread whose broker call
+  fails after it drew its timestamp;
+- several proxies sharing one log, one TSO and one aggregator, stepped by a
+  deterministic scheduler that Hypothesis drives: writes, reports and deaths in
+  any order, a dead proxy dropped (``proxy_left``) at a random moment or at the
+  end. Every acknowledged write must end up covered by a tick once the dead are
+  dropped and the living report.
+
+A write spanning several physical channels that dies between them stays an
+xfail: that needs an atomic multi-channel produce, not tick aggregation.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from time_harness import (
     PARTITION_ID,
+    TimeServices,
     TsoBroker,
     WriteRecord,
     make_collection,
@@ -37,6 +43,7 @@ from time_harness import (
     read_channels,
 )
 
+from elanus import errors
 from elanus.kv.embedded import EmbeddedKV
 from elanus.meta import CollectionInfo
 from elanus.stream import Position
@@ -138,8 +145,10 @@ def test_one_proxy_keeps_the_invariant_with_concurrent_writers_and_a_dying_one(
         log = open_log(base / "log")
         stream = ThreadFailingStream(log, seed)
         timestamps = ThreadTimestamps()
-        writer = DmlWriter(1, stream, TsoBroker(kv, timestamps.saw), tick_interval_s=0.001)
-        writer.start(info.pchannels)
+        time_services = TimeServices.open(kv, log, info.pchannels)
+        broker = TsoBroker(time_services, timestamps.saw)
+        writer = DmlWriter(1, stream, broker, tick_interval_s=0.001)
+        writer.start()
         failures: list[BaseException] = []
 
         def run(ops: list[WriteRecord]) -> None:
@@ -163,7 +172,8 @@ def test_one_proxy_keeps_the_invariant_with_concurrent_writers_and_a_dying_one(
         for worker in workers:
             worker.join(STEP_TIMEOUT_S)
         writer.stop()
-        writer.tick()  # a last tick after everything, so late writes cannot hide
+        assert time_services.ticks.live_proxies() == [], "the writer left the ticks at stop"
+        time_services.ticks.tick()  # no proxy left: a fresh tick, so late writes cannot hide
         assert not any(w.is_alive() for w in workers), "a writer thread hung"
         assert not failures, failures
 
@@ -172,6 +182,8 @@ def test_one_proxy_keeps_the_invariant_with_concurrent_writers_and_a_dying_one(
         kv.close()
     writes = [w for ops in threads for w in ops]
     assert report.late_writes == []
+    assert report.uncovered() == []
+    assert report.tick_sources == {0}, "only the coordinator ticks"
     assert partial_writes(report, info, writes) == []
     if doomed_at:
         assert not any(w.failed for w in threads[0][doomed_at:]), "writes after death ran"
@@ -182,10 +194,10 @@ def test_one_proxy_keeps_the_invariant_with_concurrent_writers_and_a_dying_one(
 
 @dataclass
 class Parked:
-    """An actor (one proxy's request thread) stopped at a broker call."""
+    """An actor (a proxy's request thread or its reporter) stopped at a gate."""
 
     actor: int
-    kind: str  # "tso" or "produce"
+    kind: str  # "produce" or "report"
     go: threading.Event = field(default_factory=threading.Event)
     fail: bool = False
 
@@ -193,9 +205,10 @@ class Parked:
 class Scheduler:
     """Lets exactly one parked actor run at a time, in the order the test chooses.
 
-    Each proxy has one actor thread, so its DmlWriter's own locks never block:
-    the only places an actor waits are the gates below, which makes a run
-    depend only on the sequence of choices.
+    A proxy has one request actor and one reporter; they share only the
+    writer's state lock, held for a timestamp draw and never across a gate. So
+    the only places an actor waits are the gates, which makes a run depend only
+    on the sequence of choices.
     """
 
     def __init__(self, actors: int) -> None:
@@ -203,9 +216,16 @@ class Scheduler:
         self._changed = threading.Condition()
         self._parked: dict[int, Parked] = {}
         self._finished: set[int] = set()
+        self._open = threading.Event()
+
+    def open(self) -> None:
+        """From now on nobody parks: the run is over and the test calls in freely."""
+        self._open.set()
 
     def park(self, actor: int, kind: str) -> Parked:
         spot = Parked(actor, kind)
+        if self._open.is_set():
+            return spot
         with self._changed:
             self._parked[actor] = spot
             self._changed.notify_all()
@@ -235,75 +255,124 @@ class Scheduler:
         spot.go.set()
 
 
-class GatedBroker(TsoBroker):
-    def __init__(self, kv: EmbeddedKV, scheduler: Scheduler, actor: int) -> None:
-        super().__init__(kv, self._saw)
-        self._scheduler = scheduler
-        self._actor = actor
-        self.current: WriteRecord | None = None
+ACTOR = threading.local()  # .id: the actor this thread is
 
-    def alloc_timestamp(self, count: int = 1) -> int:
-        self._scheduler.park(self._actor, "tso")
-        return super().alloc_timestamp(count)
+
+class RecordingBroker(TsoBroker):
+    """Notes the first timestamp the calling thread's current write draws."""
+
+    def __init__(self, time: TimeServices) -> None:
+        super().__init__(time, self._saw)
+        self._local = threading.local()
+
+    def begin(self, write: WriteRecord) -> None:
+        self._local.current = write
 
     def _saw(self, ts: int) -> None:
-        if self.current is not None and not self.current.ts:
-            self.current.ts = ts
+        current = getattr(self._local, "current", None)
+        if current is not None and not current.ts:
+            current.ts = ts
 
 
 class GatedStream:
     """One proxy's view of the shared log; the scheduler may make a produce fail."""
 
-    def __init__(self, log: EmbeddedLog, scheduler: Scheduler, actor: int) -> None:
+    def __init__(self, log: EmbeddedLog, scheduler: Scheduler) -> None:
         self._log = log
         self._scheduler = scheduler
-        self._actor = actor
 
     def produce(self, channel: str, payloads: Sequence[bytes]) -> list[Position]:
-        if self._scheduler.park(self._actor, "produce").fail:
-            raise BrokerDown(f"proxy {self._actor} died mid-write")
+        if self._scheduler.park(ACTOR.id, "produce").fail:
+            raise BrokerDown(f"actor {ACTOR.id} died mid-write")
         return self._log.produce(channel, payloads)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._log, name)
 
 
+@dataclass
+class ProxiesRun:
+    late: list[str]  # DML after a tick at or above it
+    partial: list[str]  # a write in part on a channel
+    uncovered: list[str]  # DML no tick passed once the dead were dropped and the living reported
+    ticks: int
+
+
+def proxy_id(proxy: int) -> int:
+    return 100 + proxy
+
+
 def run_proxies(
     data: st.DataObject, proxies: list[list[WriteRecord | None]], deaths: bool
-) -> tuple[list[str], list[str]]:
-    """Run each proxy's ops on its own actor; return (late writes, partial writes)."""
+) -> ProxiesRun:
+    """Run each proxy on two actors: its requests (None: a report) and its reporter.
+
+    Actor 2p runs proxy p's ops, actor 2p + 1 its periodic reports, which may
+    come while one of its writes is in flight. The gates are each produce and
+    each report; the scheduler picks which gated actor goes next.
+    """
     info = make_collection()
-    scheduler = Scheduler(len(proxies))
+    scheduler = Scheduler(2 * len(proxies))
+    reports = [data.draw(st.integers(0, 4), label="reporter rounds") for _ in proxies]
+    # A proxy that dies is dropped by its session at once, or only after the run.
+    dropped_at_death = [data.draw(st.booleans(), label="dropped at death") for _ in proxies]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         kv = EmbeddedKV(base / "kv.sqlite")
         log = open_log(base / "log")
-        brokers = [GatedBroker(kv, scheduler, i) for i in range(len(proxies))]
+        time_services = TimeServices.open(kv, log, info.pchannels)
+        brokers = [RecordingBroker(time_services) for _ in proxies]
         writers = [
-            DmlWriter(100 + i, GatedStream(log, scheduler, i), brokers[i], tick_interval_s=60)
-            for i in range(len(proxies))
+            DmlWriter(proxy_id(p), GatedStream(log, scheduler), brokers[p], tick_interval_s=60)
+            for p in range(len(proxies))
         ]
+        for writer in writers:
+            writer.register()
+        dead: set[int] = set()
         failures: list[BaseException] = []
 
-        def act(actor: int) -> None:
+        def report(proxy: int) -> bool:
+            """One report at a gate; False once the proxy is dead or dropped."""
+            scheduler.park(ACTOR.id, "report")
+            if proxy in dead:
+                return False
             try:
-                for op in proxies[actor]:
-                    brokers[actor].current = op
-                    try:
-                        if op is None:
-                            writers[actor].tick(info.pchannels)
-                        else:
-                            perform(writers[actor], info, op)
-                    except BrokerDown:
-                        if op is not None:
-                            op.failed = True
-                        return  # a dead proxy does nothing more, ticks included
+                writers[proxy].report()
+            except errors.ServiceUnavailable:
+                return False  # dropped meanwhile: its reports are refused
+            return True
+
+        def requests(proxy: int) -> None:
+            for op in proxies[proxy]:
+                if op is None:
+                    if not report(proxy):
+                        return
+                    continue
+                brokers[proxy].begin(op)
+                try:
+                    perform(writers[proxy], info, op)
+                except BrokerDown:
+                    op.failed = True
+                    dead.add(proxy)
+                    if dropped_at_death[proxy]:
+                        time_services.ticks.proxy_left(proxy_id(proxy))
+                    return  # a dead proxy does nothing more, reports included
+
+        def reporter(proxy: int) -> None:
+            for _ in range(reports[proxy]):
+                if not report(proxy):
+                    return
+
+        def act(actor: int) -> None:
+            ACTOR.id = actor
+            try:
+                (requests if actor % 2 == 0 else reporter)(actor // 2)
             except BaseException as exc:  # surfaced below
                 failures.append(exc)
             finally:
                 scheduler.finish(actor)
 
-        threads = [threading.Thread(target=act, args=(i,)) for i in range(len(proxies))]
+        threads = [threading.Thread(target=act, args=(a,)) for a in range(2 * len(proxies))]
         for thread in threads:
             thread.start()
         for _ in range(MAX_STEPS):
@@ -316,11 +385,23 @@ def run_proxies(
         for thread in threads:
             thread.join(STEP_TIMEOUT_S)
         assert not failures, failures
-        report = read_channels(log, info.pchannels)
+        # The sessions of the dead expire; the living report once more.
+        scheduler.open()
+        for proxy, writer in enumerate(writers):
+            if proxy in dead:
+                time_services.ticks.proxy_left(proxy_id(proxy))
+            else:
+                writer.report()
+        seen = read_channels(log, info.pchannels)
         log.close()
         kv.close()
     writes = [op for ops in proxies for op in ops if op is not None]
-    return report.late_writes, partial_writes(report, info, writes)
+    return ProxiesRun(
+        seen.late_writes,
+        partial_writes(seen, info, writes),
+        seen.uncovered(),
+        seen.ticks,
+    )
 
 
 proxy_settings = settings(
@@ -338,27 +419,23 @@ proxy_settings = settings(
 def test_a_single_proxy_stepped_op_by_op_keeps_the_invariant(
     data: st.DataObject, ops: list[WriteRecord | None]
 ) -> None:
-    """The deterministic harness itself, on the case that must hold: one proxy, deaths included."""
-    late, partial = run_proxies(data, [ops + [None]], deaths=True)
-    assert late == []
-    assert partial == []
+    """The deterministic harness itself, on the simplest case: one proxy, deaths included."""
+    run = run_proxies(data, [ops + [None]], deaths=True)
+    assert run.late == []
+    assert run.partial == []
+    assert run.uncovered == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "each proxy ticks on its own: a slow proxy's write drawn at ts 5 can land after "
-        "another proxy's tick at 6. Needs the cluster's tick aggregation (issue 4, cluster half)."
-    ),
-)
 @proxy_settings
 @given(data=st.data(), proxies=st.lists(actor_ops, min_size=2, max_size=3))
 def test_several_proxies_sharing_a_channel_keep_the_invariant(
     data: st.DataObject, proxies: list[list[WriteRecord | None]]
 ) -> None:
-    late, partial = run_proxies(data, proxies, deaths=True)
-    assert late == [], late
-    assert partial == [], partial
+    run = run_proxies(data, proxies, deaths=True)
+    assert run.late == [], run.late
+    assert run.partial == [], run.partial
+    assert run.uncovered == [], run.uncovered
+    assert run.ticks >= len(make_collection().pchannels), "the living's last reports tick"
 
 
 @pytest.mark.xfail(
@@ -376,7 +453,8 @@ def test_a_write_that_fails_between_channels_leaves_no_part_behind(tmp_path: Pat
     stream = ThreadFailingStream(log, seed=1)
     stream.doomed, stream.doomed_at = threading.current_thread(), 2
     timestamps = ThreadTimestamps()
-    writer = DmlWriter(1, stream, TsoBroker(kv, timestamps.saw), tick_interval_s=60)
+    broker = TsoBroker(TimeServices.open(kv, log, info.pchannels), timestamps.saw)
+    writer = DmlWriter(1, stream, broker, tick_interval_s=60)
     write = WriteRecord("insert", tuple(range(40)))  # 40 keys reach all three shards
     timestamps.begin(write)
     with pytest.raises(BrokerDown):

@@ -1,9 +1,11 @@
-"""Pieces shared by the time tests: a TSO broker, a small collection, a channel checker.
+"""Pieces shared by the time tests: the coordinator's time services, a small collection,
+a channel checker.
 
-The DML writer needs two things from the coordinator: timestamps and segment
-ids. :class:`TsoBroker` gives it exactly those, from the real
-:class:`TimestampOracle` and :class:`IdAllocator` on an embedded KV, so that
-several writers (several proxies) can share one TSO without a whole coordinator.
+The DML writer needs timestamps, segment ids and the coordinator's time ticks.
+:class:`TimeServices` holds exactly those, the real :class:`TimestampOracle`,
+:class:`IdAllocator` and :class:`TickAggregator` on an embedded KV and log, and
+:class:`TsoBroker` is one proxy's view of them: several writers (several
+proxies) share one TSO and one aggregator without a whole coordinator.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import numpy as np
 import pyarrow as pa
 
 from coordinator.allocators import IdAllocator, TimestampOracle
+from coordinator.ticks import TickAggregator
 from elanus import dml
 from elanus.columns import arrow_schema, vector_column
 from elanus.kv.embedded import EmbeddedKV
 from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel, PartitionInfo
 from elanus.schema import CollectionSchema, DataType, FieldSchema
+from elanus.services import SafeTsReport
+from elanus.stream import MessageStream
 from elanus.stream.embedded_log import EmbeddedLog
 from proxy.writer import shard_of
 
@@ -29,16 +34,39 @@ COLLECTION_ID = 7
 MAX_POLLS = 10_000
 
 
-class TsoBroker:
-    """The coordinator calls a DmlWriter makes, backed by the real allocators."""
+@dataclass
+class TimeServices:
+    """The coordinator's side of time: one TSO, one id allocator, one tick aggregator.
 
-    def __init__(self, kv: EmbeddedKV, on_timestamp: Callable[[int], None] | None = None) -> None:
-        self._tso = TimestampOracle(kv, window_s=1.0)
-        self._ids = IdAllocator(kv)
+    The aggregator's own ticker is not started (tests tick it when they mean
+    to), and it has no start-up grace: with no proxy it ticks at once.
+    """
+
+    tso: TimestampOracle
+    ids: IdAllocator
+    ticks: TickAggregator
+
+    @classmethod
+    def open(cls, kv: EmbeddedKV, stream: MessageStream, pchannels: Sequence[str]) -> TimeServices:
+        tso = TimestampOracle(kv, window_s=1.0)
+        channels = tuple(pchannels)
+        ticks = TickAggregator(
+            stream, tso.allocate, lambda: channels, interval_s=60.0, startup_grace_s=0.0
+        )
+        return cls(tso, IdAllocator(kv), ticks)
+
+
+class TsoBroker:
+    """The coordinator calls a DmlWriter makes, backed by :class:`TimeServices`."""
+
+    def __init__(
+        self, time: TimeServices, on_timestamp: Callable[[int], None] | None = None
+    ) -> None:
+        self.time = time
         self._on_timestamp = on_timestamp
 
     def alloc_timestamp(self, count: int = 1) -> int:
-        ts = self._tso.allocate(count)
+        ts = self.time.tso.allocate(count)
         if self._on_timestamp is not None:
             self._on_timestamp(ts)
         return ts
@@ -46,7 +74,21 @@ class TsoBroker:
     def assign_segment(
         self, collection_id: int, partition_id: int, vchannel: str, rows: int
     ) -> int:
-        return self._ids.allocate()
+        return self.time.ids.allocate()
+
+    def register_proxy(self, proxy_id: int) -> int:
+        return self.time.ticks.register_proxy(proxy_id)
+
+    def unregister_proxy(self, proxy_id: int) -> None:
+        self.time.ticks.unregister_proxy(proxy_id)
+
+    def report_safe_ts(self, proxy_id: int, report: SafeTsReport, wait_s: float) -> int:
+        return self.time.ticks.report(proxy_id, report, wait_s)
+
+    def request_tick(
+        self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
+    ) -> None:
+        self.time.ticks.request_tick(proxy_id, report, pchannels, at_least)
 
 
 def make_collection(
@@ -105,6 +147,16 @@ class ChannelReport:
     ticks: int = 0
     late_writes: list[str] = field(default_factory=list)  # DML at or below an earlier tick
     dml_by_ts: dict[tuple[str, int], int] = field(default_factory=dict)  # (channel, ts) -> count
+    last_tick: dict[str, int] = field(default_factory=dict)  # per channel
+    tick_sources: set[int] = field(default_factory=set)  # MsgBase.sourceID of every tick
+
+    def uncovered(self) -> list[str]:
+        """DML that no tick on its channel has passed yet (ticks lag behind the writes)."""
+        return [
+            f"{pchannel}: DML ts {ts} above the last tick {self.last_tick.get(pchannel, 0)}"
+            for pchannel, ts in sorted(self.dml_by_ts)
+            if ts > self.last_tick.get(pchannel, 0)
+        ]
 
 
 def read_channels(log: EmbeddedLog, pchannels: Iterable[str]) -> ChannelReport:
@@ -124,6 +176,7 @@ def read_channels(log: EmbeddedLog, pchannels: Iterable[str]) -> ChannelReport:
                 if isinstance(decoded, dml.TimeTick):
                     last_tick = max(last_tick, decoded.timestamp)
                     report.ticks += 1
+                    report.tick_sources.add(decoded.stamp.source_id)
                 elif decoded is not None:
                     ts = decoded.stamp.timestamp
                     key = (pchannel, ts)
@@ -135,6 +188,7 @@ def read_channels(log: EmbeddedLog, pchannels: Iterable[str]) -> ChannelReport:
                         )
         consumer.close()
         assert seen == end, f"read {seen} of {end} messages on {pchannel}"
+        report.last_tick[pchannel] = last_tick
     return report
 
 
