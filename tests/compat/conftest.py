@@ -3,7 +3,9 @@
 By default every test talks to `elanus standalone` started as a subprocess.
 With ELANUS_COMPAT_TARGET=milvus-lite the same tests talk to Milvus Lite (the
 embedded Milvus that pymilvus starts for a local `.db` uri), so that what the
-suite expects can be checked against Milvus itself.
+suite expects can be checked against Milvus itself. With
+ELANUS_COMPAT_TARGET=cluster they talk to proxy 0 of `elanus cluster up` (2
+proxies, 2 querynodes, 2 datanodes, 1 indexnode on etcd, Kafka and MinIO).
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import pytest
 from pymilvus import MilvusClient
 
 from .helpers import ON_MILVUS_LITE, TARGET, unique_name
-from .server import ElanusServer, free_port
+from .server import ElanusCluster, ElanusServer, consecutive_free_ports, free_port
 
-if TARGET not in ("elanus", "milvus-lite"):
-    raise pytest.UsageError(f"ELANUS_COMPAT_TARGET must be elanus or milvus-lite, not {TARGET!r}")
+if TARGET not in ("elanus", "milvus-lite", "cluster"):
+    raise pytest.UsageError(
+        f"ELANUS_COMPAT_TARGET must be elanus, milvus-lite or cluster, not {TARGET!r}"
+    )
+ON_CLUSTER = TARGET == "cluster"
 
-_running_servers: list[ElanusServer] = []
+_running_servers: list[ElanusServer | ElanusCluster] = []
 
 
 def _milvus_lite_major() -> int:
@@ -66,6 +71,16 @@ def server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if ON_MILVUS_LITE:
         yield str(base / "milvus.db")
         return
+    if ON_CLUSTER:
+        cluster = ElanusCluster(base / "cluster", consecutive_free_ports(2))
+        cluster.start()  # on failure its error carries the output of `cluster up`
+        _running_servers.append(cluster)
+        try:
+            yield cluster.uri(0)
+        finally:
+            cluster.stop()
+            _running_servers.remove(cluster)
+        return
     server = _new_server(base)
     try:
         yield server.uri
@@ -79,6 +94,8 @@ def own_server(tmp_path: Path) -> Iterator[ElanusServer]:
     """A server of the test's own, which the test may kill and restart."""
     if ON_MILVUS_LITE:
         pytest.skip("Milvus Lite runs inside pymilvus's server manager: no process to kill")
+    if ON_CLUSTER:
+        pytest.skip("kills and restarts a standalone server; cluster faults: tests/cluster")
     server = _new_server(tmp_path / "elanus")
     try:
         yield server
@@ -119,4 +136,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = outcome.get_result()
     if report.failed:
         for server in _running_servers:
-            report.sections.append((f"elanus server log :{server.port}", server.log_tail()))
+            report.sections.append((f"elanus log :{server.port}", server.log_tail()))

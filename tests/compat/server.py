@@ -153,3 +153,78 @@ class ElanusServer:
             return "(no server log)"
         tail = text.splitlines()[-lines:]
         return f"--- elanus log tail ({self.log_path}) ---\n" + "\n".join(tail)
+
+
+CLUSTER_UP_TIMEOUT_S = 900.0  # a first run installs etcd, Kafka and MinIO
+
+
+@dataclass
+class ElanusCluster:
+    """A whole local cluster from ``elanus cluster up``: etcd, Kafka, MinIO and every
+    role as its own process; proxy i listens on ``port + i``."""
+
+    data_dir: Path
+    port: int
+    proxies: int = 2
+    querynodes: int = 2
+    datanodes: int = 2
+    indexnodes: int = 1
+
+    def uri(self, proxy: int = 0) -> str:
+        return f"http://127.0.0.1:{self.port + proxy}"
+
+    def start(self) -> None:
+        done = self._cluster(
+            "up",
+            "--port",
+            str(self.port),
+            "--proxies",
+            str(self.proxies),
+            "--querynodes",
+            str(self.querynodes),
+            "--datanodes",
+            str(self.datanodes),
+            "--indexnodes",
+            str(self.indexnodes),
+            timeout_s=CLUSTER_UP_TIMEOUT_S,
+        )
+        if done.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"elanus cluster up failed:\n{done.stdout}{done.stderr}")
+
+    def stop(self) -> None:
+        self._cluster("down", timeout_s=180.0)
+
+    def _cluster(self, action: str, *args: str, timeout_s: float) -> subprocess.CompletedProcess:
+        command = elanus_command() + ["cluster", action, "--data-dir", str(self.data_dir), *args]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        parts = []
+        for path in sorted((self.data_dir / "logs").glob("*.log")):
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path.name} ---\n" + "\n".join(tail))
+        return "\n".join(parts) or "(no cluster logs)"
+
+
+def consecutive_free_ports(count: int) -> int:
+    """A base port P such that P .. P+count-1 are free now."""
+    for _ in range(100):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        held = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
