@@ -44,6 +44,10 @@ HEALTH_TIMEOUT_S = 3.0
 LOG_TAIL_LINES = 40
 
 
+# The processes this process started, by PID (see is_running).
+_children: dict[int, subprocess.Popen] = {}
+
+
 class ClusterError(RuntimeError):
     """The cluster could not be brought to the state asked for; the message says why."""
 
@@ -220,6 +224,11 @@ def is_running(record: ProcessRecord) -> bool:
     """Alive, and still the process we started (a PID can be reused)."""
     if record.pid <= 0:
         return False
+    child = _children.get(record.pid)
+    if child is not None:
+        # Started by this process: ask it. (Right after the fork, /proc still shows
+        # the parent's command line, not ``elanus run``.)
+        return child.poll() is None
     try:
         cmdline = Path(f"/proc/{record.pid}/cmdline").read_bytes().split(b"\0")
         stat = Path(f"/proc/{record.pid}/stat").read_text()
@@ -286,6 +295,7 @@ def _spawn(record: ProcessRecord, data_dir: Path, config_path: Path) -> None:
             start_new_session=True,  # its own process group: signals reach it alone
             cwd=str(data_dir),
         )
+    _children[process.pid] = process
     record.pid = process.pid
     record.log = str(log_path.relative_to(data_dir))
 
