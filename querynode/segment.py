@@ -23,6 +23,7 @@ from elanus.schema import CollectionSchema
 
 TS_COLUMN = "_ts"
 ALIVE = np.iinfo(np.uint64).max
+_FILTER_RESULT = "filter-result"  # filter_cache key prefix for whole-expression results
 
 
 def table_schema(arrow: pa.Schema) -> pa.Schema:
@@ -53,10 +54,27 @@ class SegmentView:
         return (self.row_ts <= np.uint64(mvcc_ts)) & (self.deleted_at > np.uint64(mvcc_ts))
 
     def mask(self, parsed: expr.Expr | None, mvcc_ts: int) -> np.ndarray:
+        """Rows visible at ``mvcc_ts`` (MVCC and deletes) that pass the filter.
+
+        The filter's result depends on row values only, so it is cached with the
+        segment's rows (dropped on append, kept across deletes); visibility is
+        recomputed per request because it depends on the timestamp.
+        """
         visible = self.visible(mvcc_ts)
         if parsed is None or not visible.any():
             return visible
-        return visible & expr.evaluate(parsed, self.table, self.filter_cache)
+        return visible & self.filter_result(parsed)
+
+    def filter_result(self, parsed: expr.Expr) -> np.ndarray:
+        key = (_FILTER_RESULT, parsed)
+        try:
+            cached = self.filter_cache.get(key)
+        except TypeError:  # an unhashable literal: evaluate without caching the result
+            return expr.evaluate(parsed, self.table, self.filter_cache)
+        if cached is None or len(cached) != self.num_rows:
+            cached = expr.evaluate(parsed, self.table, self.filter_cache)
+            self.filter_cache[key] = cached
+        return cached
 
 
 class GrowableArray:
