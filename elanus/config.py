@@ -20,6 +20,11 @@ import yaml
 class ProxyConfig:
     host: str = "0.0.0.0"
     port: int = 19530
+    # /healthz and /metrics (elanus.http); 9091 as in Milvus. 0: any free port.
+    http_port: int = 9091
+    # The host other roles dial, announced in the session; empty: ``host``. Set it
+    # when ``host`` is a wildcard (0.0.0.0 in a container).
+    advertise_host: str = ""
     time_tick_interval_s: float = 0.1
     max_request_bytes: int = 64 * 1024 * 1024
     max_topk: int = 16384
@@ -32,6 +37,8 @@ class CoordinatorConfig:
     # find the actual address through its session).
     host: str = "127.0.0.1"
     port: int = 0
+    http_port: int = 0
+    advertise_host: str = ""
     dml_channel_pool: int = 4
     default_shards: int = 1
     segment_max_rows: int = 200_000
@@ -46,6 +53,8 @@ class CoordinatorConfig:
 class DataNodeConfig:
     host: str = "127.0.0.1"
     port: int = 0
+    http_port: int = 0
+    advertise_host: str = ""
     delete_flush_interval_s: float = 10.0
     checkpoint_interval_s: float = 1.0
 
@@ -54,6 +63,8 @@ class DataNodeConfig:
 class QueryNodeConfig:
     host: str = "127.0.0.1"
     port: int = 0
+    http_port: int = 0
+    advertise_host: str = ""
     consistency_wait_s: float = 10.0
 
 
@@ -61,6 +72,8 @@ class QueryNodeConfig:
 class IndexNodeConfig:
     host: str = "127.0.0.1"
     port: int = 0
+    http_port: int = 0
+    advertise_host: str = ""
     build_threads: int = 1
 
 

@@ -21,6 +21,14 @@ from importlib import metadata
 from typing import Any
 
 from elanus.config import Config
+from elanus.http import (
+    Health,
+    RoleHttpServer,
+    meter_datanode_coordinator,
+    meter_indexnode_coordinator,
+    meter_proxy_reader,
+    meter_proxy_writer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,7 @@ class Standalone:
     config: Config
     _stops: list[Any] = field(default_factory=list)
     port: int = 0
+    http_port: int = 0
 
     def start(self) -> None:
         # Roles are imported here, not at module level: elanus is the shared runtime
@@ -48,6 +57,11 @@ class Standalone:
         from proxy.writer import DmlWriter
         from querynode import QueryNode
 
+        proxy_config = self.config.proxy
+        health = Health("standalone", NODE_ID)
+        http_server = start_http(health, proxy_config.host, proxy_config.http_port)
+        self._stops.append(http_server.stop)
+        self.http_port = http_server.port
         data_dir = self.config.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         kv = EmbeddedKV(data_dir / "meta" / "kv.sqlite")
@@ -60,9 +74,13 @@ class Standalone:
             self.config.coordinator, kv, stream, storage, self.config.proxy.time_tick_interval_s
         )
         self._stops.append(coordinator.stop)
-        datanode = DataNode(NODE_ID, self.config.datanode, stream, storage, coordinator)
+        datanode = DataNode(
+            NODE_ID, self.config.datanode, stream, storage, meter_datanode_coordinator(coordinator)
+        )
         self._stops.append(datanode.stop)
-        indexnode = IndexNode(NODE_ID, self.config.indexnode, storage, coordinator)
+        indexnode = IndexNode(
+            NODE_ID, self.config.indexnode, storage, meter_indexnode_coordinator(coordinator)
+        )
         indexnode.start()
         self._stops.append(indexnode.stop)
         querynode = QueryNode(NODE_ID, self.config.querynode, stream, storage, coordinator)
@@ -82,9 +100,18 @@ class Standalone:
             self.config.proxy.max_topk,
             tick_now=writer.tick,
         )
-        ctx = ProxyContext(NODE_ID, self.config.proxy, coordinator, writer, reader, version())
+        ctx = ProxyContext(
+            NODE_ID,
+            self.config.proxy,
+            coordinator,
+            meter_proxy_writer(writer),
+            meter_proxy_reader(reader),
+            version(),
+        )
         server = serve(ctx, self.config.proxy.host, self.config.proxy.port)
         self._stops.append(lambda: server.stop(grace=2).wait(5))
+        self._stops.append(lambda: setattr(health, "state", "stopping"))
+        health.state = "serving"
         self.port = self.config.proxy.port
         log.info(
             "elanus standalone ready",
@@ -98,6 +125,28 @@ class Standalone:
             except Exception:
                 log.exception("error while stopping")
         self._stops.clear()
+
+
+def start_http(health: Health, host: str, port: int) -> RoleHttpServer:
+    """The role's /healthz and /metrics server, started.
+
+    A busy port falls back to a free one (logged): the HTTP side port must not
+    keep a role from serving, and several local processes (tests, ``cluster
+    up``) would otherwise fight over the default 9091. In a container the port
+    is free, so probes find it where configured.
+    """
+    try:
+        server = RoleHttpServer(health, host, port)
+    except OSError as error:
+        if port == 0:
+            raise
+        log.warning(
+            "http port busy; serving /healthz and /metrics on a free port",
+            extra={"role": health.role, "port": port, "error": str(error)},
+        )
+        server = RoleHttpServer(health, host, 0)
+    server.start()
+    return server
 
 
 def version() -> str:
@@ -151,22 +200,39 @@ class RoleProcess:
     node_id: int | None = None
     port: int | None = None
     address: str = ""
+    http_port: int = 0
     lost: threading.Event = field(default_factory=threading.Event)
     _stops: list[Callable[[], Any]] = field(default_factory=list)
+    health: Health = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.health = Health(self.role, self.node_id)
 
     def start(self) -> None:
         if self.role not in ROLES:
             raise ClusterConfigError(f"unknown role {self.role!r}; roles: {', '.join(ROLES)}")
         # kafka-python logs every connection at INFO: noise in a role's log.
         logging.getLogger("kafka").setLevel(logging.WARNING)
+        section = getattr(self.config, self.role)
         try:
+            http_server = start_http(self.health, section.host, section.http_port)
+            self.on_stop(http_server.stop)
+            self.http_port = http_port = http_server.port
             _COMPOSERS[self.role](self)
         except BaseException:
             self.stop()
             raise
+        self.health.node_id = self.node_id
+        self.health.state = "serving"
+        self.on_stop(lambda: setattr(self.health, "state", "stopping"))
         log.info(
             "role ready",
-            extra={"role": self.role, "node": self.node_id, "address": self.address},
+            extra={
+                "role": self.role,
+                "node": self.node_id,
+                "address": self.address,
+                "http_port": http_port,
+            },
         )
 
     def stop(self) -> None:
@@ -235,7 +301,12 @@ class RoleProcess:
 
         server = start_server([servicer], host, self.port if self.port is not None else port)
         self.on_stop(lambda: server.stop(2.0))
-        self.address = server.address
+        advertised = getattr(self.config, self.role).advertise_host
+        self.address = f"{advertised}:{server.port}" if advertised else server.address
+
+    def session_lost(self) -> None:
+        self.health.state = "lost"
+        self.lost.set()
 
     def announce(self, kv: Any) -> None:
         """Register this role's session; from now on the others can find it."""
@@ -246,7 +317,7 @@ class RoleProcess:
             kv,
             Session(self.role, self.node_id, self.address),
             self.config.etcd.session_ttl_s,
-            on_lost=self.lost.set,
+            on_lost=self.session_lost,
         )
         keeper.start()
         self.on_stop(keeper.stop)
@@ -308,7 +379,11 @@ def _run_datanode(process: RoleProcess) -> None:
     coordinator = process.coordinator_client(kv)
     assert process.node_id is not None
     node = DataNode(
-        process.node_id, config.datanode, process.stream(), process.storage(), coordinator
+        process.node_id,
+        config.datanode,
+        process.stream(),
+        process.storage(),
+        meter_datanode_coordinator(coordinator),
     )
     process.on_stop(node.stop)
     process.serve(DataNodeServicer(node), config.datanode.host, config.datanode.port)
@@ -339,7 +414,12 @@ def _run_indexnode(process: RoleProcess) -> None:
     kv = process.kv()
     coordinator = process.coordinator_client(kv)
     assert process.node_id is not None
-    node = IndexNode(process.node_id, config.indexnode, process.storage(), coordinator)
+    node = IndexNode(
+        process.node_id,
+        config.indexnode,
+        process.storage(),
+        meter_indexnode_coordinator(coordinator),
+    )
     node.start()
     process.on_stop(node.stop)
     process.serve(IndexNodeServicer(node), config.indexnode.host, config.indexnode.port)
@@ -398,10 +478,17 @@ def _run_proxy(process: RoleProcess) -> None:
         config.proxy.max_topk,
         tick_now=writer.tick,
     )
-    ctx = ProxyContext(process.node_id, config.proxy, coordinator, writer, reader, version())
+    ctx = ProxyContext(
+        process.node_id,
+        config.proxy,
+        coordinator,
+        meter_proxy_writer(writer),
+        meter_proxy_reader(reader),
+        version(),
+    )
     port = process.port if process.port is not None else config.proxy.port
     server = serve(ctx, config.proxy.host, port)
-    process.address = f"{config.proxy.host}:{port}"
+    process.address = f"{config.proxy.advertise_host or config.proxy.host}:{port}"
     process.announce(kv)
     # Stops run in reverse: the server first, then the writer drains and leaves the
     # ticks, and only then the session goes (a proxy whose session ends first died).
