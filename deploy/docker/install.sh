@@ -13,6 +13,6 @@ source_dir="$2"
 python="${PYTHON:-python3}"
 
 "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --no-cache-dir --disable-pip-version-check -q "$source_dir"
+"$venv/bin/python" -m pip install --disable-pip-version-check -q "$source_dir"
 # The entry point must run: it imports every role's package.
 "$venv/bin/elanus" --version
