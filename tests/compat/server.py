@@ -161,7 +161,11 @@ CLUSTER_UP_TIMEOUT_S = 900.0  # a first run installs etcd, Kafka and MinIO
 @dataclass
 class ElanusCluster:
     """A whole local cluster from ``elanus cluster up``: etcd, Kafka, MinIO and every
-    role as its own process; proxy i listens on ``port + i``."""
+    role as its own process; proxy i listens on ``port + i``.
+
+    `env` adds to the environment of ``cluster up``, which every role inherits:
+    ``ELANUS_<SECTION>_<KEY>`` config overrides, ``ELANUS_INFRA_*_PORT``.
+    """
 
     data_dir: Path
     port: int
@@ -169,6 +173,7 @@ class ElanusCluster:
     querynodes: int = 2
     datanodes: int = 2
     indexnodes: int = 1
+    env: dict[str, str] = field(default_factory=dict)
 
     def uri(self, proxy: int = 0) -> str:
         return f"http://127.0.0.1:{self.port + proxy}"
@@ -198,7 +203,12 @@ class ElanusCluster:
     def _cluster(self, action: str, *args: str, timeout_s: float) -> subprocess.CompletedProcess:
         command = elanus_command() + ["cluster", action, "--data-dir", str(self.data_dir), *args]
         return subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout_s, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            env={**os.environ, **self.env},
         )
 
     def log_tail(self, lines: int = 30) -> str:
