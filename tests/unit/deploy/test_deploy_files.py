@@ -82,7 +82,12 @@ def interpolate(value: str) -> str:
 def deploy_tools() -> Path:
     """The cache deploy/helm/tools.sh installs into, with the schemas fetched."""
     try:
-        subprocess.run(["bash", str(TOOLS), "schemas"], check=True, timeout=300)
+        subprocess.run(
+            ["bash", str(TOOLS), "schemas"],
+            check=True,
+            timeout=300,
+            env={**os.environ, "PYTHON": sys.executable},  # its pip downloads the wheel
+        )
     except (subprocess.SubprocessError, OSError) as error:
         pytest.skip(f"cannot fetch the schemas (deploy/helm/tools.sh schemas): {error}")
     path = subprocess.run(
