@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from coordinator.allocators import IdAllocator, TimestampOracle
 from coordinator.catalog import Catalog
+from coordinator.compaction import CompactionHooks, CompactionManager
 from coordinator.dispatch import Dispatcher
+from coordinator.gc import GarbageCollector
+from coordinator.housekeeping import Housekeeping, PeriodicJob
 from coordinator.indexes import IndexCatalog
 from coordinator.loads import LoadRegistry
 from coordinator.nodes import NodeRegistry
@@ -40,6 +44,7 @@ from elanus.meta import (
 from elanus.schema import CollectionSchema
 from elanus.services import (
     CollectionStats,
+    CompactionProgress,
     DataNodeClient,
     FlushResult,
     IndexNodeClient,
@@ -78,6 +83,20 @@ class Coordinator:
         self._dispatch = Dispatcher()
         self.nodes = NodeRegistry()
         self._retention: ChannelRetention | None = None
+        self.compaction = CompactionManager(
+            config,
+            self.segments,
+            storage,
+            CompactionHooks(
+                alloc_id=lambda: self.ids.allocate(),
+                alloc_ts=lambda: self.tso.allocate(),
+                pk_name=lambda c: self.catalog.get(c).schema.primary_field.name,
+                datanode_for=lambda v: self.nodes.datanode_for(v),
+                committed=self._compaction_committed,
+            ),
+        )
+        self.gc = GarbageCollector(self.segments, storage, config.gc_grace_s)
+        self._housekeeping = Housekeeping(self._periodic_jobs())
         # Session events reach it directly: ticks.expect_proxy / ticks.proxy_left.
         self.ticks = TickAggregator(
             stream, self.tso.allocate, self.catalog.pchannels, tick_interval_s
@@ -113,8 +132,12 @@ class Coordinator:
             self._config.retention_interval_s,
         )
         self._retention.start()
+        self.compaction.start()
+        self._housekeeping.start()
 
     def stop(self) -> None:
+        self._housekeeping.stop()
+        self.compaction.stop()
         self.ticks.stop()
         if self._retention is not None:
             self._retention.stop()
@@ -298,9 +321,11 @@ class Coordinator:
         )
 
     def flush_state(self, collection_id: int, segment_ids: Sequence[int], flush_ts: int) -> bool:
+        """Whether the flush is done; raises once it has waited past ``flush_timeout_s``."""
         for segment_id in segment_ids:
             segment = self.segments.get(segment_id)
             if segment is not None and segment.state in (SegmentState.GROWING, SegmentState.SEALED):
+                self._check_flush_overdue(segment.vchannel, segment.seal_ts or flush_ts)
                 return False
         if not flush_ts or not collection_id:
             return True
@@ -308,7 +333,69 @@ class Coordinator:
             info = self.catalog.get(collection_id)
         except errors.CollectionNotFound:
             return True
-        return all(self.segments.flushed_ts(v) >= flush_ts for v in info.vchannels)
+        for vchannel in info.vchannels:
+            if self.segments.flushed_ts(vchannel) < flush_ts:
+                self._check_flush_overdue(vchannel, flush_ts)
+                return False
+        return True
+
+    def _check_flush_overdue(self, vchannel: str, since_ts: int) -> None:
+        if not since_ts:
+            return
+        waited_s = time.time() - (since_ts >> 18) / 1000
+        if waited_s < self._config.flush_timeout_s:
+            return
+        try:
+            self.nodes.datanode_for(vchannel)
+            cause = "its datanode has not persisted it"
+        except errors.ServiceNotReady:
+            cause = "no datanode serves the channel"
+        raise errors.ServiceUnavailable(
+            f"flush of channel {vchannel} not done after {waited_s:.0f}s "
+            f"(coordinator.flush_timeout_s={self._config.flush_timeout_s:g}): {cause}"
+        )
+
+    # --- compaction
+
+    def manual_compaction(self, collection_id: int) -> int:
+        self.catalog.get(collection_id)
+        return self.compaction.manual(collection_id)
+
+    def compaction_state(self, compaction_id: int) -> CompactionProgress:
+        return self.compaction.state(compaction_id)
+
+    def _compaction_committed(self, result: SegmentInfo, sources: Sequence[SegmentInfo]) -> None:
+        """After the KV swap: querynodes swap too (or drop, if nothing was left), then index."""
+        if result.state is SegmentState.FLUSHED:
+            self._notify_querynodes(result.collection_id, lambda n: n.segment_flushed(result))
+            self._schedule_builds(result)
+            return
+        for source in sources:
+            self._notify_querynodes(source.collection_id, lambda n, s=source: n.segment_dropped(s))
+
+    def _periodic_jobs(self) -> list[PeriodicJob]:
+        config = self._config
+        jobs = [
+            PeriodicJob("seal", config.seal_check_interval_s, self._seal_expired),
+            PeriodicJob("gc", config.gc_interval_s, self.gc.run_once),
+        ]
+        if config.compaction_auto:
+            jobs.append(
+                PeriodicJob(
+                    "compaction",
+                    config.compaction_interval_s,
+                    lambda: self.compaction.automatic(
+                        [c.collection_id for c in self.catalog.all()]
+                    ),
+                )
+            )
+        return jobs
+
+    def _seal_expired(self) -> None:
+        sealed = self.segments.seal_expired(
+            self._config.segment_max_age_s, self._config.segment_idle_s, self.tso.allocate
+        )
+        self._notify_sealed(sealed)
 
     def collection_statistics(
         self, collection_id: int, partition_ids: Sequence[int] = ()

@@ -116,6 +116,21 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         )
         return pb.FlushStateResponse(flushed=flushed)
 
+    @answers(pb.ManualCompactionResponse)
+    def ManualCompaction(self, request: pb.ManualCompactionRequest, context: Context) -> object:
+        compaction_id = self._core.manual_compaction(request.collection_id)
+        return pb.ManualCompactionResponse(compaction_id=compaction_id)
+
+    @answers(pb.CompactionStateResponse)
+    def CompactionState(self, request: pb.CompactionStateRequest, context: Context) -> object:
+        progress = self._core.compaction_state(request.compaction_id)
+        return pb.CompactionStateResponse(
+            state=progress.state,
+            executing=progress.executing,
+            completed=progress.completed,
+            failed=progress.failed,
+        )
+
     @answers(pb.CollectionStatisticsResponse)
     def CollectionStatistics(
         self, request: pb.CollectionStatisticsRequest, context: Context

@@ -13,11 +13,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from coordinator.catalog import checkpoint_key
-from elanus.kv import MetaKV
+from elanus.kv import Delete, MetaKV, Put
 from elanus.meta import (
     ChannelCheckpoint,
     DeltaLog,
@@ -52,6 +53,8 @@ def flushed_ts_key(vchannel: str) -> str:
 class _Growing:
     segment_id: int
     rows: int
+    opened_at: float = field(default_factory=time.monotonic)
+    last_assigned: float = field(default_factory=time.monotonic)
 
 
 class SegmentManager:
@@ -161,7 +164,29 @@ class SegmentManager:
                 self._put(segment)
                 current = self._growing[key] = _Growing(segment.segment_id, 0)
             current.rows += num_rows
+            current.last_assigned = time.monotonic()
             return current.segment_id, sealed
+
+    def seal_expired(
+        self, max_age_s: float, idle_s: float, seal_ts: Callable[[], int], now: float | None = None
+    ) -> list[SegmentInfo]:
+        """Seal growing segments open longer than ``max_age_s`` or idle for ``idle_s``.
+
+        Empty segments are left alone: sealing one only to flush nothing is churn,
+        and the next assignment reuses it.
+        """
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            expired = [
+                g.segment_id
+                for g in self._growing.values()
+                if g.rows > 0
+                and (now - g.opened_at >= max_age_s or now - g.last_assigned >= idle_s)
+            ]
+            if not expired:
+                return []
+            ts = seal_ts()
+            return [self._seal(i, ts) for i in expired]
 
     def seal_collection(
         self, collection_id: int, seal_ts: int, partition_id: int | None = None
@@ -225,6 +250,61 @@ class SegmentManager:
                     keys.append(files.pop(index_id))
                     self._put(dataclasses.replace(segment, index_files=files))
         return keys
+
+    def commit_compaction(self, result: SegmentInfo, sources: Sequence[int]) -> bool:
+        """Swap ``sources`` for ``result`` in one KV transaction; False if any source
+        is no longer flushed (dropped or compacted meanwhile), and nothing changes."""
+        with self._lock:
+            old = [self._segments.get(i) for i in sources]
+            if any(s is None or s.state is not SegmentState.FLUSHED for s in old):
+                return False
+            now_ms = int(time.time() * 1000)
+            dropped = [
+                dataclasses.replace(
+                    s,
+                    state=SegmentState.DROPPED,
+                    compacted_to=result.segment_id,
+                    dropped_at_ms=now_ms,
+                )
+                for s in old
+                if s is not None
+            ]
+            puts: list[Put | Delete] = [
+                Put(segment_key(s.collection_id, s.segment_id), to_json(s)) for s in dropped
+            ]
+            if result.state is SegmentState.FLUSHED:
+                puts.append(
+                    Put(segment_key(result.collection_id, result.segment_id), to_json(result))
+                )
+            if not self._kv.txn([], puts):
+                return False
+            for s in dropped:
+                self._segments[s.segment_id] = s
+            if result.state is SegmentState.FLUSHED:
+                self._segments[result.segment_id] = result
+            return True
+
+    def dropped(self) -> list[SegmentInfo]:
+        """Segments kept as DROPPED until the GC removes their files."""
+        with self._lock:
+            return [s for s in self._segments.values() if s.state is SegmentState.DROPPED]
+
+    def forget(self, segment: SegmentInfo) -> None:
+        """The GC removed a dropped segment's files: its record goes too."""
+        with self._lock:
+            known = self._segments.get(segment.segment_id)
+            if known is not None and known.state is SegmentState.DROPPED:
+                self._kv.delete(segment_key(segment.collection_id, segment.segment_id))
+                del self._segments[segment.segment_id]
+
+    def all_keys(self) -> set[str]:
+        """Every object key the metadata refers to, for the GC's orphan scan."""
+        with self._lock:
+            keys = {d.key for d in self._deltas.values()}
+            for s in self._segments.values():
+                keys.update(k for k in (s.data_key, s.pk_stats_key) if k)
+                keys.update(s.index_files.values())
+            return keys
 
     def drop_segments(self, segments: Iterable[SegmentInfo]) -> None:
         with self._lock:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import grpc
 
-from elanus.rpc import answers
+from elanus.meta import CompactionPlan, from_json
+from elanus.rpc import answers, codec
 from elanus.services import DataNodeClient
 from proto.internal import roles_pb2 as pb
 from proto.internal import roles_pb2_grpc as pb_grpc
@@ -35,3 +36,8 @@ class DataNodeServicer(pb_grpc.DataNodeServiceServicer):
     def FlushChannel(self, request: pb.FlushChannelRequest, context: Context) -> object:
         self._node.flush_channel(request.vchannel, request.flush_ts)
         return pb.Ack()
+
+    @answers(pb.CompactResponse)
+    def Compact(self, request: pb.CompactRequest, context: Context) -> object:
+        result = self._node.compact(from_json(CompactionPlan, request.plan_json))
+        return pb.CompactResponse(segment_json=codec.to_json(result))

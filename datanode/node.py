@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from datanode import compactor
 from datanode.channel_writer import ChannelWriter
 from elanus.config import DataNodeConfig
+from elanus.meta import CompactionPlan, SegmentInfo
 from elanus.services import CoordinatorClient
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
@@ -56,6 +58,10 @@ class DataNode:
         writer = self._writers.get(vchannel)
         if writer is not None:
             writer.flush(flush_ts)
+
+    def compact(self, plan: CompactionPlan) -> SegmentInfo:
+        """Merge the plan's segments into a new segment file; the coordinator commits it."""
+        return compactor.compact(plan, self._storage)
 
     def stop(self) -> None:
         with self._lock:

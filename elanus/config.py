@@ -47,6 +47,24 @@ class CoordinatorConfig:
     # DML log messages below every checkpoint for this long are discarded.
     log_retention_s: float = 600.0
     retention_interval_s: float = 30.0
+    # Seal policies besides segment_max_rows: a growing segment is sealed once it
+    # has been open this long, or has had no rows assigned for this long.
+    segment_max_age_s: float = 3600.0
+    segment_idle_s: float = 600.0
+    seal_check_interval_s: float = 1.0
+    # Automatic compaction: merge a group's flushed segments when at least
+    # compaction_min_segments of them are below compaction_small_ratio of
+    # segment_max_rows, or a segment's deleted share exceeds compaction_deleted_ratio.
+    compaction_auto: bool = True
+    compaction_interval_s: float = 60.0
+    compaction_min_segments: int = 4
+    compaction_small_ratio: float = 0.5
+    compaction_deleted_ratio: float = 0.2
+    # Files of dropped segments are removed this long after the drop.
+    gc_grace_s: float = 3600.0
+    gc_interval_s: float = 60.0
+    # A flush not done after this long makes GetFlushState fail with the reason.
+    flush_timeout_s: float = 600.0
 
 
 @dataclass

@@ -113,9 +113,20 @@ class SegmentInfo:
     size_bytes: int = 0
     # Index files built for this segment: index_id -> object-storage key.
     index_files: dict[int, str] = field(default_factory=dict)
+    # Compaction: the segment that replaced this one (set when it is dropped), and
+    # every segment this one replaced, transitively (so a node replaying the
+    # channel skips their rows). Wall-clock ms of the drop, for the GC's grace.
+    compacted_to: int = 0
+    compacted_from: tuple[int, ...] = ()
+    dropped_at_ms: int = 0
+    # A compacted segment holds no row that a delete at or below compact_ts in its
+    # channel's delta logs up to purged_log_id removed (log ids grow per channel).
+    compact_ts: int = 0
+    purged_log_id: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        data["compacted_from"] = list(self.compacted_from)
         data["state"] = self.state.value
         data["index_files"] = {str(k): v for k, v in self.index_files.items()}
         return data
@@ -125,6 +136,7 @@ class SegmentInfo:
         data = dict(data)
         data["state"] = SegmentState(data["state"])
         data["index_files"] = {int(k): v for k, v in data.get("index_files", {}).items()}
+        data["compacted_from"] = tuple(data.get("compacted_from", ()))
         return cls(**data)
 
 
@@ -174,6 +186,40 @@ class IndexBuildTask:
     index: IndexInfo
     segment: SegmentInfo
     dim: int
+
+
+@dataclass(frozen=True)
+class CompactionPlan:
+    """Merge ``segments`` (one collection, partition and channel) into ``result_segment_id``,
+    leaving out rows that a delete in ``delta_logs`` at or below ``compact_ts`` removed."""
+
+    plan_id: int
+    result_segment_id: int
+    pk_name: str
+    compact_ts: int
+    segments: tuple[SegmentInfo, ...]
+    delta_logs: tuple[DeltaLog, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id,
+            "result_segment_id": self.result_segment_id,
+            "pk_name": self.pk_name,
+            "compact_ts": self.compact_ts,
+            "segments": [s.to_dict() for s in self.segments],
+            "delta_logs": [d.to_dict() for d in self.delta_logs],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompactionPlan:
+        return cls(
+            plan_id=data["plan_id"],
+            result_segment_id=data["result_segment_id"],
+            pk_name=data["pk_name"],
+            compact_ts=data["compact_ts"],
+            segments=tuple(SegmentInfo.from_dict(s) for s in data["segments"]),
+            delta_logs=tuple(DeltaLog(**d) for d in data["delta_logs"]),
+        )
 
 
 @dataclass(frozen=True)

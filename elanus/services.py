@@ -16,6 +16,7 @@ from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
     CollectionInfo,
+    CompactionPlan,
     ConsistencyLevel,
     DeltaLog,
     IndexBuildTask,
@@ -49,6 +50,16 @@ class LoadProgress:
     state: str  # "NotExist", "NotLoad", "Loading", "Loaded"
     percent: int
     loaded_partitions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompactionProgress:
+    """One ManualCompaction's state: "Executing" or "Completed", and its plans' counts."""
+
+    state: str
+    executing: int
+    completed: int
+    failed: int
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,11 @@ class CoordinatorClient(Protocol):
         self, collection_id: int, segment_ids: Sequence[int], flush_ts: int
     ) -> bool: ...
 
+    def manual_compaction(self, collection_id: int) -> int:
+        """Start compacting a collection's flushed segments; the compaction's id."""
+
+    def compaction_state(self, compaction_id: int) -> CompactionProgress: ...
+
     def collection_statistics(
         self, collection_id: int, partition_ids: Sequence[int] = ()
     ) -> CollectionStats: ...
@@ -198,6 +214,9 @@ class DataNodeClient(Protocol):
     def seal_segment(self, vchannel: str, segment_id: int, seal_ts: int) -> None: ...
 
     def flush_channel(self, vchannel: str, flush_ts: int) -> None: ...
+
+    def compact(self, plan: CompactionPlan) -> SegmentInfo:
+        """Write the merged segment of a compaction plan (the coordinator commits it)."""
 
 
 class QueryNodeClient(Protocol):

@@ -390,6 +390,36 @@ class AdminRpcs:
         )
         return milvus_pb2.GetFlushStateResponse(status=convert.status(), flushed=flushed)
 
+    # --- compaction
+
+    @rpc(milvus_pb2.ManualCompactionResponse)
+    def ManualCompaction(self, request: Any, context: Any) -> Any:
+        if request.collection_name:
+            collection_id = self.ctx.collection(
+                request.db_name, request.collection_name
+            ).collection_id
+        else:
+            collection_id = request.collectionID
+        compaction_id = self.ctx.coordinator.manual_compaction(collection_id)
+        progress = self.ctx.coordinator.compaction_state(compaction_id)
+        return milvus_pb2.ManualCompactionResponse(
+            status=convert.status(),
+            compactionID=compaction_id,
+            compactionPlanCount=progress.executing + progress.completed + progress.failed,
+        )
+
+    @rpc(milvus_pb2.GetCompactionStateResponse)
+    def GetCompactionState(self, request: Any, context: Any) -> Any:
+        progress = self.ctx.coordinator.compaction_state(request.compactionID)
+        state = common_pb2.Executing if progress.state == "Executing" else common_pb2.Completed
+        return milvus_pb2.GetCompactionStateResponse(
+            status=convert.status(),
+            state=state,
+            executingPlanNo=progress.executing,
+            completedPlanNo=progress.completed,
+            failedPlanNo=progress.failed,
+        )
+
 
 _IGNORED_INDEX_KEYS = {"mmap.enabled", "index_name", "field_name"}
 

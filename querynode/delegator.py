@@ -18,10 +18,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from elanus import dml, errors, expr, segment, timestamps, vectors
+from elanus import dml, errors, segment, timestamps, vectors
 from elanus.columns import conform
 from elanus.meta import ChannelSnapshot, IndexInfo, SegmentInfo, SegmentState
 from elanus.requests import (
+    ParsedFilters,
     QueryRequest,
     QueryResult,
     SearchRequest,
@@ -30,7 +31,7 @@ from elanus.requests import (
 )
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
-from querynode.segment import TS_COLUMN, Segment, search_view, table_schema
+from querynode.segment import ALIVE, TS_COLUMN, Segment, search_view, table_schema
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class ShardDelegator:
         self._arrow_schema = arrow_schema()
         self._wait_s = consistency_wait_s
         self._lock = threading.RLock()
+        self._filters = ParsedFilters()
         self._serve_ts_changed = threading.Condition(self._lock)
         # Every TSO timestamp is far above EVENTUALLY_TS, so nothing at or below it can
         # still arrive: an Eventually read never waits, not even for the first tick.
@@ -78,6 +80,8 @@ class ShardDelegator:
             if info.state is SegmentState.FLUSHED:
                 self._sealed[info.segment_id] = self._load_sealed(info)
                 self._flushed_ids.add(info.segment_id)
+                # Rows of segments compacted into this one may still be replayed.
+                self._flushed_ids.update(info.compacted_from)
         for delta in snapshot.delta_logs:
             pks, timestamps = segment.read_deltas(self._storage.get(delta.key))
             self._apply_delta_file(pks, timestamps)
@@ -175,6 +179,9 @@ class ShardDelegator:
         if info.vchannel != self.vchannel or info.segment_id in self._sealed:
             return
         sealed = self._load_sealed(info)
+        if info.compacted_from:
+            self._swap_compacted(info, sealed)
+            return
         with self._lock:
             growing = self._growing.pop(info.segment_id, None)
             if growing is not None and growing.num_rows == sealed.num_rows:
@@ -184,6 +191,34 @@ class ShardDelegator:
                     sealed.apply_delete(pks, ts)
             self._sealed[info.segment_id] = sealed
             self._flushed_ids.add(info.segment_id)
+
+    def _swap_compacted(self, info: SegmentInfo, merged: Segment) -> None:
+        """Replace the segments a compaction merged by its result, in one step under
+        the lock, so a search sees either all the old segments or the new one.
+
+        Deletes the old segments had (from delta logs and the stream) are carried
+        over by key, and every delete seen on the stream is applied again: the
+        compaction only purged deletes up to its timestamp.
+        """
+        with self._lock:
+            replaced = [
+                seg
+                for i in info.compacted_from
+                if (seg := self._sealed.pop(i, None) or self._growing.pop(i, None)) is not None
+            ]
+            for old in replaced:
+                view = old.view()
+                gone = view.deleted_at != ALIVE
+                if gone.any():
+                    keys = view.table.column(self._pk_name).combine_chunks().filter(pa.array(gone))
+                    when = view.deleted_at[gone]
+                    for ts in np.unique(when):
+                        merged.apply_delete(keys.filter(pa.array(when == ts)), int(ts))
+            for pks, ts in self._deletes:
+                merged.apply_delete(pks, ts)
+            self._sealed[info.segment_id] = merged
+            self._flushed_ids.add(info.segment_id)
+            self._flushed_ids.update(info.compacted_from)
 
     def segment_indexed(self, info: SegmentInfo, index: IndexInfo) -> None:
         with self._lock:
@@ -232,7 +267,7 @@ class ShardDelegator:
     def search(self, request: SearchRequest) -> SearchResult:
         self.wait_serveable(request.guarantee_ts)
         parsed = (
-            expr.parse(request.filter, self._schema, request.template_values)
+            self._filters.parse(request.filter, self._schema, request.template_values)
             if request.filter
             else None
         )
@@ -259,7 +294,7 @@ class ShardDelegator:
     def query(self, request: QueryRequest) -> QueryResult:
         self.wait_serveable(request.guarantee_ts)
         parsed = (
-            expr.parse(request.filter, self._schema, request.template_values)
+            self._filters.parse(request.filter, self._schema, request.template_values)
             if request.filter
             else None
         )

@@ -20,6 +20,7 @@ from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
     CollectionInfo,
+    CompactionPlan,
     ConsistencyLevel,
     DeltaLog,
     IndexBuildTask,
@@ -33,6 +34,7 @@ from elanus.rpc.status import raise_if_failed, transport_error
 from elanus.schema import CollectionSchema
 from elanus.services import (
     CollectionStats,
+    CompactionProgress,
     FlushResult,
     IndexProgress,
     LoadProgress,
@@ -179,6 +181,18 @@ class CoordinatorGrpcClient(_RoleClient):
         )
         return self._call("FlushState", request).flushed
 
+    def manual_compaction(self, collection_id: int) -> int:
+        request = pb.ManualCompactionRequest(collection_id=collection_id)
+        return self._call("ManualCompaction", request).compaction_id
+
+    def compaction_state(self, compaction_id: int) -> CompactionProgress:
+        response = self._call(
+            "CompactionState", pb.CompactionStateRequest(compaction_id=compaction_id)
+        )
+        return CompactionProgress(
+            response.state, response.executing, response.completed, response.failed
+        )
+
     def collection_statistics(
         self, collection_id: int, partition_ids: Sequence[int] = ()
     ) -> CollectionStats:
@@ -295,6 +309,10 @@ class DataNodeGrpcClient(_RoleClient):
 
     def flush_channel(self, vchannel: str, flush_ts: int) -> None:
         self._call("FlushChannel", pb.FlushChannelRequest(vchannel=vchannel, flush_ts=flush_ts))
+
+    def compact(self, plan: CompactionPlan) -> SegmentInfo:
+        response = self._call("Compact", pb.CompactRequest(plan_json=codec.to_json(plan)))
+        return codec.segment_from_json(response.segment_json)
 
 
 class QueryNodeGrpcClient(_RoleClient):

@@ -414,6 +414,40 @@ class FlushStateResponse(_message.Message):
     flushed: bool
     def __init__(self, error: _Optional[_Union[ErrorInfo, _Mapping]] = ..., flushed: _Optional[bool] = ...) -> None: ...
 
+class ManualCompactionRequest(_message.Message):
+    __slots__ = ("collection_id",)
+    COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    collection_id: int
+    def __init__(self, collection_id: _Optional[int] = ...) -> None: ...
+
+class ManualCompactionResponse(_message.Message):
+    __slots__ = ("error", "compaction_id")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    COMPACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    error: ErrorInfo
+    compaction_id: int
+    def __init__(self, error: _Optional[_Union[ErrorInfo, _Mapping]] = ..., compaction_id: _Optional[int] = ...) -> None: ...
+
+class CompactionStateRequest(_message.Message):
+    __slots__ = ("compaction_id",)
+    COMPACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    compaction_id: int
+    def __init__(self, compaction_id: _Optional[int] = ...) -> None: ...
+
+class CompactionStateResponse(_message.Message):
+    __slots__ = ("error", "state", "executing", "completed", "failed")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EXECUTING_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    error: ErrorInfo
+    state: str
+    executing: int
+    completed: int
+    failed: int
+    def __init__(self, error: _Optional[_Union[ErrorInfo, _Mapping]] = ..., state: _Optional[str] = ..., executing: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
+
 class CollectionStatisticsRequest(_message.Message):
     __slots__ = ("collection_id", "partition_ids")
     COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -635,6 +669,20 @@ class FlushChannelRequest(_message.Message):
     vchannel: str
     flush_ts: int
     def __init__(self, vchannel: _Optional[str] = ..., flush_ts: _Optional[int] = ...) -> None: ...
+
+class CompactRequest(_message.Message):
+    __slots__ = ("plan_json",)
+    PLAN_JSON_FIELD_NUMBER: _ClassVar[int]
+    plan_json: bytes
+    def __init__(self, plan_json: _Optional[bytes] = ...) -> None: ...
+
+class CompactResponse(_message.Message):
+    __slots__ = ("error", "segment_json")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    error: ErrorInfo
+    segment_json: bytes
+    def __init__(self, error: _Optional[_Union[ErrorInfo, _Mapping]] = ..., segment_json: _Optional[bytes] = ...) -> None: ...
 
 class LoadChannelRequest(_message.Message):
     __slots__ = ("vchannel", "partition_ids")

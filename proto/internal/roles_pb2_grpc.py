@@ -109,6 +109,16 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.FlushStateRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.FlushStateResponse.FromString,
                 _registered_method=True)
+        self.ManualCompaction = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/ManualCompaction',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ManualCompactionRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.ManualCompactionResponse.FromString,
+                _registered_method=True)
+        self.CompactionState = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/CompactionState',
+                request_serializer=proto_dot_internal_dot_roles__pb2.CompactionStateRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.CompactionStateResponse.FromString,
+                _registered_method=True)
         self.CollectionStatistics = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/CollectionStatistics',
                 request_serializer=proto_dot_internal_dot_roles__pb2.CollectionStatisticsRequest.SerializeToString,
@@ -282,6 +292,18 @@ class CoordinatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def FlushState(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ManualCompaction(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompactionState(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -462,6 +484,16 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
                     servicer.FlushState,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.FlushStateRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.FlushStateResponse.SerializeToString,
+            ),
+            'ManualCompaction': grpc.unary_unary_rpc_method_handler(
+                    servicer.ManualCompaction,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ManualCompactionRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.ManualCompactionResponse.SerializeToString,
+            ),
+            'CompactionState': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompactionState,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.CompactionStateRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.CompactionStateResponse.SerializeToString,
             ),
             'CollectionStatistics': grpc.unary_unary_rpc_method_handler(
                     servicer.CollectionStatistics,
@@ -960,6 +992,60 @@ class CoordinatorService:
             _registered_method=True)
 
     @staticmethod
+    def ManualCompaction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/ManualCompaction',
+            proto_dot_internal_dot_roles__pb2.ManualCompactionRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.ManualCompactionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompactionState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/CompactionState',
+            proto_dot_internal_dot_roles__pb2.CompactionStateRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.CompactionStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CollectionStatistics(request,
             target,
             options=(),
@@ -1421,6 +1507,11 @@ class DataNodeServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.FlushChannelRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
                 _registered_method=True)
+        self.Compact = channel.unary_unary(
+                '/elanus.internal.DataNodeService/Compact',
+                request_serializer=proto_dot_internal_dot_roles__pb2.CompactRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.CompactResponse.FromString,
+                _registered_method=True)
 
 
 class DataNodeServiceServicer:
@@ -1450,6 +1541,12 @@ class DataNodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Compact(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DataNodeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1472,6 +1569,11 @@ def add_DataNodeServiceServicer_to_server(servicer, server):
                     servicer.FlushChannel,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.FlushChannelRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'Compact': grpc.unary_unary_rpc_method_handler(
+                    servicer.Compact,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.CompactRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.CompactResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1582,6 +1684,33 @@ class DataNodeService:
             '/elanus.internal.DataNodeService/FlushChannel',
             proto_dot_internal_dot_roles__pb2.FlushChannelRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Compact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.DataNodeService/Compact',
+            proto_dot_internal_dot_roles__pb2.CompactRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.CompactResponse.FromString,
             options,
             channel_credentials,
             insecure,
