@@ -99,8 +99,8 @@ def distinct_free_ports(count: int) -> list[int]:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ElanusCluster]:
-    """Its own cluster with a 1 s graceful time; its infra on ports of its own, since
-    tests/run exports ELANUS_INFRA_*_PORT for the servers it already started."""
+    """Its own cluster with a 1 s graceful time; its infra on ports chosen here, so that
+    ELANUS_INFRA_*_PORT in the environment (servers already running) cannot clash."""
     base: Path = tmp_path_factory.mktemp("elanus-consistency-cluster")
     env = {"ELANUS_COORDINATOR_GRACEFUL_TIME_S": str(GRACEFUL_S)}
     for name, port in zip(
