@@ -64,6 +64,13 @@ def arrow_type(field: FieldSchema) -> pa.DataType:
         return pa.list_(pa.float32(), field.dim)
     if field.data_type is DataType.BINARY_VECTOR:
         return pa.binary(field.dim // 8)
+    if field.data_type is DataType.ARRAY:
+        element = _SCALAR_TYPES.get(field.element_type)
+        if element is None or field.element_type is DataType.JSON:
+            raise ValueError(
+                f"array field {field.name!r} has unsupported elements {field.element_type.name}"
+            )
+        return pa.list_(element)
     try:
         return _SCALAR_TYPES[field.data_type]
     except KeyError:

@@ -64,10 +64,28 @@ SUPPORTED_FIELD_TYPES = frozenset(
         DataType.DOUBLE,
         DataType.VARCHAR,
         DataType.JSON,
+        DataType.ARRAY,
         DataType.BINARY_VECTOR,
         DataType.FLOAT_VECTOR,
     }
 )
+
+# Scalars an ARRAY field may hold, as Milvus allows them.
+ARRAY_ELEMENT_TYPES = frozenset(
+    {
+        DataType.BOOL,
+        DataType.INT8,
+        DataType.INT16,
+        DataType.INT32,
+        DataType.INT64,
+        DataType.FLOAT,
+        DataType.DOUBLE,
+        DataType.VARCHAR,
+    }
+)
+
+# What a default value may be: Milvus allows them on non-JSON scalar fields only.
+DefaultValue = bool | int | float | str
 
 INTEGER_RANGES: dict[DataType, tuple[int, int]] = {
     DataType.INT8: (-(2**7), 2**7 - 1),
@@ -85,11 +103,17 @@ class FieldSchema:
     is_primary: bool = False
     auto_id: bool = False
     description: str = ""
-    # dim for vectors, max_length for VarChar; kept as Milvus's string key/values.
+    # dim for vectors, max_length for VarChar and VarChar elements, max_capacity
+    # for arrays; kept as Milvus's string key/values.
     type_params: dict[str, str] = field(default_factory=dict)
     is_dynamic: bool = False
     is_partition_key: bool = False
     nullable: bool = False
+    # The scalar type of an ARRAY field's elements (NONE for other fields).
+    element_type: DataType = DataType.NONE
+    # Written into rows that omit the field or send null for it: a DefaultValue
+    # or None. Typed as a plain JSON value, which is how every role carries it.
+    default_value: Any = None
 
     @property
     def dim(self) -> int:
@@ -99,6 +123,11 @@ class FieldSchema:
     @property
     def max_length(self) -> int:
         return int(self.type_params.get("max_length", 0))
+
+    @property
+    def max_capacity(self) -> int:
+        """The most elements one row of an ARRAY field may hold."""
+        return int(self.type_params.get("max_capacity", 0))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +141,8 @@ class FieldSchema:
             "is_dynamic": self.is_dynamic,
             "is_partition_key": self.is_partition_key,
             "nullable": self.nullable,
+            "element_type": int(self.element_type),
+            "default_value": self.default_value,
         }
 
     @classmethod
@@ -127,6 +158,8 @@ class FieldSchema:
             is_dynamic=data.get("is_dynamic", False),
             is_partition_key=data.get("is_partition_key", False),
             nullable=data.get("nullable", False),
+            element_type=DataType(data.get("element_type", 0)),
+            default_value=data.get("default_value"),
         )
 
 

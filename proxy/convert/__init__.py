@@ -11,6 +11,9 @@ its ``entity_helper``/``prepare``):
 * Dynamic keys travel in one JSON column named ``$meta`` with ``is_dynamic``.
 * On insert, a nullable column lists only its valid values and ``valid_data``
   says which rows they belong to; in results every row has a value slot.
+  pymilvus sends ``valid_data`` for fields with a default value too (null or
+  omitted rows), and learns which fields have one from DescribeCollection.
+* ARRAY columns are ``array_data``: one ``ScalarField`` per row.
 * A result column must have its ``oneof`` set even when empty, and vectors a
   non-zero ``dim``, or pymilvus cannot count its rows.
 
@@ -26,6 +29,7 @@ from elanus.columns import arrow_schema
 from proxy.convert._results import field_data_from_table, output_columns, resolve_output_fields
 from proxy.convert._rows import table_from_field_data, with_primary_keys
 from proxy.convert._schemas import (
+    MAX_ARRAY_CAPACITY,
     MAX_NAME_LENGTH,
     MAX_VARCHAR_LENGTH,
     MAX_VECTOR_DIM,
@@ -52,6 +56,7 @@ from proxy.convert._wire import (
 
 __all__ = [
     "IteratorPage",
+    "MAX_ARRAY_CAPACITY",
     "MAX_NAME_LENGTH",
     "MAX_VARCHAR_LENGTH",
     "MAX_VECTOR_DIM",

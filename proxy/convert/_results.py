@@ -3,6 +3,8 @@
 Unlike insert data, a result column has a value slot for every row (nulls
 are filled and flagged in ``valid_data``), its ``oneof`` is set even when
 empty, and vectors carry a non-zero ``dim``: pymilvus counts rows from them.
+An ARRAY column is one ``ScalarField`` per row, and ``array_data`` names the
+element type, which pymilvus decodes by.
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ def _field_data(column: pa.Array, f: FieldSchema) -> schema_pb2.FieldData:
             column.offset * width : (column.offset + len(column)) * width
         ]
         return fd
+    if f.data_type == DataType.ARRAY:
+        _fill_arrays(fd, column, f)
+        return fd
     if column.null_count:
         fd.valid_data.extend(column.is_valid().to_pylist())
         column = column.fill_null(_FILL[f.data_type])
@@ -136,6 +141,21 @@ def _field_data(column: pa.Array, f: FieldSchema) -> schema_pb2.FieldData:
     else:
         slot.data.extend(column.to_numpy(zero_copy_only=False).tolist())
     return fd
+
+
+def _fill_arrays(fd: schema_pb2.FieldData, column: pa.Array, f: FieldSchema) -> None:
+    """One ScalarField per row; a null row gets an empty one and a False flag."""
+    arrays = fd.scalars.array_data
+    arrays.SetInParent()
+    arrays.element_type = int(f.element_type)
+    if column.null_count:
+        fd.valid_data.extend(column.is_valid().to_pylist())
+    element_slot = SCALAR_SLOT[f.element_type]
+    for row in column.to_pylist():
+        cell = arrays.data.add()
+        getattr(cell, element_slot).SetInParent()
+        if row:
+            getattr(cell, element_slot).data.extend(row)
 
 
 _FILL: dict[DataType, Any] = {

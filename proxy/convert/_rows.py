@@ -3,7 +3,9 @@
 The table has the columns and types of :func:`elanus.columns.arrow_schema`,
 the layout every role uses on channels and in segments. On the wire a
 nullable column may list only its valid values, with ``valid_data`` saying
-which rows they belong to; dynamic keys arrive in a JSON column ``$meta``
+which rows they belong to, and the rows of a field with a default value that
+are null or omitted get that value. An ARRAY column is one ``ScalarField``
+per row in ``array_data``. Dynamic keys arrive in a JSON column ``$meta``
 (``is_dynamic``) or as columns no field declares.
 """
 
@@ -76,9 +78,12 @@ def table_from_field_data(
                 )
             continue
         if fd is None:
-            if not f.nullable:
+            if f.default_value is not None:
+                columns[f.name] = pa.array([f.default_value] * num_rows, arrow_type(f))
+            elif f.nullable:
+                columns[f.name] = pa.nulls(num_rows, arrow_type(f))
+            else:
                 raise DataInvalid(f"field '{f.name}' is missing from the data")
-            columns[f.name] = pa.nulls(num_rows, arrow_type(f))
             continue
         columns[f.name] = _column_from_field_data(fd, f, num_rows)
     if dynamic is not None:
@@ -119,7 +124,10 @@ def with_primary_keys(
 
 def _scalar_values(fd: schema_pb2.FieldData, f: FieldSchema) -> Any:
     slot = SCALAR_SLOT[f.data_type]
-    if fd.WhichOneof("field") != "scalars" or fd.scalars.WhichOneof("data") != slot:
+    kind = fd.scalars.WhichOneof("data") if fd.WhichOneof("field") == "scalars" else None
+    if kind is None and fd.valid_data and not any(fd.valid_data):
+        return []  # every row null: clients may leave the slot unset
+    if kind != slot:
         raise DataInvalid(
             f"field '{f.name}' is {type_name(f.data_type)} in the schema but the data is "
             f"{type_name(fd.type)}"
@@ -138,27 +146,33 @@ def _column_from_field_data(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: 
     values = _scalar_values(fd, f)
     valid = _validity(fd, f, num_rows, len(values))
     if f.data_type in _NUMPY_TYPE:
-        array = _numeric_values(values, f)
+        dense = pa.array(_numeric_values(values, f), arrow_type(f))
     elif f.data_type == DataType.VARCHAR:
-        array = list(values)
+        strings = list(values)
         if not f.auto_id:
-            _check_lengths(array, f)
+            _check_lengths(strings, f)
+        dense = pa.array(strings, pa.string())
+    elif f.data_type == DataType.ARRAY:
+        dense = _array_values(values, f)
     else:
-        array = [_json_text(v, f.name) for v in values]
+        dense = pa.array([_json_text(v, f.name) for v in values], pa.string())
     if valid is None:
-        if len(array) != num_rows:
+        if len(dense) != num_rows:
             raise DataInvalid(
-                f"field '{f.name}' has {len(array)} rows but the request has {num_rows}"
+                f"field '{f.name}' has {len(dense)} rows but the request has {num_rows}"
             )
-        return pa.array(array, arrow_type(f))
-    return _with_nulls(array, valid, arrow_type(f))
+        return dense
+    column = _with_nulls(dense, valid)
+    if f.default_value is not None and column.null_count:
+        column = column.fill_null(pa.scalar(f.default_value, column.type))
+    return column
 
 
 def _validity(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int, count: int) -> Any:
-    """The null mask of a nullable column (None when every row is valid)."""
+    """The null mask of a nullable or defaulted column (None when every row is valid)."""
     if not fd.valid_data:
         return None
-    if not f.nullable:
+    if not f.nullable and f.default_value is None:
         if all(fd.valid_data):
             return None
         raise DataInvalid(f"field '{f.name}' is not nullable but the data contains nulls")
@@ -174,14 +188,56 @@ def _validity(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int, count: in
     return valid
 
 
-def _with_nulls(values: Any, valid: np.ndarray, column_type: pa.DataType) -> pa.Array:
-    """Arrow array with nulls from values given for every row or only for valid ones."""
-    if len(values) == len(valid):
-        return pa.array(values, column_type, mask=~valid)
-    full: list[Any] = [None] * len(valid)
-    for position, value in zip(np.flatnonzero(valid), values, strict=True):
-        full[position] = value.item() if isinstance(value, np.generic) else value
-    return pa.array(full, column_type)
+def _with_nulls(dense: pa.Array, valid: np.ndarray) -> pa.Array:
+    """``dense`` spread over every row, null where ``valid`` is False.
+
+    ``dense`` holds either a value for every row or only for the valid ones; a
+    take with null indices places them without a Python loop.
+    """
+    if len(dense) == len(valid):
+        positions = np.arange(len(valid), dtype=np.int64)
+    else:
+        positions = np.cumsum(valid, dtype=np.int64) - 1
+    return dense.take(pa.array(positions, pa.int64(), mask=~valid))
+
+
+def _array_values(cells: Sequence[schema_pb2.ScalarField], f: FieldSchema) -> pa.Array:
+    """One Arrow list per ``ScalarField``, checked for element type, capacity and lengths."""
+    element_slot = SCALAR_SLOT[f.element_type]
+    capacity = f.max_capacity
+    lengths = np.zeros(len(cells), dtype=np.int64)
+    flat: list[Any] = []
+    for row, cell in enumerate(cells):
+        kind = cell.WhichOneof("data")
+        if kind not in (element_slot, None):
+            raise DataInvalid(
+                f"the elements of array field '{f.name}' are {type_name(f.element_type)} but "
+                f"row {row} holds {kind.removesuffix('_data')} data"
+            )
+        elements = getattr(cell, element_slot).data
+        if len(elements) > capacity:
+            raise DataInvalid(
+                f"row {row} of array field '{f.name}' has {len(elements)} elements, more than "
+                f"its max_capacity ({capacity})"
+            )
+        if f.element_type == DataType.VARCHAR:
+            for element in elements:
+                if len(element) > f.max_length:
+                    raise DataInvalid(
+                        f"an element of array field '{f.name}' in row {row} is longer than "
+                        f"its max_length ({f.max_length})"
+                    )
+        lengths[row] = len(elements)
+        flat.extend(elements)
+    element = FieldSchema(name=f.name, data_type=f.element_type)
+    element_type = arrow_type(f).value_type
+    if f.element_type in _NUMPY_TYPE:
+        values = pa.array(_numeric_values(flat, element), element_type)
+    else:
+        values = pa.array(flat, element_type)
+    offsets = np.zeros(len(cells) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
 
 
 def _numeric_values(values: Any, f: FieldSchema) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Collection schemas: the wire message <-> the domain value, and Milvus's rules.
 
 The rules are the ones CreateCollection enforces (names, one Int64 or VarChar
-primary key, at least one vector field, sane dim and max_length), applied
-once here so that every stored schema is one the rest of Elanus can serve.
+primary key, at least one vector field, sane dim and max_length, arrays with
+an element type and a capacity, nullable and default values on scalars only),
+applied once here so that every stored schema is one the rest of Elanus can
+serve.
 """
 
 from __future__ import annotations
@@ -10,18 +12,22 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from elanus.errors import IllegalSchema, ParameterInvalid
+from elanus.errors import IllegalSchema, ParameterInvalid, Unimplemented
 from elanus.schema import (
+    ARRAY_ELEMENT_TYPES,
     DYNAMIC_FIELD_NAME,
+    INTEGER_RANGES,
     SUPPORTED_FIELD_TYPES,
     CollectionSchema,
     DataType,
+    DefaultValue,
     FieldSchema,
 )
 from proto.public import common_pb2, schema_pb2
 from proxy.convert._wire import kv_pairs_to_dict, type_name
 
 __all__ = [
+    "MAX_ARRAY_CAPACITY",
     "MAX_NAME_LENGTH",
     "MAX_VARCHAR_LENGTH",
     "MAX_VECTOR_DIM",
@@ -32,6 +38,7 @@ __all__ = [
     "validate_partition_name",
 ]
 
+MAX_ARRAY_CAPACITY = 4096
 MAX_NAME_LENGTH = 255
 MAX_VARCHAR_LENGTH = 65535
 MAX_VECTOR_DIM = 32768
@@ -46,8 +53,6 @@ def schema_from_proto(pb: schema_pb2.CollectionSchema) -> CollectionSchema:
         raise IllegalSchema("struct array fields are not supported")
     fields = []
     for f in pb.fields:
-        if f.HasField("default_value"):
-            raise IllegalSchema(f"default values are not supported (field '{f.name}')")
         if f.is_function_output:
             raise IllegalSchema(f"function output fields are not supported (field '{f.name}')")
         if f.data_type not in DataType._value2member_map_:
@@ -67,6 +72,8 @@ def schema_from_proto(pb: schema_pb2.CollectionSchema) -> CollectionSchema:
                 is_dynamic=f.is_dynamic,
                 is_partition_key=f.is_partition_key,
                 nullable=f.nullable,
+                element_type=_element_type(f),
+                default_value=_default_from_proto(f),
             )
         )
     return CollectionSchema(
@@ -108,9 +115,67 @@ def schema_to_proto(
                 is_dynamic=f.is_dynamic,
                 is_partition_key=f.is_partition_key,
                 nullable=f.nullable,
+                element_type=int(f.element_type),
+                default_value=_default_to_proto(f),
             )
         )
     return pb
+
+
+def _element_type(f: schema_pb2.FieldSchema) -> DataType:
+    """An ARRAY field's element type; clients may send junk there for other fields."""
+    if f.data_type != DataType.ARRAY:
+        return DataType.NONE
+    if f.element_type not in DataType._value2member_map_:
+        raise IllegalSchema(
+            f"array field '{f.name}' has the unsupported element type {type_name(f.element_type)}"
+        )
+    return DataType(f.element_type)
+
+
+# Which ValueField slots may carry the default of each field type, the first
+# being the one we answer with. pymilvus picks the slot from the Python value
+# (an int becomes long_data even for an Int32 field), so integers take either
+# integer slot and floats either float slot; the range is checked later.
+_DEFAULT_SLOTS: dict[DataType, tuple[str, ...]] = {
+    DataType.BOOL: ("bool_data",),
+    DataType.INT8: ("int_data", "long_data"),
+    DataType.INT16: ("int_data", "long_data"),
+    DataType.INT32: ("int_data", "long_data"),
+    DataType.INT64: ("long_data", "int_data"),
+    DataType.FLOAT: ("float_data", "double_data"),
+    DataType.DOUBLE: ("double_data", "float_data"),
+    DataType.VARCHAR: ("string_data",),
+}
+
+
+def _default_from_proto(f: schema_pb2.FieldSchema) -> DefaultValue | None:
+    """The field's default as a Python value, checked against the field's type."""
+    if not f.HasField("default_value"):
+        return None
+    slot = f.default_value.WhichOneof("data")
+    if slot is None:
+        return None
+    accepted = _DEFAULT_SLOTS.get(DataType(f.data_type))  # the type was checked first
+    if accepted is None:
+        raise IllegalSchema(
+            f"field '{f.name}' ({type_name(f.data_type)}) cannot have a default value: "
+            "only non-JSON scalar fields can"
+        )
+    if slot not in accepted:
+        raise IllegalSchema(
+            f"the default value of field '{f.name}' is {slot.removesuffix('_data')} data, "
+            f"which does not match the field's type {type_name(f.data_type)}"
+        )
+    value = getattr(f.default_value, slot)
+    return value if slot != "float_data" else float(value)
+
+
+def _default_to_proto(f: FieldSchema) -> schema_pb2.ValueField | None:
+    if f.default_value is None:
+        return None
+    slot = _DEFAULT_SLOTS[f.data_type][0]
+    return schema_pb2.ValueField(**{slot: f.default_value})
 
 
 def validate_collection_name(name: str) -> None:
@@ -168,6 +233,11 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
             raise IllegalSchema(
                 f"field '{f.name}' cannot be declared dynamic; set enable_dynamic_field instead"
             )
+        if f.data_type in _UNIMPLEMENTED_TYPES:
+            raise Unimplemented(
+                f"field '{f.name}' has the type {type_name(f.data_type)}, which Elanus does not "
+                f"implement: {_UNIMPLEMENTED_TYPES[f.data_type]}"
+            )
         if f.data_type not in SUPPORTED_FIELD_TYPES:
             raise IllegalSchema(
                 f"field '{f.name}' has the unsupported type {type_name(f.data_type)}"
@@ -194,6 +264,11 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
                     f"{MAX_VARCHAR_LENGTH}"
                 )
             params["max_length"] = str(max_length)
+        if f.data_type == DataType.ARRAY:
+            params.update(_array_params(f))
+        else:
+            f = replace(f, element_type=DataType.NONE)
+        _check_default(replace(f, type_params=params))
         if f.auto_id and not f.is_primary:
             raise IllegalSchema(f"auto_id is only allowed on the primary key, not on '{f.name}'")
         if f.is_partition_key:
@@ -210,6 +285,8 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
             f"a collection needs exactly one primary key field, found {len(primaries)}"
         )
     primary = primaries[0]
+    if primary.default_value is not None:
+        raise IllegalSchema(f"the primary key '{primary.name}' cannot have a default value")
     if primary.data_type not in (DataType.INT64, DataType.VARCHAR):
         raise IllegalSchema(
             f"the primary key '{primary.name}' must be Int64 or VarChar, "
@@ -226,3 +303,80 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
             FieldSchema(name=DYNAMIC_FIELD_NAME, data_type=DataType.JSON, is_dynamic=True)
         )
     return replace(schema, fields=tuple(fields)).with_field_ids(100)
+
+
+# Types a client can declare that Elanus refuses outright, and why.
+_UNIMPLEMENTED_TYPES: dict[DataType, str] = {
+    DataType.FLOAT16_VECTOR: (
+        "vectors are indexed and searched as float32 by FAISS, and half-precision "
+        "storage and results are not implemented; use FloatVector"
+    ),
+    DataType.BFLOAT16_VECTOR: (
+        "vectors are indexed and searched as float32 by FAISS, and bfloat16 storage "
+        "and results are not implemented; use FloatVector"
+    ),
+    DataType.SPARSE_FLOAT_VECTOR: "FAISS has no sparse vector index",
+}
+
+
+def _array_params(f: FieldSchema) -> dict[str, str]:
+    """Milvus's ARRAY rules: a scalar element type, 1..4096 elements, VarChar max_length."""
+    if f.element_type not in ARRAY_ELEMENT_TYPES:
+        raise IllegalSchema(
+            f"array field '{f.name}' needs an element type of Bool, Int8, Int16, Int32, "
+            f"Int64, Float, Double or VarChar, not {type_name(f.element_type)}"
+        )
+    capacity = _positive_int_param(f, "max_capacity")
+    if capacity > MAX_ARRAY_CAPACITY:
+        raise IllegalSchema(
+            f"the max_capacity ({capacity}) of array field '{f.name}' exceeds {MAX_ARRAY_CAPACITY}"
+        )
+    params = {"max_capacity": str(capacity)}
+    if f.element_type == DataType.VARCHAR:
+        max_length = _positive_int_param(f, "max_length")
+        if max_length > MAX_VARCHAR_LENGTH:
+            raise IllegalSchema(
+                f"the max_length ({max_length}) of the elements of array field '{f.name}' "
+                f"exceeds {MAX_VARCHAR_LENGTH}"
+            )
+        params["max_length"] = str(max_length)
+    if f.is_primary:
+        raise IllegalSchema(f"array field '{f.name}' cannot be the primary key")
+    return params
+
+
+def _check_default(f: FieldSchema) -> None:
+    """A default must suit the field: a non-JSON scalar, in range, within max_length."""
+    value = f.default_value
+    if value is None:
+        return
+    if f.data_type not in _DEFAULT_SLOTS:
+        raise IllegalSchema(
+            f"field '{f.name}' ({type_name(f.data_type)}) cannot have a default value: "
+            "only non-JSON scalar fields can"
+        )
+    if f.data_type == DataType.BOOL:
+        ok = isinstance(value, bool)
+    elif f.data_type.is_integer:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok:
+            low, high = INTEGER_RANGES[f.data_type]
+            if not low <= value <= high:
+                raise IllegalSchema(
+                    f"the default value {value} of field '{f.name}' is out of the "
+                    f"{type_name(f.data_type)} range [{low}, {high}]"
+                )
+    elif f.data_type in (DataType.FLOAT, DataType.DOUBLE):
+        ok = isinstance(value, float)
+    else:
+        ok = isinstance(value, str)
+        if ok and len(value) > f.max_length:
+            raise IllegalSchema(
+                f"the default value of field '{f.name}' is longer than its max_length "
+                f"({f.max_length})"
+            )
+    if not ok:
+        raise IllegalSchema(
+            f"the default value {value!r} of field '{f.name}' does not match its type "
+            f"{type_name(f.data_type)}"
+        )

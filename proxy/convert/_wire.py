@@ -39,6 +39,7 @@ SCALAR_SLOT = {
     DataType.DOUBLE: "double_data",
     DataType.VARCHAR: "string_data",
     DataType.JSON: "json_data",
+    DataType.ARRAY: "array_data",
 }
 
 
