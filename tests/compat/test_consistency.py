@@ -40,6 +40,10 @@ SLOW_TICKS = {
 }
 SLOW_TICKS_WAIT_S = 1.5
 BOUNDED_GRACEFUL_S = 1.0
+# A read that waited for serve-time on the slow-tick server would take the whole
+# consistency wait (and then fail): answering within it shows it did not wait,
+# with room for a loaded machine (a timing margin, not a speed target).
+NO_WAIT_BOUND_S = SLOW_TICKS_WAIT_S
 
 pytestmark = pytest.mark.not_on_milvus_lite("starts servers with tuned configuration")
 
@@ -207,7 +211,7 @@ def test_bounded_finds_a_write_once_the_graceful_time_has_passed(
         started = time.perf_counter()
         # Allowed to miss the row; must not wait for it either.
         second.query(name, filter=f"id == {pk}", output_fields=["id"], consistency_level="Bounded")
-        assert time.perf_counter() - started < BOUNDED_GRACEFUL_S / 2
+        assert time.perf_counter() - started < BOUNDED_GRACEFUL_S
         time.sleep(max(acked + BOUNDED_GRACEFUL_S + 2 * TICK_INTERVAL_S - time.monotonic(), 0))
         explicit = second.query(
             name, filter=f"id == {pk}", output_fields=["id"], consistency_level="Bounded"
@@ -255,17 +259,17 @@ def test_eventually_never_waits_on_a_lagging_channel(
         started = time.perf_counter()
         second.search(name, data=[row(0)["vector"]], limit=3, consistency_level="Eventually")
         second.query(name, filter="id >= 0", output_fields=["id"], consistency_level="Eventually")
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < NO_WAIT_BOUND_S
 
         started = time.perf_counter()
         session = writer.query(
             name, filter=f"id == {pk}", output_fields=["id"], consistency_level="Session"
         )
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < NO_WAIT_BOUND_S
         assert ids_of(session) == [pk]
     started = time.perf_counter()
     strong = second.query(name, filter="id >= 0", output_fields=["id"], consistency_level="Strong")
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < NO_WAIT_BOUND_S
     assert ids_of(strong) == list(range(10))
 
 
@@ -290,7 +294,7 @@ def test_the_collections_default_level_applies_when_the_request_names_none(
         assert ids_of(writer.query("default_session", filter=f"id == {pk}")) == [pk]
         started = time.perf_counter()
         second.query("default_eventually", filter=f"id == {pk}")
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < NO_WAIT_BOUND_S
 
 
 @pytest.mark.parametrize(
