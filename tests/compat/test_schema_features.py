@@ -266,3 +266,19 @@ def test_bad_schemas_are_refused(
     with pytest.raises(MilvusException, match=words):
         client.create_collection(name, schema=_schema_with(client, **field))
     assert not client.has_collection(name)
+
+
+def test_delete_and_upsert_by_array_and_null_filters(
+    client: MilvusClient, nullable_collection: str
+) -> None:
+    name = nullable_collection
+    rows = _nullable_rows()
+    client.insert(name, rows)
+    _flush(client, name)
+    client.delete(name, filter="n_int is null or array_contains(n_arr, 5)")
+    kept = {r["pk"] for r in rows if r["pk"] % 2 == 0 and r["pk"] != 4}
+    assert {row["pk"] for row in client.query(name, "pk >= 0")} == kept
+    upserted = dict(rows[0], n_arr=None, d_int=None)
+    client.upsert(name, [upserted])
+    got = client.query(name, "pk == 0", output_fields=["n_arr", "d_int"])
+    assert got[0]["n_arr"] is None and got[0]["d_int"] == 7
