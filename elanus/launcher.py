@@ -57,6 +57,7 @@ class Standalone:
         from proxy.writer import DmlWriter
         from querynode import QueryNode
 
+        warm_up()
         proxy_config = self.config.proxy
         health = Health("standalone", NODE_ID)
         http_server = start_http(health, proxy_config.host, proxy_config.http_port)
@@ -149,6 +150,25 @@ def start_http(health: Health, host: str, port: int) -> RoleHttpServer:
     return server
 
 
+def warm_up() -> None:
+    """Pay one-time costs in the background at start, not in the first request: pyarrow's
+    first numpy conversion imports pandas (0.4 s, more under load) and the first filter
+    builds the expression parser (0.3 s)."""
+
+    def once() -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        from elanus import expr
+        from elanus.schema import CollectionSchema, DataType, FieldSchema
+
+        pa.array(np.zeros(1, dtype=np.int64))
+        key = FieldSchema("id", DataType.INT64, is_primary=True)
+        expr.parse("id > 0", CollectionSchema("warm_up", (key,)))
+
+    threading.Thread(target=once, name="warm-up", daemon=True).start()
+
+
 def version() -> str:
     try:
         return "v" + metadata.version("elanus")
@@ -214,6 +234,7 @@ class RoleProcess:
         # kafka-python logs every connection at INFO: noise in a role's log.
         logging.getLogger("kafka").setLevel(logging.WARNING)
         section = getattr(self.config, self.role)
+        warm_up()
         try:
             http_server = start_http(self.health, section.host, section.http_port)
             self.on_stop(http_server.stop)

@@ -8,13 +8,17 @@ query's hits best first, drop repeated primary keys, keep the top ``limit``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from elanus import expr
+from elanus.schema import CollectionSchema
 from elanus.vectors.window import ScoreWindow
 
 WINDOW_PARAM = "_elanus_window"
@@ -120,6 +124,39 @@ class QueryResult:
     count: int = 0  # for count(*)
 
 
+class ParsedFilters:
+    """A small LRU of parsed filters, so a repeated filter is parsed once, not per request.
+
+    Keyed by the schema object (by identity: a schema change brings a new object),
+    the text and the template values; the parsed trees are immutable and shared.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[int, str, str], tuple[CollectionSchema, expr.Expr]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def parse(
+        self, text: str, schema: CollectionSchema, template_values: Mapping[str, Any]
+    ) -> expr.Expr:
+        """``expr.parse(text, schema, template_values)``, from the cache when seen before."""
+        key = (id(schema), text, repr(sorted(template_values.items())))
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] is schema:
+                self._entries.move_to_end(key)
+                return entry[1]
+        parsed = expr.parse(text, schema, template_values)  # raises for a bad filter: not cached
+        with self._lock:
+            self._entries[key] = (schema, parsed)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return parsed
+
+
 def merge_search_results(
     parts: Sequence[SearchResult],
     limit: int,
@@ -137,21 +174,29 @@ def merge_search_results(
     if parts[0].num_hits == 0:
         return parts[0]
     nq = parts[0].nq
-    query_index = np.concatenate([p.query_index for p in parts])
-    scores = np.concatenate([p.scores for p in parts])
-    pks = pa.concat_arrays([p.pks for p in parts])
-    fields = pa.concat_tables([p.fields for p in parts])
+    single = len(parts) == 1
+    query_index = parts[0].query_index if single else np.concatenate([p.query_index for p in parts])
+    scores = parts[0].scores if single else np.concatenate([p.scores for p in parts])
+    pks = parts[0].pks if single else pa.concat_arrays([p.pks for p in parts])
+    fields = parts[0].fields if single else pa.concat_tables([p.fields for p in parts])
     sort_scores = -scores if larger_is_better else scores
-    # Stable order: by query, then score; ties keep the earlier part first.
-    order = np.lexsort((sort_scores, query_index))
-    query_index, scores = query_index[order], scores[order]
-    pks_sorted = pks.take(pa.array(order))
+    # Stable order: by query, then score; ties keep the earlier part first. A single
+    # segment's or shard's hits usually come in that order already: no sort, no take.
+    presorted = _is_sorted(query_index, sort_scores)
+    order = np.arange(len(scores)) if presorted else np.lexsort((sort_scores, query_index))
+    if not presorted:
+        query_index, scores = query_index[order], scores[order]
+    pks_sorted = pks if presorted else pks.take(pa.array(order))
     keep = _first_of_each_key(query_index, pks_sorted)
     if grouping is None:
         keep &= _rank_within_group(query_index, keep) < limit
     else:
-        group_column = fields.column(grouping.field).take(pa.array(order))
+        group_column = fields.column(grouping.field)
+        if not presorted:
+            group_column = group_column.take(pa.array(order))
         keep &= _group_selection(query_index, group_column, keep, limit, grouping)
+    if presorted and keep.all():
+        return SearchResult(nq=nq, query_index=query_index, scores=scores, pks=pks, fields=fields)
     chosen = order[keep]
     return SearchResult(
         nq=nq,
@@ -162,18 +207,38 @@ def merge_search_results(
     )
 
 
+def _is_sorted(query_index: np.ndarray, sort_scores: np.ndarray) -> bool:
+    """True when hits are ordered by query, then best score first (what the merge sorts to).
+
+    NaN scores compare false either way, so they send the hits through the real sort.
+    """
+    if len(query_index) < 2:
+        return not np.isnan(sort_scores).any()
+    step = np.diff(query_index)
+    if (step < 0).any() or np.isnan(sort_scores).any():
+        return False
+    return not ((step == 0) & (np.diff(sort_scores) < 0)).any()
+
+
 def _first_of_each_key(query_index: np.ndarray, pks: pa.Array) -> np.ndarray:
-    """True for the first (best) occurrence of each (query, pk) pair in sorted order."""
-    keys = pks.to_numpy(zero_copy_only=False)
-    seen: set[tuple[int, Any]] = set()
-    keep = np.zeros(len(keys), dtype=bool)
-    if len(keys) == len(set(zip(query_index.tolist(), keys.tolist(), strict=True))):
-        keep[:] = True
+    """True for the first (best) occurrence of each (query, pk) pair in sorted order.
+
+    One stable sort by (query, key) puts repeats next to each other, earliest first.
+    Integer keys sort as they are; others (strings, nulls) as dictionary codes.
+    """
+    keep = np.ones(len(pks), dtype=bool)
+    if len(pks) < 2:
         return keep
-    for i, pair in enumerate(zip(query_index.tolist(), keys.tolist(), strict=True)):
-        if pair not in seen:
-            seen.add(pair)
-            keep[i] = True
+    if isinstance(pks, pa.ChunkedArray):
+        pks = pks.combine_chunks()
+    if pa.types.is_integer(pks.type) and pks.null_count == 0:
+        keys = pks.to_numpy()
+    else:
+        keys = pks.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    order = np.lexsort((keys, query_index))
+    ordered_queries, ordered_keys = query_index[order], keys[order]
+    repeat = (ordered_queries[1:] == ordered_queries[:-1]) & (ordered_keys[1:] == ordered_keys[:-1])
+    keep[order[1:][repeat]] = False
     return keep
 
 

@@ -16,10 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from elanus import errors, expr, timestamps, vectors
+from elanus import errors, timestamps, vectors
 from elanus.meta import CollectionInfo, ConsistencyLevel
 from elanus.requests import (
     Grouping,
+    ParsedFilters,
     QueryRequest,
     QueryResult,
     SearchRequest,
@@ -88,6 +89,7 @@ class Reader:
         self._graceful_time_s = graceful_time_s
         self.max_topk = max_topk
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="proxy-fanout")
+        self._filters = ParsedFilters()  # validation only; the querynodes parse (and cache) too
 
     # --- checks shared by search and query
 
@@ -140,7 +142,7 @@ class Reader:
         self, plan: SearchPlan, consistency: Consistency, read_ts: ReadTimestamps | None = None
     ) -> SearchResult:
         if plan.filter:
-            expr.parse(plan.filter, plan.info.schema, plan.template_values)
+            self._filters.parse(plan.filter, plan.info.schema, plan.template_values)
         leaders = self._coordinator.shard_leaders(plan.info.collection_id)
         read_ts = read_ts or self.read_timestamps(plan.info, consistency)
         guarantee, mvcc = read_ts.guarantee_ts, read_ts.mvcc_ts
@@ -190,7 +192,7 @@ class Reader:
         read_ts: ReadTimestamps | None = None,
     ) -> QueryResult:
         if filter_text:
-            expr.parse(filter_text, info.schema, template_values)
+            self._filters.parse(filter_text, info.schema, template_values)
         leaders = self._coordinator.shard_leaders(info.collection_id)
         read_ts = read_ts or self.read_timestamps(info, consistency)
         guarantee, mvcc = read_ts.guarantee_ts, read_ts.mvcc_ts

@@ -158,7 +158,7 @@ class DataRpcs:
             num_queries=len(queries),
             top_k=topk,
             scores=result.scores.tolist(),
-            ids=convert.ids_to_proto(result.pks, primary.data_type),
+            ids=_result_ids(result.pks, primary.data_type),
             topks=np.bincount(result.query_index, minlength=len(queries)).tolist(),
             output_fields=output_fields,
             fields_data=convert.field_data_from_table(result.fields, info.schema, output_fields),
@@ -283,6 +283,18 @@ class DataRpcs:
             output_fields=output_fields,
             session_ts=read_ts.mvcc_ts,
         )
+
+
+def _result_ids(pks: pa.Array, pk_type: DataType) -> schema_pb2.IDs:
+    """The hits' keys for the reply; Int64 keys go through one ``tolist`` (5x faster for a
+    batch than converting key by key). Protobuf takes a numpy array too, but iterates it
+    element by element, which is slower still."""
+    if pk_type is DataType.INT64 and pa.types.is_int64(pks.type):
+        ids = schema_pb2.IDs()
+        ids.int_id.SetInParent()  # set even with no hits, as the client reads the oneof
+        ids.int_id.data.extend(pks.to_numpy(zero_copy_only=False).tolist())
+        return ids
+    return convert.ids_to_proto(pks, pk_type)
 
 
 def _consistency(request: Any, params: dict[str, str] | None = None) -> Consistency:

@@ -45,6 +45,8 @@ class SegmentView:
     vectors: dict[str, np.ndarray]
     indexes: dict[str, vectors.VectorIndex]
     filter_cache: dict[Any, Any]
+    max_row_ts: int = 0  # the newest row's insert timestamp
+    has_deletes: bool = True  # False only when no row was ever marked deleted
 
     @property
     def num_rows(self) -> int:
@@ -52,6 +54,19 @@ class SegmentView:
 
     def visible(self, mvcc_ts: int) -> np.ndarray:
         return (self.row_ts <= np.uint64(mvcc_ts)) & (self.deleted_at > np.uint64(mvcc_ts))
+
+    def all_visible(self, mvcc_ts: int) -> bool:
+        """True when every row is visible at ``mvcc_ts``, known without touching the rows."""
+        return not self.has_deletes and self.max_row_ts <= mvcc_ts
+
+    def search_mask(self, parsed: expr.Expr | None, mvcc_ts: int) -> np.ndarray | None:
+        """:meth:`mask`, or None when every row qualifies (so FAISS skips its selector path).
+
+        The array returned may be shared with the filter cache: read it, never change it.
+        """
+        if self.all_visible(mvcc_ts):
+            return None if parsed is None else self.filter_result(parsed)
+        return self.mask(parsed, mvcc_ts)
 
     def mask(self, parsed: expr.Expr | None, mvcc_ts: int) -> np.ndarray:
         """Rows visible at ``mvcc_ts`` (MVCC and deletes) that pass the filter.
@@ -141,6 +156,8 @@ class Segment:
         self.indexes: dict[str, vectors.VectorIndex] = {}
         self._view: SegmentView | None = None
         self._filter_cache: dict[Any, Any] = {}
+        self._max_row_ts = int(row_ts.max()) if len(row_ts) else 0
+        self._has_deletes = False
 
     @classmethod
     def from_table(
@@ -178,6 +195,7 @@ class Segment:
         if len(value) != self.num_rows:
             raise ValueError(f"{len(value)} delete marks for {self.num_rows} rows")
         self._deleted_at = GrowableArray(np.array(value, dtype=np.uint64))
+        self._has_deletes = bool((self.deleted_at != ALIVE).any())
         self._view = None
 
     @property
@@ -196,6 +214,7 @@ class Segment:
             self._parts.append(pa.concat_tables([before, last]).combine_chunks())
         self.table = pa.concat_tables(self._parts)
         self._row_ts.extend(ts)
+        self._max_row_ts = max(self._max_row_ts, timestamp)
         self._deleted_at.extend(np.full(count, ALIVE, dtype=np.uint64))
         for f in self.schema.vector_fields:
             self._vectors[f.name].extend(vectors_from_column(rows.column(f.name), f))
@@ -214,6 +233,7 @@ class Segment:
         marks = updated.values
         marks[hit] = np.minimum(marks[hit], np.uint64(timestamp))
         self._deleted_at = updated
+        self._has_deletes = True
         self._view = None  # the filter cache stays valid: the rows did not change
         return int(hit.sum())
 
@@ -232,6 +252,8 @@ class Segment:
                 vectors=self.vectors,
                 indexes=dict(self.indexes),
                 filter_cache=self._filter_cache,
+                max_row_ts=self._max_row_ts,
+                has_deletes=self._has_deletes,
             )
         return self._view
 
@@ -254,19 +276,19 @@ def search_view(
     """
     if view.num_rows == 0:
         return None
-    valid = view.mask(parsed, request.mvcc_ts)
-    valid_count = int(valid.sum())
+    valid = view.search_mask(parsed, request.mvcc_ts)
+    valid_count = view.num_rows if valid is None else int(np.count_nonzero(valid))
     if valid_count == 0:
         return None
     index = view.indexes.get(request.anns_field)
     if index is None or index.spec.metric_type != metric:
         index = None
+    data = view.vectors[request.anns_field]
 
     def top(n: int) -> tuple[np.ndarray, np.ndarray]:
         if index is not None:
             params = _widened(request.search_params, n)
-            return index.search(request.queries, n, params, valid)
-        data = view.vectors[request.anns_field]
+            return index.search(request.queries, n, params, valid, raw_vectors=data)
         return vectors.brute_force_search(data, request.queries, n, metric, valid)
 
     if request.window is None and request.grouping is None:

@@ -33,6 +33,7 @@ from elanus.vectors.brute_force import (
 from elanus.vectors.spec import (
     BIN_IVF_FLAT,
     COSINE,
+    FLAT,
     HNSW,
     IP,
     IVF_FLAT,
@@ -66,12 +67,15 @@ class VectorIndex(ABC):
         k: int,
         search_params: Mapping[str, Any] | None = None,
         valid: np.ndarray | None = None,
+        raw_vectors: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k rows per query among rows where ``valid`` (a bool mask over rows) is True.
 
         Returns (distances float32 (nq, k), row offsets int64 (nq, k)) sorted best
         first; missing results have offset -1 and distance +inf (-inf for IP/COSINE).
         Raises ParameterInvalid for bad search params (e.g. HNSW ef < k).
+        ``raw_vectors`` (the indexed rows, in order) lets an exact search read the
+        few valid rows directly instead of reconstructing them or scanning every list.
         """
         if k < 1:
             raise ValueError(f"k must be positive, got {k}")
@@ -83,12 +87,28 @@ class VectorIndex(ABC):
         if valid_count == 0 or nq == 0:
             return _empty_result(nq, k, self.spec.metric_type)
         if valid_count <= (1.0 - _FILTERED_OUT_RATIO_FOR_EXACT) * self.num_rows:
-            return self._exact_search(queries, k, mask)
+            return self._exact(queries, k, mask, raw_vectors)
         distances, offsets = self._approximate_search(queries, k, resolved, mask)
         short = np.flatnonzero((offsets >= 0).sum(axis=1) < min(k, valid_count))
         if len(short):
-            distances[short], offsets[short] = self._exact_search(queries[short], k, mask)
+            distances[short], offsets[short] = self._exact(queries[short], k, mask, raw_vectors)
         return distances, offsets
+
+    @property
+    def exact_from_raw(self) -> bool:
+        """True when the exact path ranks by true distances, so raw rows give the same answer.
+
+        Quantized indexes (IVF_SQ8, IVF_PQ, SCANN without raw data) rank by their
+        codes even when exhaustive, so they keep their own exact path.
+        """
+        return False
+
+    def _exact(
+        self, queries: np.ndarray, k: int, mask: np.ndarray | None, raw: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if raw is None or not self.exact_from_raw or len(raw) != self.num_rows:
+            return self._exact_search(queries, k, mask)
+        return brute_force_search(raw, queries, k, self.spec.metric_type, mask)
 
     def serialize(self) -> bytes:
         """The index as bytes for object storage; :func:`load_index` reverses it."""
@@ -174,6 +194,12 @@ class FaissFloatIndex(VectorIndex):
             distances, positions = brute_force_search(vectors, queries, k, metric)
             return distances, np.where(positions >= 0, rows[positions], -1)
         return self._approximate_search(queries, k, {}, mask)
+
+    @property
+    def exact_from_raw(self) -> bool:
+        return self._structure in (FLAT, IVF_FLAT, HNSW) or (
+            self._structure == SCANN and self._has_raw_vectors
+        )
 
     @property
     def _has_raw_vectors(self) -> bool:
