@@ -31,7 +31,7 @@ from elanus.requests import (
 )
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
-from querynode.segment import TS_COLUMN, Segment, search_view, table_schema
+from querynode.segment import ALIVE, TS_COLUMN, Segment, search_view, table_schema
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,8 @@ class ShardDelegator:
             if info.state is SegmentState.FLUSHED:
                 self._sealed[info.segment_id] = self._load_sealed(info)
                 self._flushed_ids.add(info.segment_id)
+                # Rows of segments compacted into this one may still be replayed.
+                self._flushed_ids.update(info.compacted_from)
         for delta in snapshot.delta_logs:
             pks, timestamps = segment.read_deltas(self._storage.get(delta.key))
             self._apply_delta_file(pks, timestamps)
@@ -177,6 +179,9 @@ class ShardDelegator:
         if info.vchannel != self.vchannel or info.segment_id in self._sealed:
             return
         sealed = self._load_sealed(info)
+        if info.compacted_from:
+            self._swap_compacted(info, sealed)
+            return
         with self._lock:
             growing = self._growing.pop(info.segment_id, None)
             if growing is not None and growing.num_rows == sealed.num_rows:
@@ -186,6 +191,34 @@ class ShardDelegator:
                     sealed.apply_delete(pks, ts)
             self._sealed[info.segment_id] = sealed
             self._flushed_ids.add(info.segment_id)
+
+    def _swap_compacted(self, info: SegmentInfo, merged: Segment) -> None:
+        """Replace the segments a compaction merged by its result, in one step under
+        the lock, so a search sees either all the old segments or the new one.
+
+        Deletes the old segments had (from delta logs and the stream) are carried
+        over by key, and every delete seen on the stream is applied again: the
+        compaction only purged deletes up to its timestamp.
+        """
+        with self._lock:
+            replaced = [
+                seg
+                for i in info.compacted_from
+                if (seg := self._sealed.pop(i, None) or self._growing.pop(i, None)) is not None
+            ]
+            for old in replaced:
+                view = old.view()
+                gone = view.deleted_at != ALIVE
+                if gone.any():
+                    keys = view.table.column(self._pk_name).combine_chunks().filter(pa.array(gone))
+                    when = view.deleted_at[gone]
+                    for ts in np.unique(when):
+                        merged.apply_delete(keys.filter(pa.array(when == ts)), int(ts))
+            for pks, ts in self._deletes:
+                merged.apply_delete(pks, ts)
+            self._sealed[info.segment_id] = merged
+            self._flushed_ids.add(info.segment_id)
+            self._flushed_ids.update(info.compacted_from)
 
     def segment_indexed(self, info: SegmentInfo, index: IndexInfo) -> None:
         with self._lock:
