@@ -44,6 +44,7 @@ from proto.internal import roles_pb2 as pb
 from proto.internal import roles_pb2_grpc as pb_grpc
 
 DEFAULT_TIMEOUT_S = 30.0
+COMPACT_WAIT_S = 600.0
 
 
 class _RoleClient:
@@ -311,7 +312,9 @@ class DataNodeGrpcClient(_RoleClient):
         self._call("FlushChannel", pb.FlushChannelRequest(vchannel=vchannel, flush_ts=flush_ts))
 
     def compact(self, plan: CompactionPlan) -> SegmentInfo:
-        response = self._call("Compact", pb.CompactRequest(plan_json=codec.to_json(plan)))
+        # A merge reads and writes whole segments: allow it more than a plain call.
+        request = pb.CompactRequest(plan_json=codec.to_json(plan))
+        response = self._call("Compact", request, waits_s=COMPACT_WAIT_S)
         return codec.segment_from_json(response.segment_json)
 
 

@@ -155,3 +155,27 @@ def test_deletes_racing_a_compaction_are_not_lost(roles: RoleSet) -> None:
     _compact(roles, info)  # purges what the first one could not see
     assert set(roles.rows_by_pk(info)) == set(range(200)) - set(racing)
     assert sum(s.num_rows for s in _flushed(roles, info)) == 200 - len(racing)
+
+
+def test_automatic_policy_merges_many_small_segments(tmp_path: Path) -> None:
+    def configure(config: Config) -> None:
+        config.coordinator.compaction_interval_s = 0.2
+        config.coordinator.compaction_min_segments = 3
+
+    roles = RoleSet(tmp_path).start(configure)
+    try:
+        info = roles.create_collection(shards=1)
+        roles.load(info)
+        _insert_flushed_batches(roles, info, batches=2, size=10)
+        # Two small segments are below the policy's minimum: they stay.
+        assert len(_flushed(roles, info)) == 2
+        roles.writer.insert(
+            info, info.partitions[0].partition_id, make_rows(info.schema, range(20, 30))
+        )
+        roles.flush_and_wait(info)
+        wait_until(lambda: len(_flushed(roles, info)) == 1, what="automatic compaction")
+        assert _flushed(roles, info)[0].num_rows == 30
+        assert roles.coordinator.wait_idle()
+        assert set(roles.rows_by_pk(info)) == set(range(30))
+    finally:
+        roles.stop()
