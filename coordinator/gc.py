@@ -5,9 +5,10 @@ Two sources of garbage: segments left DROPPED by compaction (their files go
 it), and orphans, objects under the data prefixes that no metadata names (a
 datanode that died between writing a file and reporting it, files of dropped
 collections). The store keeps no modification times, so an orphan is removed
-only once it has been seen orphaned for the grace period. Delta logs are kept
-while their collection lives: removing one safely needs every segment that
-existed when it was written compacted past it, which is not tracked yet.
+only once it has been seen orphaned for the grace period. A delta log goes once
+every live segment of its channel was compacted past it (``purged_log_id``),
+and has stayed so for the grace period: its metadata first, so no new reader
+finds it, then its file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class GarbageCollector:
         self._storage = storage
         self._grace_ms = int(grace_s * 1000)
         self._orphan_seen_ms: dict[str, int] = {}
+        self._delta_purged_seen_ms: dict[int, int] = {}
 
     def run_once(self, now_ms: int | None = None) -> list[str]:
         """Remove what is old enough; the removed keys."""
@@ -39,6 +41,7 @@ class GarbageCollector:
         for segment in self._segments.dropped():
             if now_ms - segment.dropped_at_ms >= self._grace_ms:
                 removed += self._remove_segment(segment)
+        removed += self._remove_purged_deltas(now_ms)
         removed += self._remove_orphans(now_ms)
         if removed:
             log.info("garbage collected", extra={"objects": len(removed)})
@@ -51,6 +54,20 @@ class GarbageCollector:
             self._storage.delete(key)
         self._segments.forget(segment)
         return keys
+
+    def _remove_purged_deltas(self, now_ms: int) -> list[str]:
+        purged = {d.log_id: d for d in self._segments.purged_deltas()}
+        seen = {i: t for i, t in self._delta_purged_seen_ms.items() if i in purged}
+        removed = []
+        for log_id, delta in sorted(purged.items()):
+            first_seen = seen.setdefault(log_id, now_ms)
+            if now_ms - first_seen >= self._grace_ms and first_seen < now_ms:
+                self._segments.forget_delta(delta)
+                self._storage.delete(delta.key)
+                del seen[log_id]
+                removed.append(delta.key)
+        self._delta_purged_seen_ms = seen
+        return removed
 
     def _remove_orphans(self, now_ms: int) -> list[str]:
         # Metadata first: a file reported after this read is listed after it too,

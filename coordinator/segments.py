@@ -297,6 +297,25 @@ class SegmentManager:
                 self._kv.delete(segment_key(segment.collection_id, segment.segment_id))
                 del self._segments[segment.segment_id]
 
+    def purged_deltas(self) -> list[DeltaLog]:
+        """Delta logs no live segment needs: every live segment of the channel was
+        compacted past them (a growing or never-compacted segment keeps them all)."""
+        with self._lock:
+            floor: dict[str, int] = {}
+            for s in self._segments.values():
+                if s.state in LIVE_STATES:
+                    floor[s.vchannel] = min(floor.get(s.vchannel, s.purged_log_id), s.purged_log_id)
+            return [
+                d
+                for d in self._deltas.values()
+                if d.vchannel in floor and d.log_id <= floor[d.vchannel]
+            ]
+
+    def forget_delta(self, delta: DeltaLog) -> None:
+        with self._lock:
+            self._kv.delete(delta_key(delta.collection_id, delta.log_id))
+            self._deltas.pop(delta.log_id, None)
+
     def all_keys(self) -> set[str]:
         """Every object key the metadata refers to, for the GC's orphan scan."""
         with self._lock:

@@ -156,3 +156,51 @@ def test_flush_without_datanode_fails_clearly_after_the_bound(tmp_path: Path) ->
         assert info.vchannels[0] in message and "no datanode" in message
     finally:
         roles.stop()
+
+
+def test_gc_removes_delta_logs_only_once_compacted_past(tmp_path: Path) -> None:
+    def configure(config: Config) -> None:
+        config.coordinator.compaction_auto = False
+        config.coordinator.gc_interval_s = 3600  # run by hand below
+
+    roles = RoleSet(tmp_path).start(configure)
+    try:
+        info = roles.create_collection(shards=1)
+        roles.load(info)
+        vchannel = info.vchannels[0]
+        for b in range(2):
+            _insert(roles, info, range(b * 20, b * 20 + 20))
+            roles.flush_and_wait(info)
+        roles.writer.delete(info, 0, pa.array(range(10), type=pa.int64()))
+        roles.flush_and_wait(info)
+        deltas = roles.coordinator.segments.deltas_of_channel(vchannel)
+        assert deltas
+        gc = roles.coordinator.gc
+        far = int(time.time() * 1000) + 10**9
+        grace_ms = int(roles.config.coordinator.gc_grace_s * 1000)
+        gc.run_once(now_ms=far)
+        gc.run_once(now_ms=far + grace_ms)
+        # Not compacted yet: the flushed segments still need their deletes.
+        assert all(roles.storage.exists(d.key) for d in deltas)
+        compaction_id = roles.coordinator.manual_compaction(info.collection_id)
+        wait_until(
+            lambda: roles.coordinator.compaction_state(compaction_id).state == "Completed",
+            what="compaction",
+        )
+        # Compacted past now, but the grace starts from when that was first seen.
+        first = gc.run_once(now_ms=far + 2 * grace_ms)
+        assert not {d.key for d in deltas} & set(first)
+        assert all(roles.storage.exists(d.key) for d in deltas)
+        removed = gc.run_once(now_ms=far + 3 * grace_ms)
+        assert {d.key for d in deltas} <= set(removed)
+        assert roles.coordinator.segments.deltas_of_channel(vchannel) == []
+        assert set(roles.rows_by_pk(info)) == set(range(10, 40))
+    finally:
+        roles.stop()
+    again = RoleSet(tmp_path).start(configure)
+    try:
+        info = again.info()
+        again.load(info)
+        assert set(again.rows_by_pk(info)) == set(range(10, 40))
+    finally:
+        again.stop()
