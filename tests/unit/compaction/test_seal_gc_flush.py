@@ -45,7 +45,7 @@ def test_old_segment_is_sealed_even_while_written(tmp_path: Path) -> None:
     roles = RoleSet(tmp_path).start(configure)
     try:
         info = roles.create_collection(shards=1)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 15  # generous: the loop ends at the first flush
         pk = 0
         while time.monotonic() < deadline:  # never idle for long
             _insert(roles, info, range(pk, pk + 5))
