@@ -74,8 +74,9 @@ def _header(record: dict[str, Any]) -> list[str]:
         "- **Systems:** raw FAISS in the harness process (the floor); Elanus `standalone` "
         "and Milvus Lite (`python -m milvus_lite server`) each as a separate server process on "
         "loopback, driven through pymilvus. One system runs at a time.",
-        "- **Not measured yet:** the Elanus cluster (Kafka/etcd/MinIO) column: cluster mode "
-        "does not exist yet.",
+        "- **Not measured yet:** the Elanus cluster (Kafka/etcd/MinIO) column: "
+        "`elanus cluster up` exists, but the harness has no cluster system yet; "
+        "cluster consistency latencies are in the Consistency section.",
         "",
     ]
 
