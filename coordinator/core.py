@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,9 +19,11 @@ from coordinator.compaction import CompactionHooks, CompactionManager
 from coordinator.dispatch import Dispatcher
 from coordinator.gc import GarbageCollector
 from coordinator.housekeeping import Housekeeping, PeriodicJob
+from coordinator.index_coord import IndexCoordination
 from coordinator.indexes import IndexCatalog
 from coordinator.loads import LoadRegistry
 from coordinator.nodes import NodeRegistry
+from coordinator.query_coord import QueryCoordination
 from coordinator.retention import ChannelRetention
 from coordinator.segments import SegmentManager
 from coordinator.ticks import DEFAULT_TICK_INTERVAL_S, TickAggregator
@@ -35,8 +36,6 @@ from elanus.meta import (
     CollectionInfo,
     ConsistencyLevel,
     DeltaLog,
-    IndexBuildTask,
-    IndexInfo,
     PartitionInfo,
     SegmentInfo,
     SegmentState,
@@ -48,8 +47,6 @@ from elanus.services import (
     DataNodeClient,
     FlushResult,
     IndexNodeClient,
-    IndexProgress,
-    LoadProgress,
     QueryNodeClient,
     SafeTsReport,
 )
@@ -61,7 +58,9 @@ log = logging.getLogger(__name__)
 MAX_SHARDS = 16
 
 
-class Coordinator:
+class Coordinator(IndexCoordination, QueryCoordination):
+    """Root and data roles here; index and query roles in their mixins."""
+
     def __init__(
         self,
         config: CoordinatorConfig,
@@ -455,151 +454,6 @@ class Coordinator:
     def channel_flushed(self, vchannel: str, flush_ts: int) -> None:
         self.segments.channel_flushed(vchannel, flush_ts)
 
-    # --- index
-
-    def create_index(
-        self,
-        collection_id: int,
-        field_name: str,
-        index_name: str,
-        index_type: str,
-        metric_type: str,
-        params: dict[str, Any],
-        user_params: dict[str, str],
-    ) -> IndexInfo:
-        with self._ddl_lock:
-            self.catalog.get(collection_id)
-            info, created = self.indexes.add(
-                IndexInfo(
-                    index_id=self.ids.allocate(),
-                    collection_id=collection_id,
-                    field_name=field_name,
-                    index_name=index_name or field_name,
-                    index_type=index_type,
-                    metric_type=metric_type,
-                    params=params,
-                    created_ts=self.tso.allocate(),
-                    user_params=user_params,
-                )
-            )
-        if created:
-            for segment in self.segments.of_collection(collection_id, [SegmentState.FLUSHED]):
-                self._schedule_builds(segment)
-        return info
-
-    def describe_indexes(
-        self, collection_id: int, field_name: str = "", index_name: str = ""
-    ) -> list[IndexProgress]:
-        self.catalog.get(collection_id)
-        flushed = self.segments.of_collection(collection_id, [SegmentState.FLUSHED])
-        total = sum(s.num_rows for s in flushed)
-        progress = []
-        for index in self.indexes.find(collection_id, field_name, index_name):
-            indexed = sum(s.num_rows for s in flushed if index.index_id in s.index_files)
-            failure = self.indexes.failure(index.index_id)
-            state = "Failed" if failure else ("Finished" if indexed == total else "InProgress")
-            progress.append(IndexProgress(index, total, indexed, total - indexed, state, failure))
-        return progress
-
-    def drop_index(self, collection_id: int, field_name: str, index_name: str) -> None:
-        with self._ddl_lock:
-            found = self.indexes.find(collection_id, field_name, index_name)
-            if not found:
-                return
-            if self.loads.get(collection_id) is not None:
-                raise errors.ParameterInvalid(
-                    "index cannot be dropped, collection is loaded, please release it first"
-                )
-            for index in found:
-                self.indexes.remove(index)
-                keys = self.segments.drop_index_files(collection_id, index.index_id)
-                self._dispatch.submit("gc", lambda k=keys: [self._storage.delete(x) for x in k])
-
-    def index_built(self, task: IndexBuildTask, key: str) -> None:
-        self.indexes.finished(task.index.index_id, task.segment.segment_id)
-        updated = self.segments.add_index_file(task.segment.segment_id, task.index.index_id, key)
-        if updated is None or not self.indexes.find(
-            task.index.collection_id, index_name=task.index.index_name
-        ):
-            self._storage.delete(key)  # the segment or the index went away meanwhile
-            return
-        self._notify_querynodes(
-            updated.collection_id, lambda n: n.segment_indexed(updated, task.index)
-        )
-
-    def index_failed(self, task: IndexBuildTask, reason: str) -> None:
-        log.error(
-            "index build failed",
-            extra={
-                "segment": task.segment.segment_id,
-                "index": task.index.index_name,
-                "reason": reason,
-            },
-        )
-        self.indexes.finished(task.index.index_id, task.segment.segment_id, failure=reason)
-
-    # --- query: load state and shard leaders
-
-    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
-        info = self.catalog.get(collection_id)
-        indexed_fields = {i.field_name for i in self.indexes.of_collection(collection_id)}
-        for vector_field in info.schema.vector_fields:
-            if vector_field.name not in indexed_fields:
-                raise errors.IndexNotFound(
-                    f"there is no vector index on field: [{vector_field.name}], "
-                    "please create index firstly"
-                )
-        self.loads.start(collection_id, partition_ids)
-        self._dispatch_load(collection_id, partition_ids)
-
-    def release_collection(self, collection_id: int) -> None:
-        self.catalog.get(collection_id)
-        if self.loads.release(collection_id) is None:
-            return
-        # Through the dispatcher, so a load still running on a node finishes first.
-        for node in self.nodes.querynodes():
-            self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
-
-    def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
-        info = self.catalog.get(collection_id)
-        all_ids = [p.partition_id for p in info.partitions]
-        state = self.loads.release_partitions(collection_id, partition_ids, all_ids)
-        for node in self.nodes.querynodes():
-            if state is None:
-                self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
-            else:
-                self._dispatch.submit(
-                    "release", lambda n=node: n.release_partitions(collection_id, partition_ids)
-                )
-
-    def load_progress(self, collection_id: int, partition_ids: Sequence[int] = ()) -> LoadProgress:
-        info = self.catalog.get(collection_id)
-        state = self.loads.get(collection_id)
-        if state is None:
-            return LoadProgress("NotLoad", 0)
-        loaded_parts = tuple(
-            sorted(state.partition_ids or {p.partition_id for p in info.partitions})
-        )
-        if partition_ids and not set(partition_ids) <= set(loaded_parts):
-            return LoadProgress("NotLoad", 0, loaded_parts)
-        percent = 100 * len(state.loaded_channels) // max(len(info.vchannels), 1)
-        return LoadProgress("Loaded" if percent == 100 else "Loading", percent, loaded_parts)
-
-    def shard_leaders(self, collection_id: int) -> dict[str, int]:
-        info = self.catalog.get(collection_id)
-        state = self.loads.get(collection_id)
-        if state is None or len(state.leaders) < len(info.vchannels):
-            raise errors.CollectionNotLoaded(f"collection={info.name}")
-        return dict(state.leaders)
-
-    def loaded_partitions(self, collection_id: int) -> set[int] | None:
-        """Loaded partition ids, all of them when the whole collection is; None if not loaded."""
-        state = self.loads.get(collection_id)
-        if state is None:
-            return None
-        info = self.catalog.get(collection_id)
-        return set(state.partition_ids) or {p.partition_id for p in info.partitions}
-
     # --- internals
 
     def _collection_of_channel(self, vchannel: str) -> CollectionInfo:
@@ -631,70 +485,11 @@ class Coordinator:
         for node in self.nodes.querynodes():
             self._dispatch.submit("querynode", lambda n=node: call(n))
 
-    def _dispatch_load(self, collection_id: int, partition_ids: Sequence[int]) -> None:
-        info = self.catalog.get(collection_id)
-        for vchannel in info.vchannels:
-            self.place_channel(collection_id, vchannel, partition_ids)
-
     # --- membership hooks: nodes come and go (coordinator.membership calls these)
 
     def watch_channel(self, vchannel: str) -> None:
         """Have the channel's datanode (a new one if its owner left) consume it."""
         self._watch(vchannel)
-
-    def place_channel(
-        self, collection_id: int, vchannel: str, partition_ids: Sequence[int]
-    ) -> None:
-        """Have a querynode serve the shard: the one it is assigned to if that is still
-        registered, else a new pick. Nothing happens while no querynode is registered."""
-        state = self.loads.get(collection_id)
-        if state is None:
-            return
-        assigned = state.assigned.get(vchannel)
-        node = self.nodes.querynode(assigned) if assigned is not None else None
-        if node is not None and assigned is not None:
-            node_id = assigned
-        else:
-            shards_per_node = Counter(
-                n for channels in self.loads.assignments().values() for n in channels.values()
-            )
-            try:
-                node_id, node = self.nodes.querynode_for(vchannel, shards_per_node)
-            except errors.ServiceNotReady:
-                log.warning("no querynode to serve the shard yet", extra={"channel": vchannel})
-                return
-        self.loads.channel_assigned(collection_id, vchannel, node_id)
-
-        def load(n: QueryNodeClient = node, nid: int = node_id) -> None:
-            if self.loads.get(collection_id) is None:
-                return  # released before we got to it
-            try:
-                n.load_channel(vchannel, list(partition_ids))
-            except Exception:
-                self.loads.channel_unassigned(collection_id, vchannel, nid)
-                raise
-            self.loads.channel_loaded(collection_id, vchannel, nid)
-
-        self._dispatch.submit("load", load)
-
-    def schedule_missing_builds(self) -> None:
-        """Index builds no node has taken (none was registered, or its node left)."""
-        for info in self.catalog.all():
-            for segment in self.segments.of_collection(info.collection_id, [SegmentState.FLUSHED]):
-                self._schedule_builds(segment)
-
-    def _schedule_builds(self, segment: SegmentInfo) -> None:
-        info = self.catalog.get(segment.collection_id)
-        for index in self.indexes.missing_builds(segment):
-            field = info.schema.field(index.field_name)
-            if field is None:
-                continue
-            task = IndexBuildTask(self.ids.allocate(), index, segment, field.dim)
-            node = self.nodes.indexnode_for(task.build_id)
-            if node is None:
-                return
-            self.indexes.started(index.index_id, segment.segment_id)
-            self._dispatch.submit("build", lambda n=node, t=task: n.submit(t))
 
     def _remove_files(
         self, segments: Sequence[SegmentInfo], extra_keys: Sequence[str] = ()

@@ -1,0 +1,129 @@
+"""The coordinator's query role: loads, releases, progress and shard leaders.
+
+A mixin of :class:`coordinator.core.Coordinator`, which owns the state these
+methods use (catalog, index catalog, load registry, nodes, dispatcher).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from coordinator.catalog import Catalog
+from coordinator.dispatch import Dispatcher
+from coordinator.indexes import IndexCatalog
+from coordinator.loads import LoadRegistry
+from coordinator.nodes import NodeRegistry
+from elanus import errors
+from elanus.services import LoadProgress, QueryNodeClient
+
+log = logging.getLogger(__name__)
+
+
+class QueryCoordination:
+    catalog: Catalog
+    indexes: IndexCatalog
+    loads: LoadRegistry
+    nodes: NodeRegistry
+    _dispatch: Dispatcher
+
+    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
+        info = self.catalog.get(collection_id)
+        indexed_fields = {i.field_name for i in self.indexes.of_collection(collection_id)}
+        for vector_field in info.schema.vector_fields:
+            if vector_field.name not in indexed_fields:
+                raise errors.IndexNotFound(
+                    f"there is no vector index on field: [{vector_field.name}], "
+                    "please create index firstly"
+                )
+        self.loads.start(collection_id, partition_ids)
+        self._dispatch_load(collection_id, partition_ids)
+
+    def release_collection(self, collection_id: int) -> None:
+        self.catalog.get(collection_id)
+        if self.loads.release(collection_id) is None:
+            return
+        # Through the dispatcher, so a load still running on a node finishes first.
+        for node in self.nodes.querynodes():
+            self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
+
+    def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
+        info = self.catalog.get(collection_id)
+        all_ids = [p.partition_id for p in info.partitions]
+        state = self.loads.release_partitions(collection_id, partition_ids, all_ids)
+        for node in self.nodes.querynodes():
+            if state is None:
+                self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
+            else:
+                self._dispatch.submit(
+                    "release", lambda n=node: n.release_partitions(collection_id, partition_ids)
+                )
+
+    def load_progress(self, collection_id: int, partition_ids: Sequence[int] = ()) -> LoadProgress:
+        info = self.catalog.get(collection_id)
+        state = self.loads.get(collection_id)
+        if state is None:
+            return LoadProgress("NotLoad", 0)
+        loaded_parts = tuple(
+            sorted(state.partition_ids or {p.partition_id for p in info.partitions})
+        )
+        if partition_ids and not set(partition_ids) <= set(loaded_parts):
+            return LoadProgress("NotLoad", 0, loaded_parts)
+        percent = 100 * len(state.loaded_channels) // max(len(info.vchannels), 1)
+        return LoadProgress("Loaded" if percent == 100 else "Loading", percent, loaded_parts)
+
+    def shard_leaders(self, collection_id: int) -> dict[str, int]:
+        info = self.catalog.get(collection_id)
+        state = self.loads.get(collection_id)
+        if state is None or len(state.leaders) < len(info.vchannels):
+            raise errors.CollectionNotLoaded(f"collection={info.name}")
+        return dict(state.leaders)
+
+    def loaded_partitions(self, collection_id: int) -> set[int] | None:
+        """Loaded partition ids, all of them when the whole collection is; None if not loaded."""
+        state = self.loads.get(collection_id)
+        if state is None:
+            return None
+        info = self.catalog.get(collection_id)
+        return set(state.partition_ids) or {p.partition_id for p in info.partitions}
+
+    def _dispatch_load(self, collection_id: int, partition_ids: Sequence[int]) -> None:
+        info = self.catalog.get(collection_id)
+        for vchannel in info.vchannels:
+            self.place_channel(collection_id, vchannel, partition_ids)
+
+    def place_channel(
+        self, collection_id: int, vchannel: str, partition_ids: Sequence[int]
+    ) -> None:
+        """Have a querynode serve the shard: the one it is assigned to if that is still
+        registered, else a new pick. Nothing happens while no querynode is registered."""
+        state = self.loads.get(collection_id)
+        if state is None:
+            return
+        assigned = state.assigned.get(vchannel)
+        node = self.nodes.querynode(assigned) if assigned is not None else None
+        if node is not None and assigned is not None:
+            node_id = assigned
+        else:
+            shards_per_node = Counter(
+                n for channels in self.loads.assignments().values() for n in channels.values()
+            )
+            try:
+                node_id, node = self.nodes.querynode_for(vchannel, shards_per_node)
+            except errors.ServiceNotReady:
+                log.warning("no querynode to serve the shard yet", extra={"channel": vchannel})
+                return
+        self.loads.channel_assigned(collection_id, vchannel, node_id)
+
+        def load(n: QueryNodeClient = node, nid: int = node_id) -> None:
+            if self.loads.get(collection_id) is None:
+                return  # released before we got to it
+            try:
+                n.load_channel(vchannel, list(partition_ids))
+            except Exception:
+                self.loads.channel_unassigned(collection_id, vchannel, nid)
+                raise
+            self.loads.channel_loaded(collection_id, vchannel, nid)
+
+        self._dispatch.submit("load", load)
