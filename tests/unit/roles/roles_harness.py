@@ -22,6 +22,7 @@ from datanode import DataNode
 from elanus.columns import arrow_schema, vector_column
 from elanus.config import Config
 from elanus.kv.embedded import EmbeddedKV
+from elanus.launcher import EmbeddedRoles
 from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel
 from elanus.requests import QueryResult, SearchResult
 from elanus.schema import CollectionSchema, DataType, FieldSchema
@@ -107,50 +108,16 @@ class RoleSet:
     _stops: list[Callable[[], Any]] = field(default_factory=list, init=False)
 
     def start(self, configure: Callable[[Config], None] | None = None) -> RoleSet:
+        """The same wiring as ``elanus standalone`` (EmbeddedRoles), with fast intervals."""
         self.config = fast_config(self.data_dir)
         if configure is not None:
             configure(self.config)
-        self.kv = EmbeddedKV(self.data_dir / "meta" / "kv.sqlite")
-        self._stops.append(self.kv.close)
-        self.stream = EmbeddedLog(self.data_dir / "log")
-        self._stops.append(self.stream.close)
-        self.storage = LocalDirStore(self.data_dir / "objects")
-        config = self.config
-        self.coordinator = Coordinator(
-            config.coordinator,
-            self.kv,
-            self.stream,
-            self.storage,
-            config.proxy.time_tick_interval_s,
-        )
-        self._stops.append(self.coordinator.stop)
-        self.datanode = DataNode(
-            NODE_ID, config.datanode, self.stream, self.storage, self.coordinator
-        )
-        self._stops.append(self.datanode.stop)
-        self.indexnode = IndexNode(NODE_ID, config.indexnode, self.storage, self.coordinator)
-        self.indexnode.start()
-        self._stops.append(self.indexnode.stop)
-        self.querynode = QueryNode(
-            NODE_ID, config.querynode, self.stream, self.storage, self.coordinator
-        )
-        self._stops.append(self.querynode.stop)
-        self.coordinator.register_datanode(NODE_ID, self.datanode)
-        self.coordinator.register_indexnode(NODE_ID, self.indexnode)
-        self.coordinator.register_querynode(NODE_ID, self.querynode)
-        self.coordinator.start()
-        self.writer = DmlWriter(
-            NODE_ID, self.stream, self.coordinator, config.proxy.time_tick_interval_s
-        )
-        self.writer.start()
-        self._stops.append(self.writer.stop)
-        self.reader = Reader(
-            self.coordinator,
-            {NODE_ID: self.querynode},
-            config.coordinator.graceful_time_s,
-            config.proxy.max_topk,
-            tick_now=self.writer.tick,
-        )
+        roles = EmbeddedRoles(self.config).start()
+        self._stops.append(roles.stop)
+        self.kv, self.stream, self.storage = roles.kv, roles.stream, roles.storage
+        self.coordinator, self.datanode = roles.coordinator, roles.datanode
+        self.indexnode, self.querynode = roles.indexnode, roles.querynode
+        self.writer, self.reader = roles.writer, roles.reader
         return self
 
     def stop(self) -> None:
