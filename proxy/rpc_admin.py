@@ -277,7 +277,7 @@ class AdminRpcs:
         if field is None:
             raise errors.FieldNotFound(f"field={request.field_name}")
         pairs = convert.kv_pairs_to_dict(request.extra_params)
-        build_params = _json_object(pairs.pop("params", "") or "{}", "params")
+        build_params = convert.json_object(pairs.pop("params", ""), "index params")
         requested_type = pairs.pop("index_type", "")
         metric_type = pairs.pop("metric_type", "")
         build_params.update({k: v for k, v in pairs.items() if k not in _IGNORED_INDEX_KEYS})
@@ -422,16 +422,6 @@ class AdminRpcs:
 
 
 _IGNORED_INDEX_KEYS = {"mmap.enabled", "index_name", "field_name"}
-
-
-def _json_object(text: str, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        raise errors.ParameterInvalid(f"{what} is not valid JSON: {text!r}") from None
-    if not isinstance(value, dict):
-        raise errors.ParameterInvalid(f"{what} must be a JSON object, got {text!r}")
-    return value
 
 
 def _describe(info: CollectionInfo) -> Any:

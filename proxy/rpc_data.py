@@ -120,7 +120,7 @@ class DataRpcs:
                 f"topk + offset ({topk + offset}) should be in range [1, {max_topk}]"
             )
         metric = _search_metric(self, info.collection_id, field.name, params.get("metric_type", ""))
-        search_params = _json_object(params.get("params", "") or "{}")
+        search_params = convert.json_object(params.get("params", ""), "search params")
         grouping = convert.grouping_from_params(params, info.schema)
         if grouping is not None and offset:
             raise errors.ParameterInvalid("offset is not supported together with group_by_field")
@@ -352,16 +352,6 @@ def _int_param(params: dict[str, str], key: str, default: int | None, low: int, 
         raise errors.ParameterInvalid(
             f"{key} [{value}] is invalid, it should be in range [{low}, {high}]"
         )
-    return value
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        raise errors.ParameterInvalid(f"search params are not valid JSON: {text!r}") from None
-    if not isinstance(value, dict):
-        raise errors.ParameterInvalid(f"search params must be a JSON object, got {text!r}")
     return value
 
 

@@ -49,6 +49,7 @@ from proxy.convert._search import (
 from proxy.convert._wire import (
     ids_from_proto,
     ids_to_proto,
+    json_object,
     kv_pairs_to_dict,
     status,
     vectors_from_placeholder_group,
@@ -66,6 +67,7 @@ __all__ = [
     "grouping_from_params",
     "ids_from_proto",
     "ids_to_proto",
+    "json_object",
     "iterator_page_from_params",
     "kv_pairs_to_dict",
     "output_columns",

@@ -8,6 +8,7 @@ params, ``Status``, the spelling of data types in messages, and which
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -139,3 +140,14 @@ def status(error: BaseException | None = None) -> common_pb2.Status:
         retriable=error.retriable,
         detail=error.reason,
     )
+
+
+def json_object(text: str, what: str) -> dict[str, Any]:
+    """A request parameter that must hold a JSON object (index or search params)."""
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        raise ParameterInvalid(f"{what} are not valid JSON: {text!r}") from None
+    if not isinstance(value, dict):
+        raise ParameterInvalid(f"{what} must be a JSON object, got {text!r}")
+    return value

@@ -305,6 +305,7 @@ def test_public_names_are_pinned() -> None:
         "ids_from_proto",
         "ids_to_proto",
         "iterator_page_from_params",
+        "json_object",
         "kv_pairs_to_dict",
         "output_columns",
         "resolve_output_fields",
@@ -743,3 +744,11 @@ def test_pymilvus_decodes_our_search_results() -> None:
     assert reply["hits"][0][0]["entity"]["name"] == "12345678"
     assert reply["hits"][0][1]["entity"] == {"name": "a", "bits": {"bytes": "0102"}}
     assert reply["hits"][1][0]["entity"]["bits"] == {"bytes": COLUMNS["bits"][1].hex()}
+
+
+def test_json_object_params() -> None:
+    assert convert.json_object('{"nlist": 8}', "index params") == {"nlist": 8}
+    assert convert.json_object("", "search params") == {}
+    for bad in ("{", "[1, 2]", "3"):
+        with pytest.raises(ParameterInvalid, match="search params"):
+            convert.json_object(bad, "search params")
