@@ -150,8 +150,16 @@ kafka_format() {
     local dir="$1"
     [[ -f "$dir/data/meta.properties" ]] && return 0
     if [[ ! -s "$dir/cluster-id" ]]; then
-        # A Kafka cluster id is 16 random bytes in unpadded URL-safe base64.
-        head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/cluster-id"
+        # A Kafka cluster id is 16 random bytes in unpadded URL-safe base64. One
+        # that starts with "-" would be read as an option by the storage tool's
+        # argument parser (1 draw in 64), so draw again then (bounded).
+        local id="" attempt
+        for attempt in 1 2 3 4 5 6 7 8; do
+            id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+            [[ "$id" != -* ]] && break
+        done
+        [[ "$id" != -* ]] || die "kafka: could not draw a cluster id"
+        printf '%s' "$id" >"$dir/cluster-id"
     fi
     kafka_jvm "$dir"
     "${KAFKA_JVM[@]}" kafka.tools.StorageTool format \
