@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from elanus.kv import Compare, Delete, KeyValue, MetaKV, Put, Watch, WatchEvent
+from tests.contract.closing import wait_through_close
 
 
 def fresh_prefix(label: str = "kv") -> str:
@@ -283,6 +284,13 @@ class KVContract:
             time.sleep(self.lease_ttl_s / 4)
         kv.revoke_lease(lease)
         assert kv.get(key) is None
+
+    def test_close_wakes_a_waiting_watch(self, kv: MetaKV) -> None:
+        watch = kv.watch_prefix(fresh_prefix("close"))
+        failures = wait_through_close(lambda: watch.events(timeout_s=10), kv.close)
+        assert len(failures) == 1
+        with pytest.raises(RuntimeError):
+            kv.get("a")
 
 
 class KVMachine(RuleBasedStateMachine):

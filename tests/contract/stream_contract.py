@@ -13,10 +13,12 @@ import threading
 import time
 import uuid
 
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from elanus.stream import Consumer, Message, MessageStream
+from tests.contract.closing import wait_through_close
 
 
 def fresh_channel(stream: MessageStream, label: str = "ch") -> str:
@@ -241,6 +243,21 @@ class StreamContract:
             assert consumer.poll(timeout_s=0.1) == []
         finally:
             consumer.close()
+
+    def test_rejects_non_bytes_payloads(self, stream: MessageStream) -> None:
+        """A payload that is not bytes fails the whole produce: nothing is appended."""
+        channel = fresh_channel(stream)
+        with pytest.raises(TypeError):
+            stream.produce(channel, [b"ok", "text"])  # type: ignore[list-item]
+        assert stream.end_position(channel) == 0
+
+    def test_close_wakes_a_waiting_consumer(self, stream: MessageStream) -> None:
+        """A role stopping must not hang on a consumer blocked in poll."""
+        consumer = stream.consume(fresh_channel(stream))
+        failures = wait_through_close(lambda: consumer.poll(timeout_s=10), stream.close)
+        assert len(failures) == 1
+        with pytest.raises(RuntimeError):
+            stream.produce("any", [b"x"])
 
 
 class StreamMachine(RuleBasedStateMachine):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -129,27 +128,6 @@ def test_watch_on_compacted_history_is_refused(kv: EtcdKV) -> None:
         assert collect(watch, 1, 5.0) == [WatchEvent("put", "k", b"3", live)]
     finally:
         watch.cancel()
-
-
-def test_close_wakes_a_waiting_watch(kv: EtcdKV) -> None:
-    watch = kv.watch_prefix("")
-    errors: list[BaseException] = []
-
-    def wait() -> None:
-        try:
-            watch.events(timeout_s=10)
-        except RuntimeError as error:
-            errors.append(error)
-
-    waiter = threading.Thread(target=wait)
-    waiter.start()
-    time.sleep(0.1)
-    kv.delete("", prefix=True)
-    kv.close()
-    waiter.join(timeout=5)
-    assert not waiter.is_alive() and len(errors) == 1
-    with pytest.raises(RuntimeError):
-        kv.get("a")
 
 
 def test_short_lease_is_rounded_up_not_refused(kv: EtcdKV) -> None:

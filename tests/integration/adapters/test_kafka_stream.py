@@ -7,8 +7,6 @@ afterwards.
 from __future__ import annotations
 
 import os
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -114,35 +112,6 @@ def test_large_payload_round_trips(stream: KafkaStream) -> None:
         assert [m.payload for m in drain(consumer, 2, 10.0)] == [big, b"after"]
     finally:
         consumer.close()
-
-
-def test_close_wakes_waiting_consumer(stream: KafkaStream) -> None:
-    consumer = stream.consume(fresh_channel(stream))
-    errors: list[BaseException] = []
-
-    def wait() -> None:
-        try:
-            consumer.poll(timeout_s=10)
-        except RuntimeError as error:
-            errors.append(error)
-
-    waiter = threading.Thread(target=wait)
-    waiter.start()
-    time.sleep(0.3)
-    started = time.monotonic()
-    stream.close()
-    waiter.join(timeout=5)
-    assert not waiter.is_alive() and time.monotonic() - started < 1.0
-    assert len(errors) == 1
-    with pytest.raises(RuntimeError):
-        stream.produce("any", [b"x"])
-
-
-def test_rejects_non_bytes_payloads(stream: KafkaStream) -> None:
-    channel = fresh_channel(stream)
-    with pytest.raises(TypeError):
-        stream.produce(channel, [b"ok", "text"])  # type: ignore[list-item]
-    assert stream.end_position(channel) == 0
 
 
 def test_consumer_opened_past_the_end_waits_for_its_start(stream: KafkaStream) -> None:

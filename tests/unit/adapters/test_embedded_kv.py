@@ -118,27 +118,6 @@ def test_second_instance_on_same_file_is_seen_by_watch(tmp_path: Path) -> None:
         writer.close()
 
 
-def test_close_wakes_waiting_watch(tmp_path: Path) -> None:
-    kv = EmbeddedKV(tmp_path / "meta.db")
-    watch = kv.watch_prefix("")
-    errors: list[BaseException] = []
-
-    def wait() -> None:
-        try:
-            watch.events(timeout_s=10)
-        except RuntimeError as error:
-            errors.append(error)
-
-    waiter = threading.Thread(target=wait)
-    waiter.start()
-    time.sleep(0.1)
-    kv.close()
-    waiter.join(timeout=5)
-    assert not waiter.is_alive() and len(errors) == 1
-    with pytest.raises(RuntimeError):
-        kv.get("a")
-
-
 _WRITER_SCRIPT = """
 import sys, time
 from pathlib import Path

@@ -99,36 +99,6 @@ def test_truncate_before_keeps_later_positions(tmp_path: Path) -> None:
         log.close()
 
 
-def test_close_wakes_waiting_consumer(tmp_path: Path) -> None:
-    log = EmbeddedLog(tmp_path)
-    consumer = log.consume(fresh_channel(log))
-    errors: list[BaseException] = []
-
-    def wait() -> None:
-        try:
-            consumer.poll(timeout_s=10)
-        except RuntimeError as error:
-            errors.append(error)
-
-    waiter = threading.Thread(target=wait)
-    waiter.start()
-    time.sleep(0.1)
-    started = time.monotonic()
-    log.close()
-    waiter.join(timeout=5)
-    assert not waiter.is_alive() and time.monotonic() - started < 1.0
-    assert len(errors) == 1
-    with pytest.raises(RuntimeError):
-        log.produce("any", [b"x"])
-
-
-def test_rejects_non_bytes_payloads(stream: EmbeddedLog) -> None:
-    channel = fresh_channel(stream)
-    with pytest.raises(TypeError):
-        stream.produce(channel, ["text"])  # type: ignore[list-item]
-    assert stream.end_position(channel) == 0
-
-
 _PRODUCER_SCRIPT = """
 import sys, threading, time
 from pathlib import Path
