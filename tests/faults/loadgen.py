@@ -1,0 +1,263 @@
+"""Load, probes and the final read for the fault tests, run as a subprocess.
+
+The test process may import Elanus, whose generated protobuf modules register
+the same message names as pymilvus's, so it never imports pymilvus: it runs
+this script, which imports nothing of Elanus (the pattern of
+tests/cluster/milvus_client.py).
+
+    python loadgen.py setup URI NAME
+    python loadgen.py run   NAME JOURNAL --uri U0 --uri U1 --stop-file F [--seconds S]
+    python loadgen.py probe NAME --uri U0 --uri U1 --since WALL_S [--timeout S]
+    python loadgen.py read  URI NAME --key-range LO HI ...
+
+``run`` starts one writer thread per URI. Writer w owns the primary keys
+``w * KEY_SPAN + n`` (n increasing, never reused), inserts batches, and
+deletes some keys it inserted before and whose insert was acknowledged. Every
+operation is appended to the journal as one JSON line, flushed at once:
+``{"op": "insert"|"delete", "ok": true|false, "keys": [...], "t": wall_s,
+"writer": w, "error": "..."}``. A failed operation (error or timeout) may
+still take effect later, so its keys are "unknown" to the checker.
+
+``probe`` Strong-queries through each URI until each has answered once and
+prints the wall time of each first answer. ``read`` pages through the key
+ranges with Strong queries and prints every primary key found and count(*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from pymilvus import DataType, MilvusClient
+
+DIM = 8
+KEY_SPAN = 1_000_000_000
+INSERT_BATCH = 40
+DELETE_BATCH = 8
+OP_TIMEOUT_S = 10.0
+PAUSE_S = 0.15
+MAX_OPS_PER_WRITER = 20_000
+READ_PAGE_KEYS = 4_000  # keys per ranged query: below Milvus's 16384 row limit
+READ_ATTEMPTS = 5
+
+
+def connect(uri: str) -> MilvusClient:
+    return MilvusClient(uri=uri, timeout=OP_TIMEOUT_S)
+
+
+def setup(args: argparse.Namespace) -> dict:
+    """A Strong collection with client-chosen Int64 keys, an index, loaded."""
+    client = connect(args.uri)
+    try:
+        schema = client.create_schema(auto_id=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("v", DataType.FLOAT_VECTOR, dim=DIM)
+        index = client.prepare_index_params()
+        index.add_index("v", index_type="FLAT", metric_type="L2")
+        client.create_collection(
+            args.name, schema=schema, index_params=index, shards_num=2, consistency_level="Strong"
+        )
+        client.load_collection(args.name)
+    finally:
+        client.close()
+    return {"created": args.name}
+
+
+class Journal:
+    """Appends one JSON line per operation; flushed and fsynced so a crash loses nothing."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict) -> None:
+        line = json.dumps(entry) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def write_loop(
+    writer: int, uri: str, name: str, journal: Journal, stop: Path, deadline: float
+) -> None:
+    """Insert and delete through one proxy until the stop file appears or the deadline."""
+    rng = random.Random(writer)
+    vectors = np.random.default_rng(writer).random((INSERT_BATCH, DIM), dtype=np.float32)
+    next_key = writer * KEY_SPAN
+    deletable: list[int] = []  # acknowledged inserts, not yet chosen for a delete
+    client: MilvusClient | None = None
+    for op_number in range(MAX_OPS_PER_WRITER):
+        if stop.exists() or time.time() > deadline:
+            break
+        if op_number % 3 == 2 and len(deletable) >= DELETE_BATCH:
+            chosen = rng.sample(range(len(deletable)), DELETE_BATCH)
+            keys = [deletable[i] for i in chosen]
+            for i in sorted(chosen, reverse=True):
+                deletable.pop(i)
+            op = "delete"
+        else:
+            keys = list(range(next_key, next_key + INSERT_BATCH))
+            next_key += INSERT_BATCH
+            op = "insert"
+        entry: dict = {"op": op, "writer": writer, "keys": keys}
+        try:
+            if client is None:
+                client = connect(uri)
+            if op == "insert":
+                rows = [{"id": k, "v": vectors[i].tolist()} for i, k in enumerate(keys)]
+                client.insert(name, rows, timeout=OP_TIMEOUT_S)
+            else:
+                client.delete(name, ids=keys, timeout=OP_TIMEOUT_S)
+            entry["ok"] = True
+            if op == "insert":
+                deletable.extend(keys)
+        except Exception as error:  # noqa: BLE001 - every failure is journalled as unknown
+            entry["ok"] = False
+            entry["error"] = f"{type(error).__name__}: {error}"[:300]
+            if client is not None:
+                with contextlib.suppress(Exception):  # a dead channel may refuse to close
+                    client.close()
+            client = None
+            time.sleep(0.5)
+        entry["t"] = time.time()
+        journal.record(entry)
+        time.sleep(PAUSE_S)
+    if client is not None:
+        client.close()
+
+
+def run(args: argparse.Namespace) -> dict:
+    journal = Journal(Path(args.journal))
+    stop = Path(args.stop_file)
+    deadline = time.time() + args.seconds
+    threads = [
+        threading.Thread(
+            target=write_loop,
+            args=(writer, uri, args.name, journal, stop, deadline),
+            name=f"writer-{writer}",
+        )
+        for writer, uri in enumerate(args.uri)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=args.seconds + 120)
+    journal.close()
+    return {"stopped": not any(t.is_alive() for t in threads)}
+
+
+def strong_count(client: MilvusClient, name: str, timeout_s: float) -> int:
+    rows = client.query(
+        name,
+        filter="id >= 0",
+        output_fields=["count(*)"],
+        consistency_level="Strong",
+        timeout=timeout_s,
+    )
+    return int(rows[0]["count(*)"])
+
+
+def probe(args: argparse.Namespace) -> dict:
+    """First wall time at which each URI answered a Strong count (None: never, in time)."""
+    answered: dict[str, float | None] = {uri: None for uri in args.uri}
+    errors: dict[str, str] = {}
+    clients: dict[str, MilvusClient] = {}
+    deadline = time.time() + args.timeout
+    while time.time() < deadline and any(v is None for v in answered.values()):
+        for uri in [u for u, v in answered.items() if v is None]:
+            try:
+                if uri not in clients:
+                    clients[uri] = connect(uri)
+                strong_count(clients[uri], args.name, timeout_s=5.0)
+                answered[uri] = time.time()
+            except Exception as error:  # noqa: BLE001 - not serving yet: try again
+                errors[uri] = f"{type(error).__name__}: {error}"[:300]
+                old = clients.pop(uri, None)
+                if old is not None:
+                    with contextlib.suppress(Exception):
+                        old.close()
+        time.sleep(0.2)
+    for client in clients.values():
+        client.close()
+    return {
+        "answered": {u: (v - args.since if v is not None else None) for u, v in answered.items()},
+        "errors": {u: e for u, e in errors.items() if answered[u] is None},
+    }
+
+
+def read(args: argparse.Namespace) -> dict:
+    """Every primary key in the key ranges (Strong, paged by key range) and count(*)."""
+    client = connect(args.uri)
+    try:
+        found: list[int] = []
+        for low, high in args.key_range:
+            for start in range(low, high, READ_PAGE_KEYS):
+                end = min(start + READ_PAGE_KEYS, high)
+                rows = retried(
+                    lambda s=start, e=end: client.query(
+                        args.name,
+                        filter=f"id >= {s} and id < {e}",
+                        output_fields=["id"],
+                        limit=16_384,
+                        consistency_level="Strong",
+                    )
+                )
+                found.extend(int(row["id"]) for row in rows)
+        count = retried(lambda: strong_count(client, args.name, OP_TIMEOUT_S))
+    finally:
+        client.close()
+    return {"keys": found, "count": count}
+
+
+def retried(call):  # noqa: ANN001, ANN201 - a thin bounded retry for reads
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return call()
+        except Exception:  # noqa: BLE001
+            if attempt == READ_ATTEMPTS - 1:
+                raise
+            time.sleep(2.0)
+    raise AssertionError("unreachable")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    actions = parser.add_subparsers(dest="action", required=True)
+    setup_parser = actions.add_parser("setup")
+    setup_parser.add_argument("uri")
+    setup_parser.add_argument("name")
+    run_parser = actions.add_parser("run")
+    run_parser.add_argument("name")
+    run_parser.add_argument("journal")
+    run_parser.add_argument("--uri", action="append", required=True)
+    run_parser.add_argument("--stop-file", required=True)
+    run_parser.add_argument("--seconds", type=float, default=600.0)
+    probe_parser = actions.add_parser("probe")
+    probe_parser.add_argument("name")
+    probe_parser.add_argument("--uri", action="append", required=True)
+    probe_parser.add_argument("--since", type=float, required=True)
+    probe_parser.add_argument("--timeout", type=float, default=120.0)
+    read_parser = actions.add_parser("read")
+    read_parser.add_argument("uri")
+    read_parser.add_argument("name")
+    read_parser.add_argument("--key-range", nargs=2, type=int, action="append", required=True)
+    args = parser.parse_args()
+    action = {"setup": setup, "run": run, "probe": probe, "read": read}[args.action]
+    print(json.dumps(action(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
