@@ -231,10 +231,20 @@ def run_until_signalled(service: Standalone | RoleProcess) -> int:
     import signal
 
     done = threading.Event()
+    stopping = getattr(service, "stopping", done)
+
+    def on_signal(*_: Any) -> None:
+        done.set()
+        stopping.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
+        signal.signal(sig, on_signal)
     lost = getattr(service, "lost", threading.Event())
-    service.start()
+    try:
+        service.start()
+    except StartInterrupted as interrupted:
+        log.info("stopped while starting", extra={"why": str(interrupted)})
+        return 0
     try:
         while not done.wait(0.5):
             if lost.is_set():
@@ -256,13 +266,18 @@ class ClusterConfigError(ValueError):
     """The configuration cannot run a role of a cluster (e.g. no etcd endpoint)."""
 
 
+class StartInterrupted(RuntimeError):
+    """Asked to stop while still starting (a standby that never took over): not a failure."""
+
+
 @dataclass
 class RoleProcess:
     """One role of a cluster in this process: adapters, core, gRPC server, session.
 
     ``node_id`` None allocates one from etcd; ``port`` None takes the role's
     configured port. ``lost`` is set when the session expired under a running
-    role: its work has moved elsewhere, so the process must stop.
+    role: its work has moved elsewhere, so the process must stop. ``stopping``
+    (set on SIGTERM) ends a wait inside :meth:`start`, such as a standby's.
     """
 
     role: str
@@ -272,6 +287,7 @@ class RoleProcess:
     address: str = ""
     http_port: int = 0
     lost: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
     _stops: list[Callable[[], Any]] = field(default_factory=list)
     health: Health = field(init=False)
 
@@ -379,8 +395,9 @@ class RoleProcess:
         self.health.state = "lost"
         self.lost.set()
 
-    def announce(self, kv: Any) -> None:
-        """Register this role's session; from now on the others can find it."""
+    def announce(self, kv: Any) -> Any:
+        """Register this role's session; from now on the others can find it.
+        Returns its SessionKeeper (whose ``alive`` says the session surely holds)."""
         from elanus.cluster.sessions import Session, SessionKeeper
 
         assert self.node_id is not None
@@ -392,32 +409,61 @@ class RoleProcess:
         )
         keeper.start()
         self.on_stop(keeper.stop)
+        return keeper
 
     def coordinator_client(self, kv: Any) -> Any:
-        from elanus.cluster.sessions import wait_for_session
+        """A client of whichever coordinator is active, following takeovers."""
+        from elanus.cluster.coordinator_link import CoordinatorLink
         from elanus.rpc import CoordinatorGrpcClient
 
-        session = wait_for_session(kv, "coordinator", COORDINATOR_WAIT_S)
-        client = CoordinatorGrpcClient(session.address, timeout_s=NODE_CALL_TIMEOUT_S)
-        self.on_stop(client.close)
-        return client
+        def connect(address: str) -> CoordinatorGrpcClient:
+            return CoordinatorGrpcClient(address, timeout_s=NODE_CALL_TIMEOUT_S)
+
+        link = CoordinatorLink(kv, connect)
+        self.on_stop(link.close)
+        link.start(COORDINATOR_WAIT_S)
+        return link
 
 
 def _run_coordinator(process: RoleProcess) -> None:
+    """Lead, or stand by until the leader is gone; then build the core from the KV and serve.
+
+    The leader key (:mod:`elanus.cluster.election`) says which coordinator is
+    active; a standby waits for it, so a second ``elanus run coordinator`` is
+    a hot spare. Everything the active one knew is in etcd, so taking over is
+    a coordinator start: the nodes that outlived the old one register again.
+    """
     from coordinator import Coordinator
     from coordinator.grpc_service import CoordinatorServicer
     from coordinator.membership import Membership
-    from elanus.cluster.sessions import list_sessions
+    from elanus.cluster.election import Leader, LeaderElection, read_leader
 
     config = process.config
     kv = process.kv()
-    others = list_sessions(kv, "coordinator")
-    if others:
-        raise ClusterConfigError(
-            f"a coordinator is already running (node {others[0].node_id} at "
-            f"{others[0].address}); only one coordinator serves a cluster"
+    stream, storage = process.stream(), process.storage()  # ready before taking over
+    assert process.node_id is not None
+    election = LeaderElection(
+        kv, Leader(process.node_id), config.etcd.session_ttl_s, on_lost=process.session_lost
+    )
+    # Registered first, so it runs last: the leadership goes only after the core stopped.
+    process.on_stop(election.resign)
+    if not election.campaign(timeout_s=0):
+        active = read_leader(kv)
+        process.health.node_id = process.node_id
+        process.health.state = "standby"
+        log.info(
+            "coordinator standing by",
+            extra={
+                "node": process.node_id,
+                "active": active.node_id if active else None,
+                "active_address": active.address if active else "",
+            },
         )
-    core = Coordinator(config.coordinator, kv, process.stream(), process.storage())
+        if not election.campaign(stop=process.stopping):
+            raise StartInterrupted("the standby coordinator stopped before it took over")
+        process.health.state = "starting"
+        log.info("coordinator taking over", extra={"node": process.node_id})
+    core = Coordinator(config.coordinator, kv, stream, storage)
     process.on_stop(core.stop)
     membership = Membership(core, kv, _connect_node)
     process.on_stop(membership.stop)
@@ -428,6 +474,10 @@ def _run_coordinator(process: RoleProcess) -> None:
     core.start()
     membership.start_reconciling()
     process.announce(kv)
+    # Only now may nodes and proxies call it (elanus.cluster.coordinator_link).
+    if not election.update(Leader(process.node_id, process.address, serving=True)):
+        process.session_lost()
+    log.info("coordinator active", extra={"node": process.node_id, "address": process.address})
 
 
 def _connect_node(session: Any) -> Any:
@@ -510,8 +560,16 @@ def _run_proxy(process: RoleProcess) -> None:
     kv = process.kv()
     coordinator = process.coordinator_client(kv)
     assert process.node_id is not None
+    # Until the session exists the coordinator cannot drop this proxy from the ticks
+    # (it drops a proxy when its session goes), so a write is safe; after, only
+    # while the session surely holds (SessionKeeper.alive).
+    session: list[Any] = []
     writer = DmlWriter(
-        process.node_id, process.stream(), coordinator, config.proxy.time_tick_interval_s
+        process.node_id,
+        process.stream(),
+        coordinator,
+        config.proxy.time_tick_interval_s,
+        is_live=lambda: not session or session[0].alive,
     )
     # The pool of physical channels is configuration; the catalog names them.
     writer.start(Catalog(kv, config.coordinator.dml_channel_pool).pchannels())
@@ -560,7 +618,7 @@ def _run_proxy(process: RoleProcess) -> None:
     port = process.port if process.port is not None else config.proxy.port
     server = serve(ctx, config.proxy.host, port)
     process.address = f"{config.proxy.advertise_host or config.proxy.host}:{port}"
-    process.announce(kv)
+    session.append(process.announce(kv))
     # Stops run in reverse: the server first, then the writer drains and leaves the
     # ticks, and only then the session goes (a proxy whose session ends first died).
     process.on_stop(stop_writing)

@@ -112,6 +112,7 @@ class CoordinatorLink:
         self._address = ""
         self._client: Any = None
         self._leader: Leader | None = None  # whom _client reaches
+        self._client_type: type | None = None  # what connect() makes: its methods are ours
         self._retired: list[Any] = []  # closed at close(): a call may still be using them
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -148,6 +149,9 @@ class CoordinatorLink:
 
     def __getattr__(self, method: str) -> Callable[..., Any]:
         if method.startswith("_"):
+            raise AttributeError(method)
+        known = self._client_type
+        if known is not None and not hasattr(known, method):
             raise AttributeError(method)
 
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -223,6 +227,7 @@ class CoordinatorLink:
             self._leader = leader
             if leader is not None:
                 self._client = self._connect(leader.address)
+                self._client_type = type(self._client)
                 self._address = leader.address
                 log.info(
                     "following the active coordinator",
