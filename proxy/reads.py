@@ -7,6 +7,9 @@ bad request costs nothing downstream.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,12 +34,25 @@ from elanus.requests import (
 from elanus.schema import FieldSchema
 from elanus.services import CoordinatorClient, QueryNodeClient
 
+log = logging.getLogger(__name__)
+
 TS_COLUMN = "_ts"
 
 
+# A Bounded read whose channels are uncovered asks for a tick in the background,
+# at most once per this many seconds: serve-time lags its guarantee by the
+# graceful time, so the periodic ticks (every 0.1 s by default) nearly always
+# cover it already, and the querynode's bounded wait keeps the read correct if not.
+BOUNDED_TICK_GAP_S = 0.1
+
+
 class TickNow(Protocol):
-    def __call__(self, pchannels: Iterable[str], at_least: int = 0) -> None:
-        """Make each channel carry a tick >= ``at_least`` now (the DML writer's ``tick``)."""
+    def __call__(self, pchannels: Iterable[str], at_least: int = 0) -> Mapping[str, int] | None:
+        """Make each channel carry a tick >= ``at_least`` now (the DML writer's ``tick``).
+
+        May return, per channel, the tick it is known to carry afterwards (at
+        least ``at_least``); None means only the contract is known.
+        """
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,7 @@ class Reader:
         self.max_topk = max_topk
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="proxy-fanout")
         self._filters = ParsedFilters()  # validation only; the querynodes parse (and cache) too
+        self._ticks = KnownTicks()
 
     # --- checks shared by search and query
 
@@ -131,10 +148,39 @@ class Reader:
             guarantee = timestamps.EVENTUALLY_TS
         if self._tick_now is not None and timestamps.EVENTUALLY_TS < guarantee <= now:
             # A tick at or above the guarantee lets serve-time pass it without
-            # waiting for the next periodic tick (a no-op if one is already out).
-            # A guarantee from the future cannot be helped: it waits, bounded.
-            self._tick_now(info.pchannels, at_least=guarantee)
+            # waiting for the next periodic tick. A guarantee from the future
+            # cannot be helped: it waits, bounded, on the querynode.
+            self._help_ticks(info.pchannels, guarantee, level is ConsistencyLevel.BOUNDED)
         return guarantee, now
+
+    def _help_ticks(self, pchannels: Sequence[str], guarantee: int, bounded: bool) -> None:
+        """Ask for a tick covering ``guarantee`` unless one is known to be out already.
+
+        Only latency is at stake: the querynode waits for serve-time to pass the
+        guarantee either way. A Bounded read on channels already seen ticking does
+        not wait for the request (its guarantee lies the graceful time in the past,
+        which the periodic ticks cover but for a stall); a Strong or Session read,
+        or a first read, does.
+        """
+        if self._ticks.covers(pchannels, guarantee):
+            return
+        if bounded and self._ticks.seen(pchannels):
+            if self._ticks.claim_background(pchannels, BOUNDED_TICK_GAP_S):
+                self._pool.submit(self._tick_in_background, tuple(pchannels), guarantee)
+            return
+        self._request_tick(pchannels, guarantee)
+
+    def _request_tick(self, pchannels: Sequence[str], guarantee: int) -> None:
+        known = self._tick_now(pchannels, at_least=guarantee) if self._tick_now else None
+        self._ticks.note(pchannels, guarantee, known)
+
+    def _tick_in_background(self, pchannels: tuple[str, ...], guarantee: int) -> None:
+        try:
+            self._request_tick(pchannels, guarantee)
+        except Exception:  # the read did not wait for it; the periodic ticks carry on
+            log.warning("background tick request failed", exc_info=True)
+        finally:
+            self._ticks.release_background(pchannels)
 
     # --- search
 
@@ -238,6 +284,52 @@ class Reader:
             return [fn(arg)]
         futures = [self._pool.submit(fn, arg) for fn, arg in calls]
         return [f.result() for f in futures]
+
+
+class KnownTicks:
+    """The highest tick each physical channel is known to carry, from this proxy's
+    own tick requests: what the request returned, else the ``at_least`` it was
+    asked for (the request's contract). Ticks only rise, so a known value stays true.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, int] = {}
+        self._background: dict[tuple[str, ...], float] = {}  # channels -> monotonic start
+        self._in_flight: set[tuple[str, ...]] = set()
+
+    def covers(self, pchannels: Sequence[str], guarantee: int) -> bool:
+        with self._lock:
+            return all(self._known.get(ch, 0) >= guarantee for ch in pchannels)
+
+    def seen(self, pchannels: Sequence[str]) -> bool:
+        """Every channel has had a tick request answered (its ticks are flowing)."""
+        with self._lock:
+            return all(ch in self._known for ch in pchannels)
+
+    def note(
+        self, pchannels: Sequence[str], at_least: int, known: Mapping[str, int] | None
+    ) -> None:
+        with self._lock:
+            for ch in pchannels:
+                tick = max(at_least, known.get(ch, 0)) if known else at_least
+                self._known[ch] = max(self._known.get(ch, 0), tick)
+
+    def claim_background(self, pchannels: Sequence[str], gap_s: float) -> bool:
+        """True (and the caller must :meth:`release_background`) if no background
+        request for these channels is in flight or started less than ``gap_s`` ago."""
+        key = tuple(pchannels)
+        now = time.monotonic()
+        with self._lock:
+            if key in self._in_flight or now - self._background.get(key, -gap_s) < gap_s:
+                return False
+            self._in_flight.add(key)
+            self._background[key] = now
+            return True
+
+    def release_background(self, pchannels: Sequence[str]) -> None:
+        with self._lock:
+            self._in_flight.discard(tuple(pchannels))
 
 
 def _drop_offset(result: SearchResult, offset: int) -> SearchResult:
