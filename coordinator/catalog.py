@@ -3,6 +3,13 @@
 A collection is one JSON value under ``collections/{id}`` plus a name entry
 ``collection-names/{db}/{name}`` -> id; both change in one transaction, so a
 crash never leaves a name pointing nowhere or a collection without a name.
+
+A drop is more than one write (the collection's segments, indexes and load go
+too), so the catalog change that makes it visible also records the drop as
+pending, in the same transaction: ``ddl/drop-collection/{id}`` (the dropped
+collection) or ``ddl/drop-partition/{collection id}/{partition id}``. The rest
+of the drop is idempotent; whoever finishes it (the dropping call, or the next
+coordinator's start after a crash) removes the record last.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from elanus import errors
 from elanus.kv import Compare, Delete, MetaKV, Put
@@ -40,6 +48,26 @@ def name_key(db_name: str, name: str) -> str:
 
 def checkpoint_key(vchannel: str) -> str:
     return f"checkpoints/{vchannel}"
+
+
+DROPPING_COLLECTIONS = "ddl/drop-collection/"
+DROPPING_PARTITIONS = "ddl/drop-partition/"
+
+
+def dropping_collection_key(collection_id: int) -> str:
+    return f"{DROPPING_COLLECTIONS}{collection_id}"
+
+
+def dropping_partition_key(collection_id: int, partition_id: int) -> str:
+    return f"{DROPPING_PARTITIONS}{collection_id}/{partition_id}"
+
+
+@dataclass(frozen=True)
+class PartitionDrop:
+    """A partition drop the catalog shows done and whose segments may still be recorded."""
+
+    collection_id: int
+    partition_id: int
 
 
 class Catalog:
@@ -144,15 +172,26 @@ class Catalog:
             return info, True
 
     def drop(self, info: CollectionInfo) -> None:
+        """Remove the collection and record its drop as pending, in one transaction."""
         with self._lock:
             self._kv.txn(
                 [],
                 [
                     Delete(collection_key(info.collection_id)),
                     Delete(name_key(info.db_name, info.name)),
+                    Put(dropping_collection_key(info.collection_id), to_json(info)),
                 ],
             )
             self._by_id.pop(info.collection_id, None)
+
+    def pending_collection_drops(self) -> list[CollectionInfo]:
+        """Collections dropped from the catalog whose other records may remain."""
+        return [
+            from_json(CollectionInfo, i.value) for i in self._kv.get_prefix(DROPPING_COLLECTIONS)
+        ]
+
+    def collection_drop_done(self, collection_id: int) -> None:
+        self._kv.delete(dropping_collection_key(collection_id))
 
     def add_partition(self, info: CollectionInfo, partition: PartitionInfo) -> CollectionInfo:
         with self._lock:
@@ -168,10 +207,32 @@ class Catalog:
             return self._save(updated)
 
     def remove_partition(self, info: CollectionInfo, partition_name: str) -> CollectionInfo:
+        """Remove the partition and record its drop as pending, in one transaction."""
         with self._lock:
             current = self.get(info.collection_id)
+            target = current.partition(partition_name)
+            if target is None:
+                return current
             kept = tuple(p for p in current.partitions if p.name != partition_name)
-            return self._save(dataclasses.replace(current, partitions=kept))
+            updated = dataclasses.replace(current, partitions=kept)
+            drop = PartitionDrop(current.collection_id, target.partition_id)
+            self._kv.txn(
+                [],
+                [
+                    Put(collection_key(current.collection_id), to_json(updated)),
+                    Put(
+                        dropping_partition_key(drop.collection_id, drop.partition_id), to_json(drop)
+                    ),
+                ],
+            )
+            self._by_id[current.collection_id] = updated
+            return updated
+
+    def pending_partition_drops(self) -> list[PartitionDrop]:
+        return [from_json(PartitionDrop, i.value) for i in self._kv.get_prefix(DROPPING_PARTITIONS)]
+
+    def partition_drop_done(self, drop: PartitionDrop) -> None:
+        self._kv.delete(dropping_partition_key(drop.collection_id, drop.partition_id))
 
     def _save(self, info: CollectionInfo) -> CollectionInfo:
         self._kv.put(collection_key(info.collection_id), to_json(info))

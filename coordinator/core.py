@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from coordinator.allocators import IdAllocator, TimestampOracle
-from coordinator.catalog import Catalog
+from coordinator.catalog import Catalog, PartitionDrop
 from coordinator.compaction import CompactionHooks, CompactionManager
+from coordinator.ddl_recovery import DropCompletion
 from coordinator.dispatch import Dispatcher
 from coordinator.gc import GarbageCollector
 from coordinator.housekeeping import Housekeeping, PeriodicJob
@@ -79,6 +80,7 @@ class Coordinator(IndexCoordination, QueryCoordination):
         self.segments = SegmentManager(kv, config.segment_max_rows, lambda: self.ids.allocate())
         self.indexes = IndexCatalog(kv)
         self.loads = LoadRegistry(kv)
+        self._drops = DropCompletion(self.catalog, self.segments, self.indexes, self.loads)
         self._dispatch = Dispatcher()
         self.nodes = NodeRegistry()
         self._retention: ChannelRetention | None = None
@@ -113,7 +115,9 @@ class Coordinator(IndexCoordination, QueryCoordination):
         self.nodes.register_indexnode(node_id, client)
 
     def start(self) -> None:
-        """Resume after a restart: seal old growing segments, re-watch channels, reload, rebuild."""
+        """Resume after a restart: finish interrupted drops, seal old growing segments,
+        re-watch channels, reload, rebuild."""
+        self._resume_ddl()
         for pchannel in self.catalog.pchannels():
             self._stream.create_channel(pchannel)
         self.ticks.start()
@@ -212,22 +216,12 @@ class Coordinator(IndexCoordination, QueryCoordination):
         return info
 
     def drop_collection(self, db_name: str, name: str) -> None:
+        """The catalog drop commits it; its files are left to the GC's grace period."""
         with self._ddl_lock:
             info = self.catalog.find(db_name, name)
             self.catalog.drop(info)
-            self.loads.release(info.collection_id)
-            segments = self.segments.of_collection(info.collection_id, list(SegmentState))
-            delta_keys = [d.key for v in info.vchannels for d in self.segments.deltas_of_channel(v)]
-            self.indexes.drop_collection(info.collection_id)
-            self.segments.drop_collection(info.collection_id, info.vchannels)
-        for node in self.nodes.querynodes():
-            self._dispatch.submit(
-                "release", lambda n=node: n.release_collection(info.collection_id)
-            )
-        for vchannel in info.vchannels:
-            node = self.nodes.datanode_for(vchannel)
-            self._dispatch.submit("unwatch", lambda n=node, v=vchannel: n.unwatch_channel(v))
-        self._dispatch.submit("gc", lambda: self._remove_files(segments, delta_keys))
+            self._drops.finish_collection_drop(info)
+        self._forget_on_nodes(info)
         log.info("collection dropped", extra={"collection": name, "id": info.collection_id})
 
     def describe_collection(
@@ -267,19 +261,16 @@ class Coordinator(IndexCoordination, QueryCoordination):
                 )
             # Seal the partition's growing segments and tell the datanode, so it
             # writes out and forgets their buffered rows (its report then finds
-            # them gone and their files are removed).
+            # them gone and their files are removed). The files of its flushed
+            # segments are left to the GC's grace period.
             sealed = self.segments.seal_collection(
                 info.collection_id, self.tso.allocate(), target.partition_id
             )
-            dropped = [
-                s
-                for s in self.segments.of_collection(info.collection_id, list(SegmentState))
-                if s.partition_id == target.partition_id
-            ]
             self.catalog.remove_partition(info, partition)
-            self.segments.drop_segments(dropped)
+            self._drops.finish_partition_drop(
+                PartitionDrop(info.collection_id, target.partition_id)
+            )
         self._notify_sealed(sealed)
-        self._dispatch.submit("gc", lambda: self._remove_files(dropped))
 
     # --- data: segments, flush, checkpoints
 
@@ -376,7 +367,7 @@ class Coordinator(IndexCoordination, QueryCoordination):
         config = self._config
         jobs = [
             PeriodicJob("seal", config.seal_check_interval_s, self._seal_expired),
-            PeriodicJob("gc", config.gc_interval_s, self.gc.run_once),
+            PeriodicJob("gc", config.gc_interval_s, self._collect_garbage),
         ]
         if config.compaction_auto:
             jobs.append(
@@ -389,6 +380,30 @@ class Coordinator(IndexCoordination, QueryCoordination):
                 )
             )
         return jobs
+
+    def _collect_garbage(self) -> None:
+        # Metadata first: a drop that failed halfway leaves files the scan must see as orphans.
+        self._resume_ddl()
+        self.gc.run_once()
+
+    def _resume_ddl(self) -> None:
+        """Finish drops left pending (by a crash, or a KV error mid-call); nodes forget them."""
+        with self._ddl_lock:
+            resumed = self._drops.resume()
+        for info in resumed.collections:
+            self._forget_on_nodes(info)
+
+    def _forget_on_nodes(self, info: CollectionInfo) -> None:
+        for node in self.nodes.querynodes():
+            self._dispatch.submit(
+                "release", lambda n=node: n.release_collection(info.collection_id)
+            )
+        for vchannel in info.vchannels:
+            try:
+                node = self.nodes.datanode_for(vchannel)
+            except errors.ServiceNotReady:
+                continue  # no datanode consumes it
+            self._dispatch.submit("unwatch", lambda n=node, v=vchannel: n.unwatch_channel(v))
 
     def _seal_expired(self) -> None:
         sealed = self.segments.seal_expired(

@@ -74,9 +74,12 @@ class IndexCatalog:
             self._failures = {k: v for k, v in self._failures.items() if k[0] != info.index_id}
 
     def drop_collection(self, collection_id: int) -> None:
+        """Every index of the collection, in one KV write (a crash leaves all or none)."""
         with self._lock:
-            for info in self.of_collection(collection_id):
-                self.remove(info)
+            dropped = {i.index_id for i in self.of_collection(collection_id)}
+            self._kv.delete(f"indexes/{collection_id}/", prefix=True)
+            self._indexes = {k: v for k, v in self._indexes.items() if k not in dropped}
+            self._failures = {k: v for k, v in self._failures.items() if k[0] not in dropped}
 
     def missing_builds(self, segment: SegmentInfo) -> list[IndexInfo]:
         """Indexes this flushed segment still needs, not already being built or failed."""
