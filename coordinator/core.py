@@ -43,6 +43,7 @@ from elanus.meta import (
 )
 from elanus.schema import CollectionSchema
 from elanus.services import (
+    ChannelLease,
     CollectionStats,
     CompactionProgress,
     DataNodeClient,
@@ -438,8 +439,12 @@ class Coordinator(IndexCoordination, QueryCoordination):
             pending_flush_ts=self.segments.pending_flush_ts(vchannel),
         )
 
-    def segment_flushed(self, segment: SegmentInfo) -> None:
-        flushed = self.segments.mark_flushed(segment)
+    # A datanode's reports apply only under its channel's current lease (see
+    # coordinator/nodes.py): a node cut off meanwhile gets ChannelLeaseLost.
+
+    def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
+        with self.nodes.holding_lease(segment.vchannel, lease):
+            flushed = self.segments.mark_flushed(segment)
         if flushed is None:
             log.info(
                 "flushed segment is gone, removing its files", extra={"segment": segment.segment_id}
@@ -460,14 +465,17 @@ class Coordinator(IndexCoordination, QueryCoordination):
         self._notify_querynodes(flushed.collection_id, lambda n: n.segment_flushed(flushed))
         self._schedule_builds(flushed)
 
-    def add_delta_log(self, log_entry: DeltaLog) -> None:
-        self.segments.add_delta(log_entry)
+    def add_delta_log(self, log_entry: DeltaLog, lease: ChannelLease) -> None:
+        with self.nodes.holding_lease(log_entry.vchannel, lease):
+            self.segments.add_delta(log_entry)
 
-    def update_checkpoint(self, checkpoint: ChannelCheckpoint) -> None:
-        self.segments.update_checkpoint(checkpoint)
+    def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
+        with self.nodes.holding_lease(checkpoint.vchannel, lease):
+            self.segments.update_checkpoint(checkpoint)
 
-    def channel_flushed(self, vchannel: str, flush_ts: int) -> None:
-        self.segments.channel_flushed(vchannel, flush_ts)
+    def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
+        with self.nodes.holding_lease(vchannel, lease):
+            self.segments.channel_flushed(vchannel, flush_ts)
 
     # --- internals
 
@@ -479,12 +487,12 @@ class Coordinator(IndexCoordination, QueryCoordination):
 
     def _watch(self, vchannel: str) -> None:
         try:
-            node = self.nodes.datanode_for(vchannel)
+            owner, node = self.nodes.channel_owner(vchannel)
         except errors.ServiceNotReady:
             # A cluster's datanodes may join after this; membership watches it then.
             log.warning("no datanode to watch the channel yet", extra={"channel": vchannel})
             return
-        self._dispatch.submit("watch", lambda: node.watch_channel(vchannel))
+        self._dispatch.submit("watch", lambda: node.watch_channel(vchannel, owner.epoch))
 
     def _notify_sealed(self, sealed: Sequence[SegmentInfo]) -> None:
         for segment in sealed:

@@ -146,23 +146,27 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         return pb.ChannelSnapshotResponse(result=codec.snapshot_to_pb(snapshot))
 
     @answers(pb.Ack)
-    def SegmentFlushed(self, request: pb.SegmentRequest, context: Context) -> object:
-        self._core.segment_flushed(codec.segment_from_json(request.segment_json))
+    def SegmentFlushed(self, request: pb.SegmentFlushedRequest, context: Context) -> object:
+        segment = codec.segment_from_json(request.segment_json)
+        self._core.segment_flushed(segment, codec.lease_from_pb(request.lease))
         return pb.Ack()
 
     @answers(pb.Ack)
     def AddDeltaLog(self, request: pb.AddDeltaLogRequest, context: Context) -> object:
-        self._core.add_delta_log(codec.delta_log_from_json(request.delta_log_json))
+        delta = codec.delta_log_from_json(request.delta_log_json)
+        self._core.add_delta_log(delta, codec.lease_from_pb(request.lease))
         return pb.Ack()
 
     @answers(pb.Ack)
     def UpdateCheckpoint(self, request: pb.UpdateCheckpointRequest, context: Context) -> object:
-        self._core.update_checkpoint(codec.checkpoint_from_json(request.checkpoint_json))
+        checkpoint = codec.checkpoint_from_json(request.checkpoint_json)
+        self._core.update_checkpoint(checkpoint, codec.lease_from_pb(request.lease))
         return pb.Ack()
 
     @answers(pb.Ack)
     def ChannelFlushed(self, request: pb.ChannelFlushedRequest, context: Context) -> object:
-        self._core.channel_flushed(request.vchannel, request.flush_ts)
+        lease = codec.lease_from_pb(request.lease)
+        self._core.channel_flushed(request.vchannel, request.flush_ts, lease)
         return pb.Ack()
 
     # --- index

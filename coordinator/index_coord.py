@@ -2,6 +2,15 @@
 
 A mixin of :class:`coordinator.core.Coordinator`, which owns the state these
 methods use (catalog, segments, index catalog, nodes, dispatcher, allocators).
+
+Builds are retried: a build whose indexnode leaves (its session ends) or that
+fails goes back to the queue and to an indexnode (another one, or the same when
+it comes back), at most ``MAX_BUILD_ATTEMPTS`` times per (index, segment); then
+the index reports Failed with the last reason. Each attempt has its own build id
+(and index file key), and results are judged against the attempt in flight, so a
+late result of an attempt given up meanwhile is harmless: the first result that
+arrives is recorded, every later one of the same (index, segment) is dropped
+with its file.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ import logging
 import threading
 from typing import Any
 
+from coordinator.builds import BuildKey, BuildTracker
 from coordinator.catalog import Catalog
 from coordinator.dispatch import Dispatcher
 from coordinator.indexes import IndexCatalog
@@ -22,6 +32,8 @@ from elanus.services import IndexProgress
 from elanus.storage import ObjectStore
 
 log = logging.getLogger(__name__)
+
+_TRACKER_GUARD = threading.Lock()
 
 
 class IndexCoordination:
@@ -92,9 +104,34 @@ class IndexCoordination:
                 keys = self.segments.drop_index_files(collection_id, index.index_id)
                 self._dispatch.submit("gc", lambda k=keys: [self._storage.delete(x) for x in k])
 
+    @property
+    def builds(self) -> BuildTracker:
+        """The builds in flight (made on first use: the core's constructor is not ours)."""
+        tracker = self.__dict__.get("_builds")
+        if tracker is None:
+            with _TRACKER_GUARD:
+                tracker = self.__dict__.setdefault("_builds", BuildTracker())
+        return tracker
+
     def index_built(self, task: IndexBuildTask, key: str) -> None:
-        self.indexes.finished(task.index.index_id, task.segment.segment_id)
-        updated = self.segments.add_index_file(task.segment.segment_id, task.index.index_id, key)
+        build = (task.index.index_id, task.segment.segment_id)
+        with self.builds.lock:
+            segment = self.segments.get(task.segment.segment_id)
+            already = segment.index_files.get(task.index.index_id) if segment else None
+            if already is not None and not self.builds.is_current(build, task.build_id):
+                # A repeated report, or an attempt given up while it ran: one file is kept.
+                if already != key:
+                    self._storage.delete(key)
+                log.info(
+                    "dropping the result of a build already done",
+                    extra={"build": task.build_id, "segment": task.segment.segment_id},
+                )
+                return
+            self.builds.succeeded(build)
+            self.indexes.finished(*build)
+            updated = self.segments.add_index_file(
+                task.segment.segment_id, task.index.index_id, key
+            )
         if updated is None or not self.indexes.find(
             task.index.collection_id, index_name=task.index.index_name
         ):
@@ -105,15 +142,38 @@ class IndexCoordination:
         )
 
     def index_failed(self, task: IndexBuildTask, reason: str) -> None:
-        log.error(
-            "index build failed",
-            extra={
-                "segment": task.segment.segment_id,
-                "index": task.index.index_name,
-                "reason": reason,
-            },
-        )
-        self.indexes.finished(task.index.index_id, task.segment.segment_id, failure=reason)
+        build = (task.index.index_id, task.segment.segment_id)
+        with self.builds.lock:
+            if not self.builds.is_current(build, task.build_id):
+                log.info(
+                    "ignoring the failure of a build no longer in flight",
+                    extra={"build": task.build_id, "reason": reason},
+                )
+                return
+            log.error(
+                "index build failed",
+                extra={
+                    "segment": task.segment.segment_id,
+                    "index": task.index.index_name,
+                    "attempt": self.builds.attempts(build),
+                    "reason": reason,
+                },
+            )
+            self.builds.failed(build, reason)
+            self.indexes.finished(*build)
+        self._retry_build(build)
+
+    def indexnode_left(self, node_id: int) -> None:
+        """The builds the node was running go to another indexnode (or wait for one)."""
+        for attempt in self.builds.take_node(node_id):
+            log.warning(
+                "index build lost with its indexnode, retrying",
+                extra={"build": attempt.build_id, "node": node_id, "segment": attempt.key[1]},
+            )
+            with self.builds.lock:
+                self.builds.failed(attempt.key, f"indexnode {node_id} left during the build")
+                self.indexes.finished(*attempt.key)
+            self._retry_build(attempt.key)
 
     def schedule_missing_builds(self) -> None:
         """Index builds no node has taken (none was registered, or its node left)."""
@@ -121,15 +181,43 @@ class IndexCoordination:
             for segment in self.segments.of_collection(info.collection_id, [SegmentState.FLUSHED]):
                 self._schedule_builds(segment)
 
+    def _retry_build(self, build: BuildKey) -> None:
+        segment = self.segments.get(build[1])
+        if segment is not None and segment.state is SegmentState.FLUSHED:
+            self._schedule_builds(segment)
+
     def _schedule_builds(self, segment: SegmentInfo) -> None:
-        info = self.catalog.get(segment.collection_id)
+        try:
+            info = self.catalog.get(segment.collection_id)
+        except errors.CollectionNotFound:
+            return  # dropped meanwhile
         for index in self.indexes.missing_builds(segment):
             field = info.schema.field(index.field_name)
             if field is None:
                 continue
-            task = IndexBuildTask(self.ids.allocate(), index, segment, field.dim)
-            node = self.nodes.indexnode_for(task.build_id)
-            if node is None:
-                return
-            self.indexes.started(index.index_id, segment.segment_id)
-            self._dispatch.submit("build", lambda n=node, t=task: n.submit(t))
+            build = (index.index_id, segment.segment_id)
+            with self.builds.lock:
+                if self.builds.in_flight(build):
+                    continue
+                if self.builds.exhausted(build):
+                    reason = (
+                        f"index build of segment {segment.segment_id} failed "
+                        f"{self.builds.attempts(build)} times, the last: "
+                        f"{self.builds.last_failure(build)}"
+                    )
+                    self.indexes.finished(*build, failure=reason)
+                    continue
+                task = IndexBuildTask(self.ids.allocate(), index, segment, field.dim)
+                chosen = self.nodes.indexnode_choice(task.build_id)
+                if chosen is None:
+                    return
+                node_id, node = chosen
+                self.indexes.started(*build)
+                self.builds.start(build, task.build_id, node_id)
+            self._dispatch.submit("build", lambda n=node, t=task: self._submit_build(n, t))
+
+    def _submit_build(self, node: Any, task: IndexBuildTask) -> None:
+        try:
+            node.submit(task)
+        except Exception as exc:  # unreachable or refused: counts as a failed attempt
+            self.index_failed(task, f"submitting the build failed: {type(exc).__name__}: {exc}")

@@ -7,10 +7,13 @@ each datanode, querynode and indexnode session this registers a client in the
 unregistered and :meth:`Membership.reconcile` puts its work elsewhere:
 
 * a datanode's channels go to another datanode, which consumes them from their
-  checkpoints (replay is idempotent);
+  checkpoints (replay is idempotent), under a new lease epoch: from the moment
+  the session is gone the old node's reports on them are refused (see
+  coordinator/nodes.py), so even if it still runs it cannot move a checkpoint;
 * a querynode's shards are loaded on the remaining querynodes and their leaders
   change once the loads finish;
-* index builds that had no node are handed to a node that joins;
+* index builds that had no node are handed to a node that joins, and the builds
+  in flight on an indexnode that leaves go to another one (coordinator/index_coord.py);
 * a proxy that leaves no longer holds back the channels' time ticks.
 
 Reconciling also runs periodically, so a load that failed is retried and work
@@ -26,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coordinator.core import Coordinator
+from coordinator.nodes import ChannelOwner
 from elanus import errors
 from elanus.cluster.sessions import Session, SessionWatcher
 from elanus.kv import MetaKV
@@ -52,7 +56,7 @@ class Membership:
         self._interval_s = reconcile_interval_s
         self._lock = threading.RLock()
         self._clients: dict[tuple[str, int], Any] = {}
-        self._saved_owners: dict[str, int] | None = None
+        self._saved_owners: dict[str, ChannelOwner] | None = None
         self._watchers = [SessionWatcher(kv, role, self._joined, self._left) for role in NODE_ROLES]
         self._watchers.append(SessionWatcher(kv, "proxy", self._proxy_joined, self._proxy_left))
         self._stopping = threading.Event()
@@ -65,7 +69,7 @@ class Membership:
         so that it re-watches each channel on the node that already consumes it)."""
         saved = self._kv.get(CHANNEL_OWNERS_KEY)
         if saved is not None:
-            owners = {str(k): int(v) for k, v in json.loads(saved.value).items()}
+            owners = decode_channel_owners(saved.value)
             self._core.nodes.restore_channel_owners(owners)
             self._saved_owners = owners
         for watcher in self._watchers:
@@ -122,6 +126,8 @@ class Membership:
         log.warning("node left", extra={"role": session.role, "node": session.node_id})
         if client is not None:
             _close(client)
+        if session.role == "indexnode":
+            self._core.indexnode_left(session.node_id)
         if self._thread.is_alive():
             self.reconcile()
 
@@ -183,9 +189,9 @@ class Membership:
                 core.place_channel(collection_id, vchannel, sorted(state.partition_ids))
 
     def _save_channel_owners(self) -> None:
-        owners = self._core.nodes.channel_owners()
+        owners = self._core.nodes.channel_leases()
         if owners != self._saved_owners:
-            self._kv.put(CHANNEL_OWNERS_KEY, json.dumps(owners, sort_keys=True).encode())
+            self._kv.put(CHANNEL_OWNERS_KEY, encode_channel_owners(owners))
             self._saved_owners = owners
 
     def _reconcile_loop(self) -> None:
@@ -194,6 +200,22 @@ class Membership:
                 self.reconcile()
             except Exception:
                 log.exception("reconciling nodes failed")
+
+
+def encode_channel_owners(owners: dict[str, ChannelOwner]) -> bytes:
+    data = {v: {"node": o.node_id, "epoch": o.epoch} for v, o in owners.items()}
+    return json.dumps(data, sort_keys=True).encode()
+
+
+def decode_channel_owners(raw: bytes) -> dict[str, ChannelOwner]:
+    """Owners as saved; a bare node id (saved before epochs existed) is epoch 1."""
+    owners = {}
+    for vchannel, value in json.loads(raw).items():
+        if isinstance(value, dict):
+            owners[str(vchannel)] = ChannelOwner(int(value["node"]), int(value["epoch"]))
+        else:
+            owners[str(vchannel)] = ChannelOwner(int(value), 1)
+    return owners
 
 
 def _close(client: Any) -> None:

@@ -7,6 +7,13 @@ work on the same node while the set of nodes is unchanged.
 A channel's datanode is sticky: once assigned it stays with that node until the
 node leaves (one consumer per channel, whatever joins later); then
 :meth:`NodeRegistry.unregister_datanode` hands back the channels to re-assign.
+
+Each assignment of a channel draws a new *epoch* (one more than the channel's
+last). The owner's ``(node id, epoch)`` is its lease: the coordinator applies a
+datanode's report on a channel only while the lease it carries is the current
+one (:meth:`NodeRegistry.holding_lease`), so a datanode that was cut off, and
+whose channels moved meanwhile, cannot move a checkpoint or register a segment
+behind the new owner's back, even when it comes back under the same node id.
 """
 
 from __future__ import annotations
@@ -14,10 +21,26 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from elanus import errors
-from elanus.services import DataNodeClient, IndexNodeClient, QueryNodeClient
+from elanus.services import (
+    ChannelLease,
+    ChannelLeaseLost,
+    DataNodeClient,
+    IndexNodeClient,
+    QueryNodeClient,
+)
+
+
+@dataclass(frozen=True)
+class ChannelOwner:
+    """The datanode a channel is assigned to, and the epoch of that assignment."""
+
+    node_id: int
+    epoch: int
 
 
 class NodeRegistry:
@@ -27,6 +50,12 @@ class NodeRegistry:
         self._querynodes: dict[int, QueryNodeClient] = {}
         self._indexnodes: dict[int, IndexNodeClient] = {}
         self._channel_owners: dict[str, int] = {}  # vchannel -> datanode id
+        # vchannel -> epoch of its latest assignment; kept when the owner leaves, so
+        # the next assignment's epoch is higher than every lease handed out before.
+        self._epochs: dict[str, int] = {}
+        # Held while an owner changes and while a report is applied: a report that
+        # passed the lease check lands before the channel can change hands.
+        self._lease_lock = threading.RLock()
 
     def register_datanode(self, node_id: int, client: DataNodeClient) -> None:
         with self._lock:
@@ -41,8 +70,9 @@ class NodeRegistry:
             self._indexnodes[node_id] = client
 
     def unregister_datanode(self, node_id: int) -> tuple[DataNodeClient | None, list[str]]:
-        """Forget a node; returns its client and the channels it owned, now unowned."""
-        with self._lock:
+        """Forget a node; returns its client and the channels it owned, now unowned
+        (from now on its reports on them are refused)."""
+        with self._lease_lock, self._lock:
             client = self._datanodes.pop(node_id, None)
             orphans = [v for v, owner in self._channel_owners.items() if owner == node_id]
             for vchannel in orphans:
@@ -59,7 +89,12 @@ class NodeRegistry:
 
     def datanode_for(self, vchannel: str) -> DataNodeClient:
         """The channel's owner; a channel without one gets one (and keeps it)."""
-        with self._lock:
+        return self.channel_owner(vchannel)[1]
+
+    def channel_owner(self, vchannel: str) -> tuple[ChannelOwner, DataNodeClient]:
+        """The channel's owner and its client; a channel without a live owner gets a
+        new one, under a new epoch."""
+        with self._lease_lock, self._lock:
             if not self._datanodes:
                 raise errors.ServiceNotReady("no datanode is registered")
             owner = self._channel_owners.get(vchannel)
@@ -67,17 +102,45 @@ class NodeRegistry:
                 counts = Counter(self._channel_owners.values())
                 owner = _least_loaded(sorted(self._datanodes), _stable_hash(vchannel), counts)
                 self._channel_owners[vchannel] = owner
-            return self._datanodes[owner]
+                self._epochs[vchannel] = self._epochs.get(vchannel, 0) + 1
+            epoch = self._epochs.setdefault(vchannel, 1)
+            return ChannelOwner(owner, epoch), self._datanodes[owner]
+
+    @contextmanager
+    def holding_lease(self, vchannel: str, lease: ChannelLease) -> Iterator[None]:
+        """Run the body only if ``lease`` is the channel's current one, and keep the
+        channel from changing hands until the body is done; else ChannelLeaseLost."""
+        with self._lease_lock:
+            with self._lock:
+                owner = self._channel_owners.get(vchannel)
+                epoch = self._epochs.get(vchannel, 0)
+            if owner != lease.node_id or epoch != lease.epoch:
+                current = "no datanode" if owner is None else f"datanode {owner} epoch {epoch}"
+                raise ChannelLeaseLost(
+                    f"{ChannelLeaseLost.MARK}: datanode {lease.node_id} (epoch {lease.epoch}) "
+                    f"no longer owns channel {vchannel}; it is now {current}"
+                )
+            yield
 
     def channel_owners(self) -> dict[str, int]:
         with self._lock:
             return dict(self._channel_owners)
 
-    def restore_channel_owners(self, owners: dict[str, int]) -> None:
-        """Owners remembered from before a coordinator restart, so channels stay put."""
+    def channel_leases(self) -> dict[str, ChannelOwner]:
+        """Every owned channel's owner and epoch (what membership persists)."""
         with self._lock:
-            for vchannel, node_id in owners.items():
-                self._channel_owners.setdefault(vchannel, node_id)
+            return {
+                v: ChannelOwner(node_id, self._epochs.get(v, 1))
+                for v, node_id in self._channel_owners.items()
+            }
+
+    def restore_channel_owners(self, owners: Mapping[str, ChannelOwner]) -> None:
+        """Owners remembered from before a coordinator restart, so channels stay put
+        and their next assignment draws an epoch above every earlier one."""
+        with self._lease_lock, self._lock:
+            for vchannel, owner in owners.items():
+                self._channel_owners.setdefault(vchannel, owner.node_id)
+                self._epochs[vchannel] = max(self._epochs.get(vchannel, 0), owner.epoch)
 
     def datanode_ids(self) -> list[int]:
         with self._lock:
@@ -104,10 +167,16 @@ class NodeRegistry:
             return node_id, self._querynodes[node_id]
 
     def indexnode_for(self, build_id: int) -> IndexNodeClient | None:
+        chosen = self.indexnode_choice(build_id)
+        return chosen[1] if chosen else None
+
+    def indexnode_choice(self, build_id: int) -> tuple[int, IndexNodeClient] | None:
+        """The indexnode for a build (its id and client), or None while there is none."""
         with self._lock:
             if not self._indexnodes:
                 return None
-            return self._indexnodes[_pick(sorted(self._indexnodes), build_id)]
+            node_id = _pick(sorted(self._indexnodes), build_id)
+            return node_id, self._indexnodes[node_id]
 
     def querynodes(self) -> list[QueryNodeClient]:
         with self._lock:

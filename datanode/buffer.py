@@ -17,6 +17,7 @@ class SegmentBuffer:
     segment_id: int
     partition_id: int
     first_position: int
+    tick_before: int  # the highest tick on the channel before first_position
     batches: list[pa.Table] = field(default_factory=list)
     num_rows: int = 0
 
@@ -32,14 +33,15 @@ class SegmentBuffer:
 @dataclass
 class DeleteBuffer:
     first_position: int = -1
+    tick_before: int = 0  # the highest tick on the channel before first_position
     pks: list[pa.Array] = field(default_factory=list)
     timestamps: list[np.ndarray] = field(default_factory=list)
     num_rows: int = 0
     max_ts: int = 0
 
-    def add(self, batch: DeleteBatch, position: int) -> None:
+    def add(self, batch: DeleteBatch, position: int, tick_before: int) -> None:
         if self.first_position < 0:
-            self.first_position = position
+            self.first_position, self.tick_before = position, tick_before
         self.pks.append(batch.pks)
         self.timestamps.append(np.full(len(batch.pks), batch.stamp.timestamp, dtype=np.uint64))
         self.num_rows += len(batch.pks)
@@ -48,6 +50,6 @@ class DeleteBuffer:
     def drain(self) -> tuple[pa.Array, np.ndarray]:
         pks = pa.concat_arrays(self.pks)
         timestamps = np.concatenate(self.timestamps)
-        self.first_position, self.pks, self.timestamps = -1, [], []
+        self.first_position, self.tick_before, self.pks, self.timestamps = -1, 0, [], []
         self.num_rows, self.max_ts = 0, 0
         return pks, timestamps

@@ -5,6 +5,25 @@ at or before the first row of every segment not yet flushed, and skips rows of
 segments the coordinator already has as flushed. Deletes replayed after their
 delta log was written are persisted again, which is harmless: a delete applies
 to the same rows however often it is seen.
+
+Single writer. The writer reports under the lease the coordinator gave with
+``watch_channel`` (this node, the assignment's epoch). When the node's session
+expires while it still runs (paused, cut off from etcd), the coordinator
+unregisters it and from then on refuses its reports on the channel; the next
+reconcile gives the channel to another datanode under a higher epoch. Until this
+writer makes its next report, both may consume the channel: that window is
+harmless, because reading changes nothing and every report that changes the
+coordinator's state (segment flushed, delta log, checkpoint, channel flushed) is
+checked against the current lease under the lock that changes owners. The first
+refused report (ChannelLeaseLost) ends this writer for good: it stops consuming
+and the node forgets the channel. What the stale writer may still do in that
+window is write object-storage files: a delta log under a fresh id (never
+registered; garbage) or a segment file under the segment's key, with the same
+rows as the new owner's (both replay the same channel under the same rules).
+
+Checkpoints carry, as their ``timestamp``, the highest tick on the channel
+before their position, so that a consumer starting there drops exactly the late
+writes every other consumer drops (elanus/late_writes.py).
 """
 
 from __future__ import annotations
@@ -14,13 +33,15 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 from datanode.buffer import DeleteBuffer, SegmentBuffer
 from elanus import dml, segment
 from elanus.columns import arrow_schema, conform
 from elanus.config import DataNodeConfig
+from elanus.late_writes import LateWriteFilter
 from elanus.meta import ChannelCheckpoint, DeltaLog, SegmentInfo, SegmentState
-from elanus.services import CoordinatorClient
+from elanus.services import ChannelLease, ChannelLeaseLost, CoordinatorClient
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 
@@ -39,8 +60,13 @@ class ChannelWriter:
         stream: MessageStream,
         storage: ObjectStore,
         coordinator: CoordinatorClient,
+        lease: ChannelLease,
+        on_lease_lost: Callable[[ChannelWriter], None] = lambda writer: None,
     ) -> None:
         self.vchannel = vchannel
+        self.lease = lease  # replaced when the coordinator re-sends a newer epoch
+        self._on_lease_lost = on_lease_lost
+        self.lease_lost = False
         self._config = config
         self._stream = stream
         self._storage = storage
@@ -51,6 +77,7 @@ class ChannelWriter:
         # Rebuilt from the coordinator by _take_over at every (re)start.
         self._segments: dict[int, SegmentBuffer] = {}
         self._deletes = DeleteBuffer()
+        self._late = LateWriteFilter(vchannel, "datanode")
         self._sealed: dict[int, int] = {}  # segment id -> seal_ts
         self._done: set[int] = set()  # segments already flushed or dropped
         self._known: set[int] = set()  # every live segment at take-over
@@ -87,6 +114,9 @@ class ChannelWriter:
             try:
                 self._serve()
                 return
+            except ChannelLeaseLost as lost:
+                self._lose_lease(lost)
+                return
             except Exception:
                 log.exception(
                     "datanode channel writer failed, restarting from the checkpoint",
@@ -95,6 +125,21 @@ class ChannelWriter:
             if self._stopping.wait(min(RESTART_BACKOFF_S * (attempt + 1), 5.0)):
                 return
         log.error("datanode channel writer gave up", extra={"vchannel": self.vchannel})
+
+    def _lose_lease(self, lost: ChannelLeaseLost) -> None:
+        """Another node owns the channel now: stop consuming it, never to restart."""
+        self.lease_lost = True
+        self._stopping.set()
+        log.error(
+            "datanode lost the channel's lease, stops writing it",
+            extra={
+                "vchannel": self.vchannel,
+                "node": self.lease.node_id,
+                "epoch": self.lease.epoch,
+                "why": lost.detail,
+            },
+        )
+        self._on_lease_lost(self)
 
     def _serve(self) -> None:
         self._take_over()
@@ -132,6 +177,7 @@ class ChannelWriter:
                 self._done.add(seg.segment_id)
         self._flush_ts = snapshot.pending_flush_ts
         self._start_position = snapshot.checkpoint.position
+        self._late = LateWriteFilter(self.vchannel, "datanode", snapshot.checkpoint.timestamp)
         self._last_checkpoint = -1
 
     def _handle(self, payload: bytes, position: int) -> None:
@@ -142,10 +188,14 @@ class ChannelWriter:
             return
         if isinstance(msg, dml.TimeTick):
             self._on_tick(msg.timestamp, position)
-        elif isinstance(msg, dml.InsertBatch) and msg.vchannel == self.vchannel:
-            self._on_insert(msg, position)
-        elif isinstance(msg, dml.DeleteBatch) and msg.vchannel == self.vchannel:
-            self._deletes.add(msg, position)
+            self._late.on_tick(msg.timestamp)
+        elif isinstance(msg, dml.InsertBatch | dml.DeleteBatch) and msg.vchannel == self.vchannel:
+            if self._late.is_late(msg.stamp, position):
+                return
+            if isinstance(msg, dml.InsertBatch):
+                self._on_insert(msg, position)
+            else:
+                self._deletes.add(msg, position, self._late.last_tick_ts)
 
     def _on_insert(self, msg: dml.InsertBatch, position: int) -> None:
         if msg.segment_id in self._done:
@@ -162,7 +212,9 @@ class ChannelWriter:
             return
         buffer = self._segments.get(msg.segment_id)
         if buffer is None:
-            buffer = SegmentBuffer(msg.segment_id, msg.partition_id, position)
+            buffer = SegmentBuffer(
+                msg.segment_id, msg.partition_id, position, self._late.last_tick_ts
+            )
             self._segments[msg.segment_id] = buffer
         buffer.add(dataclasses.replace(msg, rows=rows))
 
@@ -178,7 +230,7 @@ class ChannelWriter:
         if self._deletes.num_rows and (delete_due or flush_due):
             self._flush_deletes()
         if flush_due:
-            self._coordinator.channel_flushed(self.vchannel, self._flush_ts)
+            self._coordinator.channel_flushed(self.vchannel, self._flush_ts, self.lease)
             self._flush_ts = 0
         self._checkpoint(tick_ts, position + 1, force=flush_due)
 
@@ -220,7 +272,7 @@ class ChannelWriter:
                 pk_stats_key=stats_key,
                 size_bytes=len(data),
             )
-        self._coordinator.segment_flushed(info)
+        self._coordinator.segment_flushed(info, self.lease)
         log.info(
             "segment persisted",
             extra={"vchannel": self.vchannel, "segment": segment_id, "rows": info.num_rows},
@@ -233,22 +285,23 @@ class ChannelWriter:
         key = segment.delta_log_key(self._collection_id, self.vchannel, log_id)
         self._storage.put(key, segment.write_deltas(pks, timestamps))
         self._coordinator.add_delta_log(
-            DeltaLog(log_id, self._collection_id, self.vchannel, key, count, max_ts)
+            DeltaLog(log_id, self._collection_id, self.vchannel, key, count, max_ts), self.lease
         )
         self._last_delete_flush = time.monotonic()
 
     def _checkpoint(self, tick_ts: int, next_position: int, force: bool) -> None:
-        """Move the checkpoint to the first message whose data is not yet persisted."""
-        positions = [b.first_position for b in self._segments.values()]
+        """Move the checkpoint to the first message whose data is not yet persisted,
+        with the highest tick before it (``tick_ts`` is the tick at ``next_position - 1``)."""
+        starts = [(b.first_position, b.tick_before) for b in self._segments.values()]
         if self._deletes.first_position >= 0:
-            positions.append(self._deletes.first_position)
-        position = min(positions, default=next_position)
+            starts.append((self._deletes.first_position, self._deletes.tick_before))
+        position, tick_before = min(starts, default=(next_position, tick_ts))
         now = time.monotonic()
         if position <= self._last_checkpoint:
             return
         if not force and now - self._last_checkpoint_time < self._config.checkpoint_interval_s:
             return
         self._coordinator.update_checkpoint(
-            ChannelCheckpoint(self.vchannel, self._pchannel, position, tick_ts)
+            ChannelCheckpoint(self.vchannel, self._pchannel, position, tick_before), self.lease
         )
         self._last_checkpoint, self._last_checkpoint_time = position, now

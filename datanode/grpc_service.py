@@ -19,7 +19,7 @@ class DataNodeServicer(pb_grpc.DataNodeServiceServicer):
 
     @answers(pb.Ack)
     def WatchChannel(self, request: pb.WatchChannelRequest, context: Context) -> object:
-        self._node.watch_channel(request.vchannel)
+        self._node.watch_channel(request.vchannel, request.epoch)
         return pb.Ack()
 
     @answers(pb.Ack)

@@ -1,4 +1,9 @@
-"""The datanode role: one :class:`ChannelWriter` per watched virtual channel."""
+"""The datanode role: one :class:`ChannelWriter` per watched virtual channel.
+
+Each writer reports under the channel's lease (this node's id and the epoch the
+coordinator sent with ``watch_channel``); a writer told its lease is gone stops
+and is forgotten here, so a later ``watch_channel`` starts a fresh one.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from datanode import compactor
 from datanode.channel_writer import ChannelWriter
 from elanus.config import DataNodeConfig
 from elanus.meta import CompactionPlan, SegmentInfo
-from elanus.services import CoordinatorClient
+from elanus.services import ChannelLease, CoordinatorClient
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 
@@ -33,15 +38,36 @@ class DataNode:
         self._lock = threading.Lock()
         self._writers: dict[str, ChannelWriter] = {}
 
-    def watch_channel(self, vchannel: str) -> None:
+    def watch_channel(self, vchannel: str, epoch: int) -> None:
+        lease = ChannelLease(self.node_id, epoch)
         with self._lock:
-            if vchannel in self._writers:
+            existing = self._writers.get(vchannel)
+            if existing is not None:
+                # Still this node's channel (a coordinator restart re-sends it): the
+                # one writer goes on, reporting under the lease it was given last.
+                existing.lease = lease
                 return
             writer = ChannelWriter(
-                vchannel, self._config, self._stream, self._storage, self._coordinator
+                vchannel,
+                self._config,
+                self._stream,
+                self._storage,
+                self._coordinator,
+                lease,
+                self._forget_writer,
             )
             self._writers[vchannel] = writer
         writer.start()
+
+    def watched_channels(self) -> dict[str, ChannelLease]:
+        with self._lock:
+            return {v: w.lease for v, w in self._writers.items()}
+
+    def _forget_writer(self, writer: ChannelWriter) -> None:
+        """A writer whose lease was refused: it has stopped; drop it if still ours."""
+        with self._lock:
+            if self._writers.get(writer.vchannel) is writer:
+                del self._writers[writer.vchannel]
 
     def unwatch_channel(self, vchannel: str) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from elanus import errors
 from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
@@ -89,6 +90,31 @@ class SafeTsReport:
         return self.held.get(pchannel, self.safe_ts)
 
 
+@dataclass(frozen=True)
+class ChannelLease:
+    """A datanode's right to write one channel's state: its node id and the epoch of
+    the assignment (the coordinator draws a new epoch each time the channel changes
+    hands). Every report a datanode makes on a channel carries it."""
+
+    node_id: int
+    epoch: int
+
+
+class ChannelLeaseLost(errors.ParameterInvalid):
+    """A datanode's report on a channel it no longer owns (its session expired, or
+    the channel moved to another node): refused, and the datanode must stop writing
+    that channel. ``MARK`` starts the detail so that a caller across gRPC, where the
+    error arrives as its base class, can tell it apart."""
+
+    MARK = "channel lease lost"
+
+    @classmethod
+    def is_lease_lost(cls, exc: BaseException) -> bool:
+        return isinstance(exc, cls) or (
+            isinstance(exc, errors.ElanusError) and exc.detail.startswith(cls.MARK)
+        )
+
+
 class CoordinatorClient(Protocol):
     # --- root: time, ids, DDL
     def alloc_timestamp(self, count: int = 1) -> int:
@@ -158,14 +184,18 @@ class CoordinatorClient(Protocol):
 
     def channel_snapshot(self, vchannel: str) -> ChannelSnapshot: ...
 
-    def segment_flushed(self, segment: SegmentInfo) -> None:
+    # A datanode's reports on its channel carry its lease; one from a node that is
+    # not the channel's current owner raises ChannelLeaseLost and changes nothing.
+
+    def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
         """A datanode persisted a sealed segment's files (state FLUSHED, or DROPPED if empty)."""
 
-    def add_delta_log(self, log: DeltaLog) -> None: ...
+    def add_delta_log(self, log: DeltaLog, lease: ChannelLease) -> None: ...
 
-    def update_checkpoint(self, checkpoint: ChannelCheckpoint) -> None: ...
+    def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
+        """Replay of the channel may start at ``checkpoint`` (never moves backwards)."""
 
-    def channel_flushed(self, vchannel: str, flush_ts: int) -> None:
+    def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
         """Everything on the channel with a timestamp < flush_ts is persisted."""
 
     # --- index
@@ -206,8 +236,9 @@ class CoordinatorClient(Protocol):
 
 
 class DataNodeClient(Protocol):
-    def watch_channel(self, vchannel: str) -> None:
-        """Start consuming a virtual channel from its checkpoint. Idempotent."""
+    def watch_channel(self, vchannel: str, epoch: int) -> None:
+        """Start consuming a virtual channel from its checkpoint, reporting under the
+        lease (this node, ``epoch``). Idempotent; a newer epoch replaces the lease."""
 
     def unwatch_channel(self, vchannel: str) -> None: ...
 

@@ -12,6 +12,13 @@ this proxy at or below it is acknowledged, every later one draws above it.
 Drawing a write's timestamp and noting it in flight happen under one lock, and
 so does drawing the fresh timestamp of a report and reading what is in flight:
 a report is exact, never a guess.
+
+A write answers success only once the stream acknowledged every message of it,
+on every channel, and only if the proxy is still *live* (``is_live``: its
+session surely holds). A proxy whose session was lost is no longer waited for by
+the ticks, so its write may land after a tick at or above its timestamp, and
+then every consumer drops it (elanus/late_writes.py): such a write answers
+ServiceUnavailable, never a false success.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from elanus import dml
+from elanus import dml, errors
 from elanus.meta import CollectionInfo
 from elanus.services import CoordinatorClient, SafeTsReport
 from elanus.stream import MessageStream
@@ -64,8 +71,10 @@ class DmlWriter:
         stream: MessageStream,
         coordinator: CoordinatorClient,
         tick_interval_s: float,
+        is_live: Callable[[], bool] = lambda: True,
     ) -> None:
         self._node_id = node_id
+        self._is_live = is_live
         self._stream = stream
         self._coordinator = coordinator
         self._tick_interval_s = tick_interval_s
@@ -218,6 +227,7 @@ class DmlWriter:
     def _publish(
         self, pchannels: set[str], build: Callable[[int], list[tuple[str, bytes]]]
     ) -> WriteOutcome:
+        self._check_live("the write was not sent")
         with ExitStack() as held:
             for pchannel in sorted(pchannels):
                 held.enter_context(self._lock(pchannel))
@@ -236,7 +246,14 @@ class DmlWriter:
                 with self._state:
                     del self._in_flight[ts]
                     self._state.notify_all()
+        self._check_live("the write may not be visible")
         return WriteOutcome(timestamp=ts)
+
+    def _check_live(self, consequence: str) -> None:
+        if not self._is_live():
+            raise errors.ServiceUnavailable(
+                f"proxy {self._node_id} lost its session; {consequence}, retry on another proxy"
+            )
 
     def _stamp(self, ts: int) -> dml.Stamp:
         return dml.Stamp(msg_id=next(self._msg_ids), timestamp=ts, source_id=self._node_id)

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from elanus import dml, errors, segment, timestamps, vectors
 from elanus.columns import conform
+from elanus.late_writes import LateWriteFilter
 from elanus.meta import ChannelSnapshot, IndexInfo, SegmentInfo, SegmentState
 from elanus.requests import (
     ParsedFilters,
@@ -87,6 +88,11 @@ class ShardDelegator:
             self._apply_delta_file(pks, timestamps)
         self._start_position = snapshot.checkpoint.position
         self._pchannel = snapshot.checkpoint.pchannel
+        # Seeded with the highest tick before the checkpoint: drops exactly the late
+        # writes the datanode drops (elanus/late_writes.py).
+        self.late_writes = LateWriteFilter(
+            self.vchannel, "querynode", snapshot.checkpoint.timestamp
+        )
         log.info(
             "shard loaded",
             extra={
@@ -141,7 +147,7 @@ class ShardDelegator:
 
     def _apply_logged(self, payload: bytes, position: int) -> None:
         try:
-            self._apply(dml.decode(payload))
+            self._apply(dml.decode(payload), position)
         except Exception:
             self.skipped_messages += 1
             log.exception(
@@ -149,11 +155,18 @@ class ShardDelegator:
                 extra={"vchannel": self.vchannel, "position": position},
             )
 
-    def _apply(self, msg: dml.ChannelMessage | None) -> None:
+    def _apply(self, msg: dml.ChannelMessage | None, position: int = -1) -> None:
         if isinstance(msg, dml.TimeTick):
             with self._lock:
+                self.late_writes.on_tick(msg.timestamp)
                 self._serve_ts = max(self._serve_ts, msg.timestamp)
                 self._serve_ts_changed.notify_all()
+        elif (
+            isinstance(msg, dml.InsertBatch | dml.DeleteBatch)
+            and msg.vchannel == self.vchannel
+            and self.late_writes.is_late(msg.stamp, position)
+        ):
+            return  # below a tick already served: applying it would change past reads
         elif isinstance(msg, dml.InsertBatch) and msg.vchannel == self.vchannel:
             with self._lock:
                 if msg.segment_id in self._flushed_ids:

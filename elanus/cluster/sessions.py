@@ -116,10 +116,21 @@ class SessionKeeper:
         self._ttl_s = ttl_s
         self._on_lost = on_lost
         self._lease: int | None = None
+        # The lease surely lives until then: one TTL after the last grant or refresh
+        # was *sent* (etcd counts from when it received it, later).
+        self._valid_until = 0.0
+        self._lost = False
         self._stopping = threading.Event()
         self._thread = threading.Thread(
             target=self._refresh_loop, name=f"session-{session.role}", daemon=True
         )
+
+    @property
+    def alive(self) -> bool:
+        """Whether the session surely still holds: not lost, and the lease cannot have
+        run out yet even if the next refresh fails. A write acknowledged while this
+        is true was counted by the coordinator's time ticks."""
+        return not self._lost and time.monotonic() < self._valid_until
 
     def start(self, wait_s: float | None = None) -> None:
         """Write the key; if another process holds it, wait (bounded) for its lease to end.
@@ -130,10 +141,12 @@ class SessionKeeper:
         wait_s = self._ttl_s + 3.0 if wait_s is None else wait_s
         deadline = time.monotonic() + wait_s
         while True:
+            sent = time.monotonic()
             lease = self._kv.grant_lease(self._ttl_s)
             put = Put(self.session.key, self.session.to_bytes(), lease=lease)
             if self._kv.txn([Compare(self.session.key, 0)], [put]):
                 self._lease = lease
+                self._valid_until = sent + self._ttl_s
                 break
             self._kv.revoke_lease(lease)
             if time.monotonic() >= deadline:
@@ -166,8 +179,10 @@ class SessionKeeper:
         last_refresh = time.monotonic()
         while not self._stopping.wait(interval):
             try:
+                sent = time.monotonic()
                 self._kv.refresh_lease(self._lease)
                 last_refresh = time.monotonic()
+                self._valid_until = sent + self._ttl_s
                 continue
             except LookupError:
                 reason = "the lease expired"
@@ -176,6 +191,7 @@ class SessionKeeper:
                     log.warning("session refresh failed, retrying", extra={"error": str(error)})
                     continue
                 reason = f"etcd unreachable for longer than the TTL ({error})"
+            self._lost = True
             log.error(
                 "session lost",
                 extra={"role": self.session.role, "node": self.session.node_id, "why": reason},

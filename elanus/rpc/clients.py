@@ -33,6 +33,8 @@ from elanus.rpc.server import CHANNEL_OPTIONS
 from elanus.rpc.status import raise_if_failed, transport_error
 from elanus.schema import CollectionSchema
 from elanus.services import (
+    ChannelLease,
+    ChannelLeaseLost,
     CollectionStats,
     CompactionProgress,
     FlushResult,
@@ -207,19 +209,40 @@ class CoordinatorGrpcClient(_RoleClient):
         response = self._call("ChannelSnapshot", pb.ChannelSnapshotRequest(vchannel=vchannel))
         return codec.snapshot_from_pb(response.result)
 
-    def segment_flushed(self, segment: SegmentInfo) -> None:
-        self._call("SegmentFlushed", pb.SegmentRequest(segment_json=codec.to_json(segment)))
+    # A datanode's reports: a refused lease arrives as its base class (ParameterInvalid)
+    # and is raised again as ChannelLeaseLost, which the datanode acts on.
 
-    def add_delta_log(self, log: DeltaLog) -> None:
-        self._call("AddDeltaLog", pb.AddDeltaLogRequest(delta_log_json=codec.to_json(log)))
+    def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
+        request = pb.SegmentFlushedRequest(
+            segment_json=codec.to_json(segment), lease=codec.lease_to_pb(lease)
+        )
+        self._report("SegmentFlushed", request)
 
-    def update_checkpoint(self, checkpoint: ChannelCheckpoint) -> None:
-        request = pb.UpdateCheckpointRequest(checkpoint_json=codec.to_json(checkpoint))
-        self._call("UpdateCheckpoint", request)
+    def add_delta_log(self, log: DeltaLog, lease: ChannelLease) -> None:
+        request = pb.AddDeltaLogRequest(
+            delta_log_json=codec.to_json(log), lease=codec.lease_to_pb(lease)
+        )
+        self._report("AddDeltaLog", request)
 
-    def channel_flushed(self, vchannel: str, flush_ts: int) -> None:
-        request = pb.ChannelFlushedRequest(vchannel=vchannel, flush_ts=flush_ts)
-        self._call("ChannelFlushed", request)
+    def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
+        request = pb.UpdateCheckpointRequest(
+            checkpoint_json=codec.to_json(checkpoint), lease=codec.lease_to_pb(lease)
+        )
+        self._report("UpdateCheckpoint", request)
+
+    def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
+        request = pb.ChannelFlushedRequest(
+            vchannel=vchannel, flush_ts=flush_ts, lease=codec.lease_to_pb(lease)
+        )
+        self._report("ChannelFlushed", request)
+
+    def _report(self, method: str, request: Any) -> None:
+        try:
+            self._call(method, request)
+        except errors.ElanusError as exc:
+            if ChannelLeaseLost.is_lease_lost(exc):
+                raise ChannelLeaseLost(exc.detail) from exc
+            raise
 
     # --- index
 
@@ -298,8 +321,8 @@ class DataNodeGrpcClient(_RoleClient):
     def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         super().__init__(address, pb_grpc.DataNodeServiceStub, timeout_s)
 
-    def watch_channel(self, vchannel: str) -> None:
-        self._call("WatchChannel", pb.WatchChannelRequest(vchannel=vchannel))
+    def watch_channel(self, vchannel: str, epoch: int) -> None:
+        self._call("WatchChannel", pb.WatchChannelRequest(vchannel=vchannel, epoch=epoch))
 
     def unwatch_channel(self, vchannel: str) -> None:
         self._call("UnwatchChannel", pb.UnwatchChannelRequest(vchannel=vchannel))

@@ -30,6 +30,7 @@ from elanus.meta import (
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
 from elanus.schema import CollectionSchema
 from elanus.services import (
+    ChannelLease,
     CollectionStats,
     FlushResult,
     IndexProgress,
@@ -46,6 +47,8 @@ __all__ = [
     "build_task_from_pb",
     "build_task_to_pb",
     "checkpoint_from_json",
+    "lease_from_pb",
+    "lease_to_pb",
     "collection_from_json",
     "collection_stats_from_pb",
     "collection_stats_to_pb",
@@ -156,6 +159,16 @@ def delta_log_from_json(data: bytes) -> DeltaLog:
 
 def checkpoint_from_json(data: bytes) -> ChannelCheckpoint:
     return from_json(ChannelCheckpoint, data)
+
+
+def lease_to_pb(lease: ChannelLease) -> pb.ChannelLease:
+    return pb.ChannelLease(node_id=lease.node_id, epoch=lease.epoch)
+
+
+def lease_from_pb(message: pb.ChannelLease) -> ChannelLease:
+    """A request without a lease decodes to node 0, epoch 0, which no channel has:
+    an old datanode's report is refused, never applied unfenced."""
+    return ChannelLease(node_id=message.node_id, epoch=message.epoch)
 
 
 # --- composite metadata values

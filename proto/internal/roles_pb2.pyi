@@ -484,25 +484,47 @@ class SegmentRequest(_message.Message):
     segment_json: bytes
     def __init__(self, segment_json: _Optional[bytes] = ...) -> None: ...
 
+class ChannelLease(_message.Message):
+    __slots__ = ("node_id", "epoch")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    node_id: int
+    epoch: int
+    def __init__(self, node_id: _Optional[int] = ..., epoch: _Optional[int] = ...) -> None: ...
+
+class SegmentFlushedRequest(_message.Message):
+    __slots__ = ("segment_json", "lease")
+    SEGMENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
+    segment_json: bytes
+    lease: ChannelLease
+    def __init__(self, segment_json: _Optional[bytes] = ..., lease: _Optional[_Union[ChannelLease, _Mapping]] = ...) -> None: ...
+
 class AddDeltaLogRequest(_message.Message):
-    __slots__ = ("delta_log_json",)
+    __slots__ = ("delta_log_json", "lease")
     DELTA_LOG_JSON_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
     delta_log_json: bytes
-    def __init__(self, delta_log_json: _Optional[bytes] = ...) -> None: ...
+    lease: ChannelLease
+    def __init__(self, delta_log_json: _Optional[bytes] = ..., lease: _Optional[_Union[ChannelLease, _Mapping]] = ...) -> None: ...
 
 class UpdateCheckpointRequest(_message.Message):
-    __slots__ = ("checkpoint_json",)
+    __slots__ = ("checkpoint_json", "lease")
     CHECKPOINT_JSON_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
     checkpoint_json: bytes
-    def __init__(self, checkpoint_json: _Optional[bytes] = ...) -> None: ...
+    lease: ChannelLease
+    def __init__(self, checkpoint_json: _Optional[bytes] = ..., lease: _Optional[_Union[ChannelLease, _Mapping]] = ...) -> None: ...
 
 class ChannelFlushedRequest(_message.Message):
-    __slots__ = ("vchannel", "flush_ts")
+    __slots__ = ("vchannel", "flush_ts", "lease")
     VCHANNEL_FIELD_NUMBER: _ClassVar[int]
     FLUSH_TS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
     vchannel: str
     flush_ts: int
-    def __init__(self, vchannel: _Optional[str] = ..., flush_ts: _Optional[int] = ...) -> None: ...
+    lease: ChannelLease
+    def __init__(self, vchannel: _Optional[str] = ..., flush_ts: _Optional[int] = ..., lease: _Optional[_Union[ChannelLease, _Mapping]] = ...) -> None: ...
 
 class CreateIndexRequest(_message.Message):
     __slots__ = ("collection_id", "field_name", "index_name", "index_type", "metric_type", "params_json", "user_params")
@@ -641,10 +663,12 @@ class ShardLeadersResponse(_message.Message):
     def __init__(self, error: _Optional[_Union[ErrorInfo, _Mapping]] = ..., leaders: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class WatchChannelRequest(_message.Message):
-    __slots__ = ("vchannel",)
+    __slots__ = ("vchannel", "epoch")
     VCHANNEL_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
     vchannel: str
-    def __init__(self, vchannel: _Optional[str] = ...) -> None: ...
+    epoch: int
+    def __init__(self, vchannel: _Optional[str] = ..., epoch: _Optional[int] = ...) -> None: ...
 
 class UnwatchChannelRequest(_message.Message):
     __slots__ = ("vchannel",)

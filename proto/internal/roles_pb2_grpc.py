@@ -131,7 +131,7 @@ class CoordinatorServiceStub:
                 _registered_method=True)
         self.SegmentFlushed = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/SegmentFlushed',
-                request_serializer=proto_dot_internal_dot_roles__pb2.SegmentRequest.SerializeToString,
+                request_serializer=proto_dot_internal_dot_roles__pb2.SegmentFlushedRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
                 _registered_method=True)
         self.AddDeltaLog = channel.unary_unary(
@@ -507,7 +507,7 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
             ),
             'SegmentFlushed': grpc.unary_unary_rpc_method_handler(
                     servicer.SegmentFlushed,
-                    request_deserializer=proto_dot_internal_dot_roles__pb2.SegmentRequest.FromString,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.SegmentFlushedRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
             ),
             'AddDeltaLog': grpc.unary_unary_rpc_method_handler(
@@ -1114,7 +1114,7 @@ class CoordinatorService:
             request,
             target,
             '/elanus.internal.CoordinatorService/SegmentFlushed',
-            proto_dot_internal_dot_roles__pb2.SegmentRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.SegmentFlushedRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.Ack.FromString,
             options,
             channel_credentials,

@@ -135,7 +135,7 @@ def watchers_of(cluster: Cluster, vchannel: str) -> list[int]:
     return sorted(
         node_id
         for (role, node_id), node in cluster.nodes.items()
-        if role == "datanode" and any(args == (vchannel,) for args in node.named("watch_channel"))
+        if role == "datanode" and any(args[0] == vchannel for args in node.named("watch_channel"))
     )
 
 

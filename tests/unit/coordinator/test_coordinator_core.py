@@ -25,6 +25,7 @@ from elanus.meta import (
     SegmentState,
 )
 from elanus.schema import CollectionSchema, DataType, FieldSchema
+from elanus.services import ChannelLease
 from elanus.storage.local_dir import LocalDirStore
 from elanus.stream.embedded_log import EmbeddedLog
 
@@ -203,6 +204,12 @@ def test_assign_reuses_then_seals_by_size(env: Env) -> None:
     assert coord.collection_statistics(info.collection_id).row_count == 111
 
 
+def lease_of(coord: Coordinator, vchannel: str) -> ChannelLease:
+    """The lease of the channel's datanode, as the datanode would carry it."""
+    owner, _ = coord.nodes.channel_owner(vchannel)
+    return ChannelLease(owner.node_id, owner.epoch)
+
+
 def test_flush_bookkeeping_and_flush_state(env: Env) -> None:
     coord = env.coordinator
     info = create(coord)
@@ -222,13 +229,14 @@ def test_flush_bookkeeping_and_flush_state(env: Env) -> None:
     for segment_id in ids:
         seg = coord.segments.get(segment_id)
         assert seg is not None
-        coord.segment_flushed(dataclasses.replace(seg, num_rows=5, data_key=f"k/{segment_id}"))
+        flushed = dataclasses.replace(seg, num_rows=5, data_key=f"k/{segment_id}")
+        coord.segment_flushed(flushed, lease_of(coord, seg.vchannel))
     # Segments are flushed, but the channels have not confirmed the flush timestamp yet.
     assert coord.flush_state(info.collection_id, result.segment_ids, 0)
     assert not coord.flush_state(info.collection_id, result.segment_ids, result.flush_ts)
-    coord.channel_flushed(info.vchannels[0], result.flush_ts)
+    coord.channel_flushed(info.vchannels[0], result.flush_ts, lease_of(coord, info.vchannels[0]))
     assert not coord.flush_state(info.collection_id, result.segment_ids, result.flush_ts)
-    coord.channel_flushed(info.vchannels[1], result.flush_ts)
+    coord.channel_flushed(info.vchannels[1], result.flush_ts, lease_of(coord, info.vchannels[1]))
     assert coord.flush_state(info.collection_id, result.segment_ids, result.flush_ts)
 
     again = coord.flush(info.collection_id)
@@ -245,7 +253,7 @@ def test_empty_segment_is_dropped_when_flushed(env: Env) -> None:
     coord.flush(info.collection_id)
     seg = coord.segments.get(seg_id)
     assert seg is not None
-    coord.segment_flushed(dataclasses.replace(seg, num_rows=0))
+    coord.segment_flushed(dataclasses.replace(seg, num_rows=0), lease_of(coord, seg.vchannel))
     assert coord.segments.get(seg_id).state is SegmentState.DROPPED
     assert coord.flush_state(info.collection_id, [seg_id], 0)
 
@@ -255,8 +263,9 @@ def test_checkpoint_only_moves_forward(env: Env) -> None:
     info = create(coord)
     vchannel = info.vchannels[0]
     start = coord.channel_snapshot(vchannel).checkpoint
-    coord.update_checkpoint(dataclasses.replace(start, position=start.position + 10))
-    coord.update_checkpoint(dataclasses.replace(start, position=start.position + 3))
+    lease = lease_of(coord, vchannel)
+    coord.update_checkpoint(dataclasses.replace(start, position=start.position + 10), lease)
+    coord.update_checkpoint(dataclasses.replace(start, position=start.position + 3), lease)
     assert coord.channel_snapshot(vchannel).checkpoint.position == start.position + 10
 
 
@@ -326,7 +335,8 @@ def test_files_of_a_segment_flushed_after_its_partition_was_dropped_are_removed(
     coord.segment_flushed(
         dataclasses.replace(
             seg, num_rows=2, data_key="segments/late/data", pk_stats_key="segments/late/stats"
-        )
+        ),
+        lease_of(coord, seg.vchannel),
     )
     env.idle()
     assert coord.segments.get(seg_id) is None
@@ -364,7 +374,8 @@ def test_index_builds_for_flushed_segments(env: Env) -> None:
         info.collection_id, info.partitions[0].partition_id, info.vchannels[0], 4
     )
     coord.flush(info.collection_id)
-    coord.segment_flushed(dataclasses.replace(coord.segments.get(seg_id), num_rows=4))
+    seg = coord.segments.get(seg_id)
+    coord.segment_flushed(dataclasses.replace(seg, num_rows=4), lease_of(coord, seg.vchannel))
     index = coord.create_index(info.collection_id, "v", "", "FLAT", "L2", {}, {})
     env.idle()
     tasks: list[IndexBuildTask] = [a[0] for a in env.indexnode.named("submit")]
