@@ -36,7 +36,16 @@ from elanus.storage.local_dir import LocalDirStore
 from elanus.stream.embedded_log import EmbeddedLog
 
 # Tests and the GC tests share this harness.
-__all__ = ["Crash", "CrashingKV", "Recorder", "Stack", "flushed_segment", "schema"]
+__all__ = [
+    "Crash",
+    "CrashingKV",
+    "Recorder",
+    "Stack",
+    "add_delta",
+    "add_index_files",
+    "create",
+    "flushed_segment",
+]
 
 
 class Crash(Exception):
@@ -50,10 +59,14 @@ class CrashingKV:
         self.inner = inner
         self.writes = 0
         self._crash_at: int | None = None
+        self._transient = False
         self.dead = False
 
-    def crash_after(self, writes: int | None) -> None:
+    def crash_after(self, writes: int | None, transient: bool = False) -> None:
+        """Die at the write after ``writes`` more; ``transient``: only that write fails
+        (a KV error the process survives)."""
         self._crash_at = None if writes is None else self.writes + writes
+        self._transient = transient
 
     def _alive(self) -> None:
         if self.dead:
@@ -62,7 +75,7 @@ class CrashingKV:
     def _write(self) -> None:
         self._alive()
         if self._crash_at is not None and self.writes >= self._crash_at:
-            self.dead = True
+            self._crash_at, self.dead = None, not self._transient
             raise Crash(f"killed at write {self.writes}")
         self.writes += 1
 
