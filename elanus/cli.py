@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     cluster_up.add_argument("--data-dir", required=True)
     cluster_up.add_argument("--port", type=int, default=19530, help="proxy i listens on PORT+i")
     cluster_up.add_argument("--host", default="127.0.0.1")
+    cluster_up.add_argument(
+        "--coordinators",
+        type=int,
+        default=1,
+        help="how many coordinators: one active, the others standing by to take over",
+    )
     for role, plural in (
         ("proxy", "proxies"),
         ("querynode", "querynodes"),
@@ -93,6 +99,7 @@ def _cluster(args: argparse.Namespace) -> int:
             spec = supervisor.ClusterSpec(
                 data_dir,
                 port=args.port,
+                coordinators=args.coordinators,
                 proxies=args.proxies,
                 querynodes=args.querynodes,
                 datanodes=args.datanodes,
@@ -106,10 +113,11 @@ def _cluster(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps([asdict(s) for s in found], indent=2))
             else:
-                print(f"{'ROLE':<12}{'INDEX':>6}{'PID':>9}{'PORT':>7}  HEALTH")
+                print(f"{'ROLE':<24}{'INDEX':>6}{'PID':>9}{'PORT':>7}  HEALTH")
                 for s in found:
                     health = "healthy" if s.healthy else "UNHEALTHY"
-                    print(f"{s.role:<12}{s.index:>6}{s.pid:>9}{s.port:>7}  {health} ({s.detail})")
+                    role = f"{s.role} ({s.state})" if s.state else s.role
+                    print(f"{role:<24}{s.index:>6}{s.pid:>9}{s.port:>7}  {health} ({s.detail})")
             return 0 if found and all(s.healthy for s in found) else 1
         supervisor.down(data_dir)
         return 0

@@ -2,8 +2,10 @@
 
 ``up`` starts etcd, Kafka and MinIO through ``deploy/local/infra.sh`` (their data
 under ``DIR/infra``), writes ``DIR/elanus.yaml`` pointing at them, then starts
-the coordinator, the nodes and the proxies, each ``elanus run <role>`` in its
-own process group with its log in ``DIR/logs``. What it started is recorded in
+the coordinators, the nodes and the proxies, each ``elanus run <role>`` in its
+own process group with its log in ``DIR/logs``. With ``coordinators > 1`` the
+first to start is active and the others stand by (``elanus.cluster.election``);
+``status`` tells them apart by the leader key in etcd. What it started is recorded in
 ``DIR/cluster.json`` (role, index, PID, port), so that running ``up`` again
 starts only what is not running, ``status`` can check each process, and
 ``down`` can stop them (SIGTERM, a bounded wait, SIGKILL) and then the servers.
@@ -56,6 +58,7 @@ class ClusterError(RuntimeError):
 class ClusterSpec:
     data_dir: Path
     port: int = 19530
+    coordinators: int = 1
     proxies: int = 1
     querynodes: int = 1
     datanodes: int = 1
@@ -64,7 +67,7 @@ class ClusterSpec:
 
     def counts(self) -> dict[str, int]:
         return {
-            "coordinator": 1,
+            "coordinator": self.coordinators,
             "datanode": self.datanodes,
             "querynode": self.querynodes,
             "indexnode": self.indexnodes,
@@ -125,6 +128,7 @@ class ProcessStatus:
     running: bool
     healthy: bool
     detail: str
+    state: str = ""  # coordinators: "active" or "standby"
 
 
 # --- the three servers --------------------------------------------------------
@@ -373,18 +377,21 @@ def up(spec: ClusterSpec, report: Callable[[str], None] = print) -> ClusterState
             fresh.append(record)
             state.save(data_dir)
             if role == "coordinator":
+                # This one listens if it leads; a standby waits for the one that does.
                 _wait(
-                    "waiting for the coordinator to listen",
-                    lambda r=record: port_accepts(spec.host, r.port),
+                    "waiting for a coordinator to listen",
+                    lambda: _a_coordinator_listens(state, spec.host),
                     [record],
                     data_dir,
                     COORDINATOR_READY_S,
                 )
     proxies = [r for r in state.processes if r.role == "proxy" and r.index < spec.proxies]
+    listeners = [r for r in fresh if r.role != "coordinator"]
     _wait(
         "waiting for every proxy to answer CheckHealth and every new role to listen",
         lambda: (
-            all(port_accepts(spec.host, r.port) for r in fresh)
+            all(port_accepts(spec.host, r.port) for r in listeners)
+            and _a_coordinator_listens(state, spec.host)
             and all(proxy_health(spec.host, r.port)[0] for r in proxies)
         ),
         fresh + [r for r in proxies if r not in fresh],
@@ -400,11 +407,15 @@ def up(spec: ClusterSpec, report: Callable[[str], None] = print) -> ClusterState
 
 def status(data_dir: Path) -> list[ProcessStatus]:
     """Each recorded process: running (its PID is ours), healthy (proxies: CheckHealth;
-    other roles: their gRPC port accepts connections)."""
-    state = ClusterState.load(data_dir.resolve())
+    the active coordinator and the nodes: their gRPC port accepts connections; a
+    standby coordinator: running while another one leads)."""
+    data_dir = data_dir.resolve()
+    state = ClusterState.load(data_dir)
+    leader_pid = _coordinator_leader_pid(data_dir) if state.processes else None
     result = []
     for record in state.processes:
         running = is_running(record)
+        role_state = ""
         if not running:
             healthy, detail = False, "not running"
         elif record.role == "proxy":
@@ -412,12 +423,70 @@ def status(data_dir: Path) -> list[ProcessStatus]:
         else:
             healthy = port_accepts(state.host, record.port)
             detail = "port accepts" if healthy else "port closed"
+            if record.role == "coordinator":
+                role_state, healthy, detail = _coordinator_state(record, healthy, leader_pid)
         result.append(
             ProcessStatus(
-                record.role, record.index, record.pid, record.port, running, healthy, detail
+                record.role,
+                record.index,
+                record.pid,
+                record.port,
+                running,
+                healthy,
+                detail,
+                role_state,
             )
         )
     return result
+
+
+def _a_coordinator_listens(state: ClusterState, host: str) -> bool:
+    return any(
+        port_accepts(host, r.port)
+        for r in state.processes
+        if r.role == "coordinator" and is_running(r)
+    )
+
+
+def _coordinator_state(
+    record: ProcessRecord, listens: bool, leader_pid: int | None
+) -> tuple[str, bool, str]:
+    """(state, healthy, detail) of a running coordinator, given who leads (None: unknown)."""
+    if leader_pid is None:
+        if listens:
+            return "active", True, "port accepts (leader unknown: etcd not answering)"
+        return "", False, "port closed (leader unknown: etcd not answering)"
+    if leader_pid == record.pid:
+        return "active", listens, "active, port accepts" if listens else "active, port closed"
+    if leader_pid == 0:
+        return "standby", False, "no coordinator leads (a takeover is under way?)"
+    return "standby", True, f"standby (the active coordinator is PID {leader_pid})"
+
+
+def _coordinator_leader_pid(data_dir: Path) -> int | None:
+    """The PID in the coordinator leader key; 0 if nobody leads; None if etcd cannot say."""
+    from elanus.cluster.election import read_leader
+    from elanus.config import load_config
+    from elanus.kv.etcd import EtcdKV
+
+    config_path = data_dir / CONFIG_FILE
+    if not config_path.exists():
+        return None
+    etcd = load_config(str(config_path)).etcd
+    if not etcd.endpoint:
+        return None
+    try:
+        kv = EtcdKV(etcd.endpoint, etcd.prefix, timeout_s=HEALTH_TIMEOUT_S)
+    except Exception:
+        return None
+    try:
+        leader = read_leader(kv)
+    except Exception:
+        return None
+    finally:
+        with contextlib.suppress(Exception):
+            kv.close()
+    return leader.pid if leader is not None else 0
 
 
 def down(data_dir: Path, report: Callable[[str], None] = print, infra: bool = True) -> None:
