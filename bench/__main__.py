@@ -1,6 +1,6 @@
 """``python -m bench``: run the benchmark, profile Elanus search, write the report.
 
-    python -m bench run [--profile quick|full] [--systems faiss,elanus,milvus-lite]
+    python -m bench run [--profile quick|full|rss1m] [--systems faiss,elanus,cluster,milvus-lite]
                         [--datasets wordllama,synthetic] [--indexes HNSW,IVF_FLAT]
                         [--out FILE]
     python -m bench profile [--profile quick]     # cProfile of Elanus's Search handler
@@ -21,14 +21,15 @@ import time
 from pathlib import Path
 
 from . import machine
+from .cluster import start_cluster
 from .datasets import Dataset, synthetic, wordllama
-from .servers import Server, elanus_source, start_elanus, start_milvus_lite
+from .servers import ServerHandle, elanus_source, start_elanus, start_milvus_lite
 from .systems import FaissFloor, IndexCase, MilvusServerSystem, System
 from .workload import PROFILES, Profile, run_workload
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
-SYSTEMS = ("faiss", "elanus", "milvus-lite")
+SYSTEMS = ("faiss", "elanus", "cluster", "milvus-lite")
 DATASETS = ("wordllama", "synthetic")
 INDEX_KINDS = ("HNSW", "IVF_FLAT")
 
@@ -44,9 +45,13 @@ def load_dataset(name: str, profile: Profile) -> Dataset:
 def open_system(name: str, source: Path | None, elanus_profile: bool = False) -> System:
     if name == "faiss":
         return FaissFloor()
-    server: Server = (
-        start_elanus(elanus_profile, source) if name == "elanus" else start_milvus_lite()
-    )
+    server: ServerHandle
+    if name == "elanus":
+        server = start_elanus(elanus_profile, source)
+    elif name == "cluster":
+        server = start_cluster(source)
+    else:
+        server = start_milvus_lite()
     try:
         return MilvusServerSystem(name, server)
     except Exception:

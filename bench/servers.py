@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from pymilvus import MilvusClient
 
@@ -23,6 +24,23 @@ CACHE_DIR = REPO_ROOT / "bench" / ".cache"
 ELANUS_PYTHON = Path(os.environ.get("ELANUS_PYTHON", REPO_ROOT / ".venv" / "bin" / "python"))
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
+
+
+class ServerHandle(Protocol):
+    """What the harness needs of a running server: standalone and Milvus Lite
+    (:class:`Server`) or the cluster (:class:`bench.cluster.ClusterServer`)."""
+
+    system: str
+    uri: str
+    workdir: Path
+    timing_file: Path | None
+    profile_file: Path | None
+
+    def memory_kib(self) -> dict[str, int]: ...
+    def role_memory_kib(self) -> dict[str, dict[str, int]]: ...
+    def timing_offset(self) -> int: ...
+    def timings_since(self, offset: int, rpc: str) -> tuple[list[tuple[float, float]], int]: ...
+    def stop(self, keep_files: bool = False) -> None: ...
 
 
 @dataclass
@@ -40,6 +58,10 @@ class Server:
     def memory_kib(self) -> dict[str, int]:
         """VmRSS and VmHWM (peak RSS) of the server process, from /proc."""
         return proc_memory_kib(self.process.pid)
+
+    def role_memory_kib(self) -> dict[str, dict[str, int]]:
+        """The one server process, under the system's name."""
+        return {self.system: self.memory_kib()}
 
     def timings_since(self, offset: int, rpc: str) -> tuple[list[tuple[float, float]], int]:
         """Per-request (handler s, index s) of ``rpc`` appended after byte ``offset``."""

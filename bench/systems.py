@@ -21,7 +21,7 @@ import numpy as np
 from pymilvus import Collection, DataType, MilvusClient, connections
 
 from .datasets import FILTERS, TOP_K, Dataset, filter_mask, normalized
-from .servers import Server, proc_memory_kib
+from .servers import ServerHandle, proc_memory_kib
 
 # The ORM's columnar insert is the cheapest client path in pymilvus 3.0 (pinned in
 # requirements.txt); its announced removal in 3.1 is not news to repeat per batch.
@@ -125,7 +125,7 @@ class MilvusServerSystem:
     """A server reached only through pymilvus, as a user would."""
 
     name: str
-    server: Server
+    server: ServerHandle
     client: MilvusClient = field(init=False)
     collection: str = field(default_factory=lambda: f"bench_{uuid.uuid4().hex[:8]}")
     _alias: str = field(default_factory=lambda: f"bench_{uuid.uuid4().hex[:8]}")
@@ -206,8 +206,14 @@ class MilvusServerSystem:
         return found
 
     def memory(self) -> dict[str, float]:
+        """Peak and current RSS summed over the server's processes, and per process
+        ("peak_rss_mib:proxy-0", ...; for the cluster also its "infra:kafka" etc.)."""
         kib = self.server.memory_kib()
-        return {"peak_rss_mib": kib["VmHWM"] / 1024, "rss_mib": kib["VmRSS"] / 1024}
+        found = {"peak_rss_mib": kib["VmHWM"] / 1024, "rss_mib": kib["VmRSS"] / 1024}
+        for name, values in self.server.role_memory_kib().items():
+            if "VmHWM" in values:
+                found[f"peak_rss_mib:{name}"] = values["VmHWM"] / 1024
+        return found
 
     def close(self) -> None:
         try:

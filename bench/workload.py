@@ -79,6 +79,22 @@ PROFILES = {
         filtered_ef=64,
         filtered_nprobe=16,
     ),
+    # Peak RSS per role at 1M x 128 with IVF_FLAT only (run with --indexes IVF_FLAT):
+    # an HNSW build of 1M rows takes most of an hour on 2 cores. Few queries; the
+    # numbers that matter here are memory, insert and build.
+    "rss1m": Profile(
+        name="rss1m",
+        synthetic_rows=1_000_000,
+        synthetic_dim=128,
+        queries=200,
+        single_queries=50,
+        single_budget_s=10.0,
+        hnsw={"M": 16, "efConstruction": 128},
+        ef_sweep=(64,),
+        nprobe_sweep=(16, 64),
+        filtered_ef=64,
+        filtered_nprobe=16,
+    ),
 }
 
 
