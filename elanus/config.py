@@ -17,14 +17,24 @@ import yaml
 
 
 @dataclass
-class ProxyConfig:
+class ListenConfig:
+    """Where a role serves: its gRPC on ``host:port`` (0: any free port; peers find
+    the actual address through its session), /healthz and /metrics on ``http_port``
+    (:mod:`elanus.http`; 0: any free port), and the host other roles dial,
+    announced in the session (empty: ``host``; set it when ``host`` is a wildcard,
+    0.0.0.0 in a container)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    http_port: int = 0
+    advertise_host: str = ""
+
+
+@dataclass
+class ProxyConfig(ListenConfig):
     host: str = "0.0.0.0"
     port: int = 19530
-    # /healthz and /metrics (elanus.http); 9091 as in Milvus. 0: any free port.
-    http_port: int = 9091
-    # The host other roles dial, announced in the session; empty: ``host``. Set it
-    # when ``host`` is a wildcard (0.0.0.0 in a container).
-    advertise_host: str = ""
+    http_port: int = 9091  # as in Milvus
     time_tick_interval_s: float = 0.1
     max_request_bytes: int = 64 * 1024 * 1024
     max_topk: int = 16384
@@ -32,13 +42,7 @@ class ProxyConfig:
 
 
 @dataclass
-class CoordinatorConfig:
-    # Where ``elanus run coordinator`` serves its gRPC (0: any free port; peers
-    # find the actual address through its session).
-    host: str = "127.0.0.1"
-    port: int = 0
-    http_port: int = 0
-    advertise_host: str = ""
+class CoordinatorConfig(ListenConfig):
     dml_channel_pool: int = 4
     default_shards: int = 1
     segment_max_rows: int = 200_000
@@ -68,30 +72,18 @@ class CoordinatorConfig:
 
 
 @dataclass
-class DataNodeConfig:
-    host: str = "127.0.0.1"
-    port: int = 0
-    http_port: int = 0
-    advertise_host: str = ""
+class DataNodeConfig(ListenConfig):
     delete_flush_interval_s: float = 10.0
     checkpoint_interval_s: float = 1.0
 
 
 @dataclass
-class QueryNodeConfig:
-    host: str = "127.0.0.1"
-    port: int = 0
-    http_port: int = 0
-    advertise_host: str = ""
+class QueryNodeConfig(ListenConfig):
     consistency_wait_s: float = 10.0
 
 
 @dataclass
-class IndexNodeConfig:
-    host: str = "127.0.0.1"
-    port: int = 0
-    http_port: int = 0
-    advertise_host: str = ""
+class IndexNodeConfig(ListenConfig):
     build_threads: int = 1
 
 
