@@ -440,7 +440,7 @@ class Coordinator(IndexCoordination, QueryCoordination):
         )
 
     # A datanode's reports apply only under its channel's current lease (see
-    # coordinator/nodes.py): a node cut off meanwhile gets ChannelLeaseLost.
+    # coordinator/nodes.py): a node cut off meanwhile gets channel_lease_lost.
 
     def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
         with self.nodes.holding_lease(segment.vchannel, lease):

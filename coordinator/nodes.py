@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from elanus import errors
 from elanus.services import (
     ChannelLease,
-    ChannelLeaseLost,
     DataNodeClient,
     IndexNodeClient,
     QueryNodeClient,
+    channel_lease_lost,
 )
 
 
@@ -109,16 +109,17 @@ class NodeRegistry:
     @contextmanager
     def holding_lease(self, vchannel: str, lease: ChannelLease) -> Iterator[None]:
         """Run the body only if ``lease`` is the channel's current one, and keep the
-        channel from changing hands until the body is done; else ChannelLeaseLost."""
+        channel from changing hands until the body is done; else the error
+        of :func:`~elanus.services.channel_lease_lost`."""
         with self._lease_lock:
             with self._lock:
                 owner = self._channel_owners.get(vchannel)
                 epoch = self._epochs.get(vchannel, 0)
             if owner != lease.node_id or epoch != lease.epoch:
                 current = "no datanode" if owner is None else f"datanode {owner} epoch {epoch}"
-                raise ChannelLeaseLost(
-                    f"{ChannelLeaseLost.MARK}: datanode {lease.node_id} (epoch {lease.epoch}) "
-                    f"no longer owns channel {vchannel}; it is now {current}"
+                raise channel_lease_lost(
+                    f"datanode {lease.node_id} (epoch {lease.epoch}) no longer owns "
+                    f"channel {vchannel}; it is now {current}"
                 )
             yield
 

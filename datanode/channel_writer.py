@@ -15,7 +15,7 @@ writer makes its next report, both may consume the channel: that window is
 harmless, because reading changes nothing and every report that changes the
 coordinator's state (segment flushed, delta log, checkpoint, channel flushed) is
 checked against the current lease under the lock that changes owners. The first
-refused report (ChannelLeaseLost) ends this writer for good: it stops consuming
+refused report (channel lease lost) ends this writer for good: it stops consuming
 and the node forgets the channel. What the stale writer may still do in that
 window is write object-storage files: a delta log under a fresh id (never
 registered; garbage) or a segment file under the segment's key, with the same
@@ -41,7 +41,7 @@ from elanus.columns import arrow_schema, conform
 from elanus.config import DataNodeConfig
 from elanus.late_writes import LateWriteFilter
 from elanus.meta import ChannelCheckpoint, DeltaLog, SegmentInfo, SegmentState
-from elanus.services import ChannelLease, ChannelLeaseLost, CoordinatorClient
+from elanus.services import ChannelLease, CoordinatorClient, is_channel_lease_lost
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 
@@ -114,10 +114,10 @@ class ChannelWriter:
             try:
                 self._serve()
                 return
-            except ChannelLeaseLost as lost:
-                self._lose_lease(lost)
-                return
-            except Exception:
+            except Exception as exc:
+                if is_channel_lease_lost(exc):
+                    self._lose_lease(str(exc))
+                    return
                 log.exception(
                     "datanode channel writer failed, restarting from the checkpoint",
                     extra={"vchannel": self.vchannel, "attempt": attempt},
@@ -126,7 +126,7 @@ class ChannelWriter:
                 return
         log.error("datanode channel writer gave up", extra={"vchannel": self.vchannel})
 
-    def _lose_lease(self, lost: ChannelLeaseLost) -> None:
+    def _lose_lease(self, why: str) -> None:
         """Another node owns the channel now: stop consuming it, never to restart."""
         self.lease_lost = True
         self._stopping.set()
@@ -136,7 +136,7 @@ class ChannelWriter:
                 "vchannel": self.vchannel,
                 "node": self.lease.node_id,
                 "epoch": self.lease.epoch,
-                "why": lost.detail,
+                "why": why,
             },
         )
         self._on_lease_lost(self)

@@ -100,19 +100,19 @@ class ChannelLease:
     epoch: int
 
 
-class ChannelLeaseLost(errors.ParameterInvalid):
-    """A datanode's report on a channel it no longer owns (its session expired, or
-    the channel moved to another node): refused, and the datanode must stop writing
-    that channel. ``MARK`` starts the detail so that a caller across gRPC, where the
-    error arrives as its base class, can tell it apart."""
+CHANNEL_LEASE_LOST = "channel lease lost"
 
-    MARK = "channel lease lost"
 
-    @classmethod
-    def is_lease_lost(cls, exc: BaseException) -> bool:
-        return isinstance(exc, cls) or (
-            isinstance(exc, errors.ElanusError) and exc.detail.startswith(cls.MARK)
-        )
+def channel_lease_lost(detail: str) -> errors.ParameterInvalid:
+    """The error refusing a datanode's report on a channel it no longer owns (its
+    session expired, or the channel moved): nothing changed, and the datanode must
+    stop writing that channel. Its detail starts with ``CHANNEL_LEASE_LOST``, which
+    survives the wire (a class of its own would arrive as its base)."""
+    return errors.ParameterInvalid(f"{CHANNEL_LEASE_LOST}: {detail}")
+
+
+def is_channel_lease_lost(exc: BaseException) -> bool:
+    return isinstance(exc, errors.ParameterInvalid) and exc.detail.startswith(CHANNEL_LEASE_LOST)
 
 
 class CoordinatorClient(Protocol):
@@ -185,7 +185,7 @@ class CoordinatorClient(Protocol):
     def channel_snapshot(self, vchannel: str) -> ChannelSnapshot: ...
 
     # A datanode's reports on its channel carry its lease; one from a node that is
-    # not the channel's current owner raises ChannelLeaseLost and changes nothing.
+    # not the channel's current owner raises channel_lease_lost() and changes nothing.
 
     def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
         """A datanode persisted a sealed segment's files (state FLUSHED, or DROPPED if empty)."""

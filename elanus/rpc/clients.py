@@ -34,7 +34,6 @@ from elanus.rpc.status import raise_if_failed, transport_error
 from elanus.schema import CollectionSchema
 from elanus.services import (
     ChannelLease,
-    ChannelLeaseLost,
     CollectionStats,
     CompactionProgress,
     FlushResult,
@@ -209,40 +208,31 @@ class CoordinatorGrpcClient(_RoleClient):
         response = self._call("ChannelSnapshot", pb.ChannelSnapshotRequest(vchannel=vchannel))
         return codec.snapshot_from_pb(response.result)
 
-    # A datanode's reports: a refused lease arrives as its base class (ParameterInvalid)
-    # and is raised again as ChannelLeaseLost, which the datanode acts on.
+    # A datanode's reports, each under its channel lease.
 
     def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
         request = pb.SegmentFlushedRequest(
             segment_json=codec.to_json(segment), lease=codec.lease_to_pb(lease)
         )
-        self._report("SegmentFlushed", request)
+        self._call("SegmentFlushed", request)
 
     def add_delta_log(self, log: DeltaLog, lease: ChannelLease) -> None:
         request = pb.AddDeltaLogRequest(
             delta_log_json=codec.to_json(log), lease=codec.lease_to_pb(lease)
         )
-        self._report("AddDeltaLog", request)
+        self._call("AddDeltaLog", request)
 
     def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
         request = pb.UpdateCheckpointRequest(
             checkpoint_json=codec.to_json(checkpoint), lease=codec.lease_to_pb(lease)
         )
-        self._report("UpdateCheckpoint", request)
+        self._call("UpdateCheckpoint", request)
 
     def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
         request = pb.ChannelFlushedRequest(
             vchannel=vchannel, flush_ts=flush_ts, lease=codec.lease_to_pb(lease)
         )
-        self._report("ChannelFlushed", request)
-
-    def _report(self, method: str, request: Any) -> None:
-        try:
-            self._call(method, request)
-        except errors.ElanusError as exc:
-            if ChannelLeaseLost.is_lease_lost(exc):
-                raise ChannelLeaseLost(exc.detail) from exc
-            raise
+        self._call("ChannelFlushed", request)
 
     # --- index
 
