@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 RECALL_GOAL = 0.95
-SYSTEM_ORDER = ("faiss", "elanus", "milvus-lite")
-COLOURS = {"faiss": "#444444", "elanus": "#d9480f", "milvus-lite": "#1971c2"}
+SYSTEM_ORDER = ("faiss", "elanus", "cluster", "milvus-lite")
+COLOURS = {"faiss": "#444444", "elanus": "#d9480f", "cluster": "#f08c00", "milvus-lite": "#1971c2"}
+ROLE_ORDER = ("coordinator", "proxy", "datanode", "querynode", "indexnode")
 
 
 @dataclass
@@ -73,10 +74,9 @@ def _header(record: dict[str, Any]) -> list[str]:
         f"- **Versions:** Elanus `{m['elanus_sha']}` ({m.get('elanus_code', 'n/a')}), {versions}",
         "- **Systems:** raw FAISS in the harness process (the floor); Elanus `standalone` "
         "and Milvus Lite (`python -m milvus_lite server`) each as a separate server process on "
-        "loopback, driven through pymilvus. One system runs at a time.",
-        "- **Not measured yet:** the Elanus cluster (Kafka/etcd/MinIO) column: "
-        "`elanus cluster up` exists, but the harness has no cluster system yet; "
-        "cluster consistency latencies are in the Consistency section.",
+        "loopback; the Elanus `cluster` (`elanus cluster up`: coordinator, 1 proxy, 1 datanode, "
+        "1 querynode, 1 indexnode, each its own process, on etcd, Kafka and MinIO on loopback). "
+        "All servers are driven through pymilvus. One system runs at a time.",
         "",
     ]
 
@@ -94,8 +94,9 @@ def _dataset_section(runs: list[dict[str, Any]]) -> list[str]:
     for run in runs:
         rate = run["rows"] / run["insert_s"] if run["insert_s"] else None
         memory = run["memory"]
+        whose = "sum of roles" if run["system"] == "cluster" else "server"
         rss = (
-            f"{memory['peak_rss_mib']:.0f} (server)"
+            f"{memory['peak_rss_mib']:.0f} ({whose})"
             if "peak_rss_mib" in memory
             else f"+{memory.get('peak_delta_mib', 0):.0f} (in-process delta)"
         )
@@ -108,10 +109,48 @@ def _dataset_section(runs: list[dict[str, Any]]) -> list[str]:
                 f"| {run['loadavg_start']} → {run['loadavg_end']} |"
             )
     lines.append("")
+    lines += _memory_table(runs)
     kinds = [index["kind"] for index in first["indexes"]]
     for kind in kinds:
         lines += _search_table(runs, kind)
     return lines
+
+
+def _memory_table(runs: list[dict[str, Any]]) -> list[str]:
+    """Peak RSS (VmHWM) of each server process, read from /proc at the end of the run."""
+    per_process = {
+        run["system"]: {
+            key.split(":", 1)[1]: value
+            for key, value in run["memory"].items()
+            if key.startswith("peak_rss_mib:")
+        }
+        for run in runs
+    }
+    per_process = {system: found for system, found in per_process.items() if found}
+    if not per_process:
+        return []
+    lines = [
+        "### Peak RSS per process (VmHWM, MiB, at the end of the run)",
+        "",
+        "| system | process | peak RSS MiB |",
+        "|---|---|---:|",
+    ]
+    for system, found in per_process.items():
+        roles = sorted((name for name in found if not name.startswith("infra:")), key=_role_rank)
+        for name in roles:
+            lines.append(f"| {system} | {name} | {found[name]:,.0f} |")
+        if len(roles) > 1:
+            total = sum(found[name] for name in roles)
+            lines.append(f"| {system} | **all Elanus roles** | **{total:,.0f}** |")
+        for name in sorted(n for n in found if n.startswith("infra:")):
+            lines.append(f"| {system} | {name.split(':', 1)[1]} (infra) | {found[name]:,.0f} |")
+    lines += [""]
+    return lines
+
+
+def _role_rank(name: str) -> tuple[int, str]:
+    role = name.rsplit("-", 1)[0]
+    return (ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER), name)
 
 
 def _search_table(runs: list[dict[str, Any]], kind: str) -> list[str]:
@@ -135,7 +174,9 @@ def _search_table(runs: list[dict[str, Any]], kind: str) -> list[str]:
     lines += [
         "",
         "*server p50*: time inside Elanus's Search handler (request already decoded); "
-        "*index p50*: the part of it inside FAISS. Both measured by bench/elanus_server.py.",
+        "*index p50*: the part of it inside FAISS. Both measured by bench/elanus_server.py "
+        "for standalone; not available for the cluster (its roles are started by "
+        "`elanus cluster up`, so the harness cannot wrap their handlers).",
         "",
     ]
     return lines
@@ -160,7 +201,7 @@ def targets(runs: list[dict[str, Any]]) -> list[Target]:
     """The issue's targets on the synthetic dataset, as ratios within this run."""
     synthetic = [r for r in runs if r["dataset"].startswith("synthetic")]
     by_system = {r["system"]: r for r in synthetic}
-    faiss, elanus, lite = (by_system.get(s) for s in SYSTEM_ORDER)
+    faiss, elanus, lite = (by_system.get(s) for s in ("faiss", "elanus", "milvus-lite"))
     found: list[Target] = []
     if faiss is None or elanus is None:
         return found
@@ -253,6 +294,51 @@ def _targets_section(runs: list[dict[str, Any]]) -> list[str]:
     for target in targets(runs):
         verdict = "n/a" if target.met is None else ("yes" if target.met else "**no**")
         lines.append(f"| {target.name} | {target.goal} | {target.measured} | {verdict} |")
+    lines.append("")
+    lines += _cluster_section(runs)
+    return lines
+
+
+def cluster_ratios(runs: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
+    """(what, cluster, standalone) on the synthetic dataset: no target, the cost of
+    the distributed deployment (Kafka between proxy and nodes, gRPC between roles)."""
+    by_system = {r["system"]: r for r in runs if r["dataset"].startswith("synthetic")}
+    cluster, standalone = by_system.get("cluster"), by_system.get("elanus")
+    if cluster is None or standalone is None:
+        return []
+    found = []
+    if cluster["insert_s"] and standalone["insert_s"]:
+        found.append(
+            (
+                "insert rows/s",
+                cluster["rows"] / cluster["insert_s"],
+                standalone["rows"] / standalone["insert_s"],
+            )
+        )
+    for c_index, s_index in zip(cluster["indexes"], standalone["indexes"], strict=True):
+        kind = c_index["kind"]
+        found.append((f"{kind} build s", c_index["build_s"], s_index["build_s"]))
+        chosen = _first_at_goal(_points(standalone, kind))
+        c_point = next(p for p in _points(cluster, kind) if p["param"] == chosen["param"])
+        label = f"{kind} {c_index['sweep_key']}={chosen['param']}"
+        found.append((f"{label} single p50 ms", c_point["single_p50_ms"], chosen["single_p50_ms"]))
+        found.append((f"{label} batch q/s", c_point["batch_qps"], chosen["batch_qps"]))
+    return found
+
+
+def _cluster_section(runs: list[dict[str, Any]]) -> list[str]:
+    rows = cluster_ratios(runs)
+    if not rows:
+        return []
+    lines = [
+        "### The cluster against standalone (synthetic dataset, same run; no target)",
+        "",
+        "| measure | cluster | standalone | cluster / standalone |",
+        "|---|---:|---:|---:|",
+    ]
+    for what, cluster, standalone in rows:
+        ratio = cluster / standalone if standalone else float("nan")
+        lines.append(f"| {what} | {cluster:,.2f} | {standalone:,.2f} | {ratio:.2f}× |")
     lines.append("")
     return lines
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import datasets, report
+from bench import cluster, datasets, report
 from bench.systems import FaissFloor, IndexCase
 
 
@@ -138,3 +138,49 @@ def test_targets_compare_at_the_first_ef_reaching_the_recall_goal() -> None:
     assert verdicts["insert through pymilvus until flushed, vs Milvus Lite"].met is True  # 4x
     assert verdicts["HNSW index build vs FAISS"].met is True  # 1.1x
     assert verdicts["HNSW filtered 1% vs unfiltered"].met is True
+
+
+def test_memory_table_lists_roles_in_order_with_their_total_and_infra_apart() -> None:
+    run = _run("cluster", [(16, "", 0.9, 100, 10, None)], 1.0, 1.0)
+    run["memory"] = {
+        "peak_rss_mib": 600.0,
+        "peak_rss_mib:querynode-0": 300.0,
+        "peak_rss_mib:coordinator-0": 100.0,
+        "peak_rss_mib:proxy-0": 200.0,
+        "peak_rss_mib:infra:kafka": 400.0,
+    }
+    lines = report._memory_table([run])
+    rows = [line for line in lines if line.startswith("| cluster")]
+    assert [row.split(" | ")[1] for row in rows] == [
+        "coordinator-0",
+        "proxy-0",
+        "querynode-0",
+        "**all Elanus roles**",
+        "kafka (infra)",
+    ]
+    assert "**600**" in rows[3]
+
+
+def test_cluster_is_compared_with_standalone_at_standalones_chosen_ef() -> None:
+    cluster = _run("cluster", [(16, "", 0.90, 400, 50, None), (32, "", 0.97, 300, 40, None)], 2, 3)
+    standalone = _run("elanus", [(16, "", 0.90, 900, 500, 0.9), (32, "", 0.97, 600, 400, 1)], 1, 2)
+    rows = {what: (c, s) for what, c, s in report.cluster_ratios([cluster, standalone])}
+    assert rows["insert rows/s"] == (500, 1000)
+    assert rows["HNSW build s"] == (3, 2)
+    assert rows["HNSW ef=32 batch q/s"] == (300, 600)
+    assert rows["HNSW ef=32 single p50 ms"] == (1000 / 40, 1000 / 400)
+
+
+def test_cluster_pids_come_from_the_supervisors_record(tmp_path: Path) -> None:
+    state = {
+        "processes": [
+            {"role": "coordinator", "index": 0, "port": 1, "pid": 11},
+            {"role": "proxy", "index": 0, "port": 2, "pid": 12},
+            {"role": "proxy", "index": 1, "port": 3, "pid": 0},
+        ]
+    }
+    (tmp_path / "cluster.json").write_text(json.dumps(state))
+    assert cluster.role_pids(tmp_path) == {"coordinator-0": 11, "proxy-0": 12}
+    line = "kafka  running  pid 4242     rss   420 MiB  127.0.0.1:9092"
+    match = cluster._INFRA_LINE.match(line)
+    assert match is not None and match.groups() == ("kafka", "4242")
