@@ -77,7 +77,7 @@ class ChannelWriter:
         # Rebuilt from the coordinator by _take_over at every (re)start.
         self._segments: dict[int, SegmentBuffer] = {}
         self._deletes = DeleteBuffer()
-        self._late = LateWriteFilter(vchannel, "datanode")
+        self.late_writes = LateWriteFilter(vchannel, "datanode")
         self._sealed: dict[int, int] = {}  # segment id -> seal_ts
         self._done: set[int] = set()  # segments already flushed or dropped
         self._known: set[int] = set()  # every live segment at take-over
@@ -177,7 +177,7 @@ class ChannelWriter:
                 self._done.add(seg.segment_id)
         self._flush_ts = snapshot.pending_flush_ts
         self._start_position = snapshot.checkpoint.position
-        self._late = LateWriteFilter(self.vchannel, "datanode", snapshot.checkpoint.timestamp)
+        self.late_writes = LateWriteFilter(self.vchannel, "datanode", snapshot.checkpoint.timestamp)
         self._last_checkpoint = -1
 
     def _handle(self, payload: bytes, position: int) -> None:
@@ -188,14 +188,14 @@ class ChannelWriter:
             return
         if isinstance(msg, dml.TimeTick):
             self._on_tick(msg.timestamp, position)
-            self._late.on_tick(msg.timestamp)
+            self.late_writes.on_tick(msg.timestamp)
         elif isinstance(msg, dml.InsertBatch | dml.DeleteBatch) and msg.vchannel == self.vchannel:
-            if self._late.is_late(msg.stamp, position):
+            if self.late_writes.is_late(msg.stamp, position):
                 return
             if isinstance(msg, dml.InsertBatch):
                 self._on_insert(msg, position)
             else:
-                self._deletes.add(msg, position, self._late.last_tick_ts)
+                self._deletes.add(msg, position, self.late_writes.last_tick_ts)
 
     def _on_insert(self, msg: dml.InsertBatch, position: int) -> None:
         if msg.segment_id in self._done:
@@ -213,7 +213,7 @@ class ChannelWriter:
         buffer = self._segments.get(msg.segment_id)
         if buffer is None:
             buffer = SegmentBuffer(
-                msg.segment_id, msg.partition_id, position, self._late.last_tick_ts
+                msg.segment_id, msg.partition_id, position, self.late_writes.last_tick_ts
             )
             self._segments[msg.segment_id] = buffer
         buffer.add(dataclasses.replace(msg, rows=rows))

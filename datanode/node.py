@@ -59,6 +59,11 @@ class DataNode:
             self._writers[vchannel] = writer
         writer.start()
 
+    def writer(self, vchannel: str) -> ChannelWriter | None:
+        """The writer consuming this channel here, if any."""
+        with self._lock:
+            return self._writers.get(vchannel)
+
     def watched_channels(self) -> dict[str, ChannelLease]:
         with self._lock:
             return {v: w.lease for v, w in self._writers.items()}
