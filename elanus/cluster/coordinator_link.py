@@ -113,7 +113,7 @@ class CoordinatorLink:
         self._client: Any = None
         self._leader: Leader | None = None  # whom _client reaches
         self._client_type: type | None = None  # what connect() makes: its methods are ours
-        self._retired: list[Any] = []  # closed at close(): a call may still be using them
+        self._retired: list[Any] = []  # replaced clients; a call may still be using them
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -170,10 +170,11 @@ class CoordinatorLink:
             try:
                 return getattr(client, method)(*args, **kwargs)
             except errors.ServiceUnavailable as error:
-                self._forget(client)
+                self._recheck_leader()
                 if not (retry_safe or never_sent(error)) or time.monotonic() >= deadline:
                     raise
-                log.info(
+                log.log(
+                    logging.INFO if attempt == 0 else logging.DEBUG,
                     "coordinator unreachable, retrying",
                     extra={"method": method, "attempt": attempt + 1, "error": str(error)[:200]},
                 )
@@ -200,8 +201,8 @@ class CoordinatorLink:
                 self._changed.wait(min(left, _RESOLVE_POLL_S))
             self._resolve()
 
-    def _forget(self, client: Any) -> None:
-        """``client`` failed in transport: read the leader key again now. The client stays
+    def _recheck_leader(self) -> None:
+        """A call failed in transport: read the leader key again now. The client stays
         while the key still names its coordinator (gRPC reconnects by itself)."""
         self._resolve()
 
