@@ -122,7 +122,7 @@ class LeaderElection:
                     self._start_refreshing()
                     log.info("won the leadership", extra={"key": self.key})
                     return True
-                current = read_leader(self._kv, self.key)
+                current = self._current_leader()
                 if current is not None and current != announced:
                     log.info(
                         "standing by: another candidate leads",
@@ -169,6 +169,13 @@ class LeaderElection:
                 log.warning("could not revoke the leader lease", exc_info=True)
 
     # --- internals
+
+    def _current_leader(self) -> Leader | None:
+        try:
+            return read_leader(self._kv, self.key)
+        except Exception as error:  # the KV unreachable: a standby keeps waiting
+            log.warning("cannot read the leader key", extra={"error": str(error)})
+            return None
 
     def _open_watch(self) -> Watch | None:
         try:
