@@ -3,9 +3,11 @@
 Two sources of garbage: segments left DROPPED by compaction (their files go
 ``gc_grace_s`` after the drop, so a querynode still loading one in flight finds
 it), and orphans, objects under the data prefixes that no metadata names (a
-datanode that died between writing a file and reporting it, files of dropped
-collections). The store keeps no modification times, so an orphan is removed
-only once it has been seen orphaned for the grace period. A delta log goes once
+datanode that died between writing a file and reporting it, the files of
+dropped collections and partitions, which a drop leaves here rather than
+deleting them under a search still reading them). The store keeps no
+modification times, so an orphan is removed only once this process has seen it
+orphaned for the grace period (a restart starts that clock again). A delta log goes once
 every live segment of its channel was compacted past it (``purged_log_id``),
 and has stayed so for the grace period: its metadata first, so no new reader
 finds it, then its file.

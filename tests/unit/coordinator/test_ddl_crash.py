@@ -384,8 +384,16 @@ def stacks(tmp_path: Path) -> Iterator[Callable[[str], Stack]]:
 
 
 def _outcome(stack: Stack) -> dict[str, Any]:
+    """Restart; the metadata holds together and the nodes serve what it says."""
     coord = stack.restart()
     assert_consistent(stack.kv.inner)
+    stack.idle()
+    collections = coord.list_collections(DEFAULT_DB)
+    watched = {args[0] for args in stack.datanode.named("watch_channel")}
+    assert watched == {v for c in collections for v in c.vchannels}
+    loading = {args[0] for args in stack.querynode.named("load_channel")}
+    loaded = {c.collection_id for c in collections if coord.loads.get(c.collection_id)}
+    assert loading == {v for c in collections if c.collection_id in loaded for v in c.vchannels}
     return observe(coord)
 
 
