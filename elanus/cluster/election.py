@@ -201,7 +201,13 @@ class LeaderElection:
             with contextlib.suppress(Exception):
                 self._kv.revoke_lease(lease)
             return False
-        item = self._kv.get(self.key)
+        try:
+            item = self._kv.get(self.key)  # our revision: the refresher checks it stays ours
+        except Exception as error:
+            log.warning("cannot read the won key back", extra={"error": str(error)})
+            with contextlib.suppress(Exception):
+                self._kv.revoke_lease(lease)
+            return False
         with self._lock:
             self._lease = lease
             self._revision = item.revision if item is not None else 0
