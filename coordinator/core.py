@@ -492,6 +492,7 @@ class Coordinator(IndexCoordination, QueryCoordination):
             # A cluster's datanodes may join after this; membership watches it then.
             log.warning("no datanode to watch the channel yet", extra={"channel": vchannel})
             return
+        self.nodes.mark_watched(vchannel, owner.epoch)
         self._dispatch.submit("watch", lambda: node.watch_channel(vchannel, owner.epoch))
 
     def _notify_sealed(self, sealed: Sequence[SegmentInfo]) -> None:

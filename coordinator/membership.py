@@ -159,9 +159,10 @@ class Membership:
         live = set(nodes.datanode_ids())
         if not live:
             return
+        untold = set(nodes.unannounced_channels())
         for info in self._core.catalog.all():
             for vchannel in info.vchannels:
-                if owners.get(vchannel) not in live:
+                if owners.get(vchannel) not in live or vchannel in untold:
                     log.info("channel moves to another datanode", extra={"channel": vchannel})
                     self._core.watch_channel(vchannel)
 

@@ -53,6 +53,9 @@ class NodeRegistry:
         # vchannel -> epoch of its latest assignment; kept when the owner leaves, so
         # the next assignment's epoch is higher than every lease handed out before.
         self._epochs: dict[str, int] = {}
+        # vchannel -> the epoch its owner was last told with watch_channel; an owner
+        # chosen on the way (datanode_for from a flush) is told by the next reconcile.
+        self._announced: dict[str, int] = {}
         # Held while an owner changes and while a report is applied: a report that
         # passed the lease check lands before the channel can change hands.
         self._lease_lock = threading.RLock()
@@ -122,6 +125,18 @@ class NodeRegistry:
                     f"channel {vchannel}; it is now {current}"
                 )
             yield
+
+    def mark_watched(self, vchannel: str, epoch: int) -> None:
+        """The owner under ``epoch`` was sent ``watch_channel``."""
+        with self._lock:
+            self._announced[vchannel] = epoch
+
+    def unannounced_channels(self) -> list[str]:
+        """Owned channels whose owner was never told its current epoch."""
+        with self._lock:
+            return sorted(
+                v for v in self._channel_owners if self._announced.get(v) != self._epochs.get(v, 1)
+            )
 
     def channel_owners(self) -> dict[str, int]:
         with self._lock:

@@ -42,7 +42,7 @@ class DataNode:
         lease = ChannelLease(self.node_id, epoch)
         with self._lock:
             existing = self._writers.get(vchannel)
-            if existing is not None:
+            if existing is not None and not existing.lease_lost:
                 # Still this node's channel (a coordinator restart re-sends it): the
                 # one writer goes on, reporting under the lease it was given last.
                 existing.lease = lease

@@ -126,3 +126,18 @@ def test_the_builds_of_an_indexnode_whose_session_went_go_to_another(
     task: IndexBuildTask = retried[0]
     assert task.segment.segment_id == seg_id
     assert task.build_id != doomed.named("submit")[0][0].build_id
+
+
+def test_an_owner_chosen_on_the_way_is_told_to_watch(sessions: Sessions) -> None:
+    """A flush right after a datanode went picks the new owner itself (datanode_for);
+    the next reconcile sends it watch_channel with its epoch, so the channel is
+    consumed and the owner's reports carry the lease it holds."""
+    sessions.join("datanode", 1)
+    info = create(sessions.core)
+    vchannel = info.vchannels[0]
+    second = sessions.join("datanode", 2)
+    until(lambda: sessions.core.nodes.channel_owners().get(vchannel) == 1)
+    sessions.core.nodes.unregister_datanode(1)  # gone; membership has not reconciled yet
+    sessions.core.flush(info.collection_id)
+    until(lambda: second.named("watch_channel") == [(vchannel, 2)])
+    assert sessions.core.nodes.unannounced_channels() == []
