@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from elanus.stream import EARLIEST, Consumer, Message, MessageStream, Position
 
@@ -38,6 +38,9 @@ __all__ = ["KafkaStream", "KafkaStreamConsumer"]
 
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one insert message can carry many vectors
 _POLL_SLICE_S = 0.25  # how long a waiting poll goes without checking for close()
+# kafka-python backs off reconnecting up to 30 s by default: after a broker restart
+# every client would then stall for up to that long once the broker is back.
+_RECONNECT_BACKOFF_MAX_MS = 1000
 
 
 class KafkaStream(MessageStream):
@@ -112,6 +115,7 @@ class KafkaStream(MessageStream):
                 bootstrap_servers=self.bootstrap,
                 client_id=self._client_id + "-admin",
                 request_timeout_ms=int(self.timeout_s * 1000),
+                reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
             )
         return self._admin
 
@@ -165,6 +169,7 @@ class KafkaStream(MessageStream):
                     request_timeout_ms=min(timeout_ms, 10_000),
                     delivery_timeout_ms=max(timeout_ms, 10_000 + self.linger_ms),
                     max_block_ms=timeout_ms,
+                    reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
                 )
             return self._producer
 
@@ -177,7 +182,13 @@ class KafkaStream(MessageStream):
             if self._producer is not producer:
                 return  # another thread already replaced it
             self._producer = None
-        producer.close(timeout=0)
+        try:
+            producer.close(timeout=0)
+        except KafkaError:
+            # kafka-python's close() flushes first and, with records still pending (the
+            # broker is down), raises before it stops the sender thread, which would
+            # then retry them for ever in the background; stop it here.
+            producer._sender.force_close()
 
     def truncate_before(self, channel: str, position: Position) -> int:
         """Drop messages at positions < ``position`` (retention); returns how many went.
@@ -258,6 +269,7 @@ class KafkaStreamConsumer(Consumer):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             request_timeout_ms=int(stream.timeout_s * 1000),
+            reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
         )
         self._consumer.assign([self._partition])
         self._consumer.seek(self._partition, start)
