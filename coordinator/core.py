@@ -399,11 +399,14 @@ class Coordinator(IndexCoordination, QueryCoordination):
             self._dispatch.submit(
                 "release", lambda n=node: n.release_collection(info.collection_id)
             )
+        owners, live = self.nodes.channel_owners(), set(self.nodes.datanode_ids())
         for vchannel in info.vchannels:
+            if owners.get(vchannel) not in live:
+                continue  # nobody consumes it, and a dropped channel gets no new owner
             try:
                 node = self.nodes.datanode_for(vchannel)
             except errors.ServiceNotReady:
-                continue  # no datanode consumes it
+                continue
             self._dispatch.submit("unwatch", lambda n=node, v=vchannel: n.unwatch_channel(v))
 
     def _seal_expired(self) -> None:
