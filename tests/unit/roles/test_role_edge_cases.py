@@ -104,7 +104,13 @@ def test_drop_collection_while_loaded(roles: RoleSet) -> None:
         roles.info()
     roles.coordinator.wait_idle()
     assert all(roles.querynode.delegator(v) is None for v in info.vchannels)
-    wait_until(lambda: not roles.storage.list(""), what="files removed")
+    # Its files stay for the GC's grace period (a search may still read them), then go.
+    flushed = roles.storage.list("")
+    assert flushed
+    gc, grace_ms = roles.coordinator.gc, int(roles.config.coordinator.gc_grace_s * 1000)
+    assert gc.run_once(now_ms=1_000_000) == []
+    assert set(gc.run_once(now_ms=1_000_000 + grace_ms)) == set(flushed)
+    assert roles.storage.list("") == []
     # The name is free again, as a new, empty collection.
     fresh = roles.create_collection()
     assert fresh.collection_id != info.collection_id
