@@ -116,6 +116,26 @@ class FaultCluster:
             text=True,
         )  # fmt: skip
 
+    def dead_roles(self) -> list[str]:
+        """Recorded processes that are not alive (from cluster.json, without a subprocess)."""
+        state = json.loads((self.data_dir / "cluster.json").read_text())
+        return [
+            f"{p['role']}-{p['index']}" for p in state["processes"] if not _alive(int(p["pid"]))
+        ]
+
+    def probe_unless_roles_die(self, name: str, since: float) -> tuple[dict, list[str]]:
+        """A recovery probe, stopped early if a role dies meanwhile (it would wait in vain)."""
+        probe = self.start_probe(name, since)
+        deadline = time.monotonic() + PROBE_TIMEOUT_S + 60
+        while probe.poll() is None and time.monotonic() < deadline:
+            dead = self.dead_roles()
+            if dead:
+                probe.kill()
+                probe.communicate()
+                return {}, dead
+            time.sleep(1.0)
+        return finish_probe(probe), self.dead_roles()
+
     def log_tails(self) -> str:
         return self.local.log_tails()
 
@@ -157,10 +177,11 @@ class Load:
         return sum(1 for e in read_journal(self.journal) if e["ok"] and e["t"] >= since)
 
     def first_acks_after(self, since: float) -> dict[int, float]:
-        """Per writer, the wall time of its first acknowledged operation after SINCE."""
+        """Per writer, when its first operation sent after SINCE was acknowledged
+        (one sent before may still have been answered by a process about to die)."""
         first: dict[int, float] = {}
         for entry in read_journal(self.journal):
-            if entry["ok"] and entry["t"] >= since and entry["writer"] not in first:
+            if entry["ok"] and entry["t0"] >= since and entry["writer"] not in first:
                 first[entry["writer"]] = entry["t"]
         return first
 

@@ -14,9 +14,10 @@ tests/cluster/milvus_client.py).
 ``w * KEY_SPAN + n`` (n increasing, never reused), inserts batches, and
 deletes some keys it inserted before and whose insert was acknowledged. Every
 operation is appended to the journal as one JSON line, flushed at once:
-``{"op": "insert"|"delete", "ok": true|false, "keys": [...], "t": wall_s,
-"writer": w, "error": "..."}``. A failed operation (error or timeout) may
-still take effect later, so its keys are "unknown" to the checker.
+``{"op": "insert"|"delete", "ok": true|false, "keys": [...], "writer": w,
+"t0": sent_wall_s, "t": answered_wall_s, "error": "..."}``. A failed operation
+(error or timeout) may still take effect later, so its keys are "unknown" to
+the checker.
 
 ``probe`` Strong-queries through each URI until each has answered once and
 prints the wall time of each first answer. ``read`` pages through the key
@@ -111,7 +112,7 @@ def write_loop(
             keys = list(range(next_key, next_key + INSERT_BATCH))
             next_key += INSERT_BATCH
             op = "insert"
-        entry: dict = {"op": op, "writer": writer, "keys": keys}
+        entry: dict = {"op": op, "writer": writer, "keys": keys, "t0": time.time()}
         try:
             if client is None:
                 client = connect(uri)

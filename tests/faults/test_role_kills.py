@@ -6,6 +6,7 @@ the acknowledged deletes (keys of failed operations either way)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,11 +20,11 @@ LOAD_LIMIT_S = 420.0
 
 
 def test_each_role_killed_under_load_loses_nothing(
-    fault_cluster: FaultCluster, tmp_path, timings: dict, verified: dict
+    fault_cluster: FaultCluster, work_dir: Path, timings: dict, verified: dict
 ) -> None:
     name = "role_kills"
     loadgen("setup", fault_cluster.uris()[0], name)
-    load = Load(fault_cluster, name, tmp_path, seconds=LOAD_LIMIT_S)
+    load = Load(fault_cluster, name, work_dir, seconds=LOAD_LIMIT_S)
     measured: dict[str, dict] = {}
     try:
         load.wait_for_acks(10)

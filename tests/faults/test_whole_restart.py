@@ -14,15 +14,15 @@ from tests.faults.harness import FaultCluster, Load, finish_probe, loadgen, veri
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.infra]
 
-LOAD_S = 15.0
+LOAD_S = 10.0
 
 
 def test_whole_cluster_restart_keeps_everything(
-    fault_cluster: FaultCluster, tmp_path, timings: dict, verified: dict[str, Path]
+    fault_cluster: FaultCluster, work_dir: Path, timings: dict, verified: dict[str, Path]
 ) -> None:
     name = "whole_restart"
     loadgen("setup", fault_cluster.uris()[0], name)
-    load = Load(fault_cluster, name, tmp_path, seconds=120)
+    load = Load(fault_cluster, name, work_dir, seconds=120)
     try:
         load.wait_for_acks(10)
         time.sleep(LOAD_S)
