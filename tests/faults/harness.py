@@ -78,6 +78,7 @@ class FaultCluster:
     def kill9(self, role: str, index: int = 0) -> int:
         """SIGKILL the process (only it, not a group: what a crash does); its PID."""
         pid = self.pid_of(role, index)
+        assert self._started_here(pid), f"pid {pid} is not a role of {self.data_dir}"
         os.kill(pid, signal.SIGKILL)
         for _ in range(100):
             if not _alive(pid):
@@ -115,6 +116,25 @@ class FaultCluster:
             stderr=subprocess.PIPE,
             text=True,
         )  # fmt: skip
+
+    def restart_all_roles(self) -> float:
+        """SIGKILL every role still alive, then ``cluster up``: after a failure that took
+        some roles down, one that lingers (shutting down, or hung) would keep ``up``
+        from starting its replacement."""
+        state = json.loads((self.data_dir / "cluster.json").read_text())
+        for process in state["processes"]:
+            pid = int(process["pid"])
+            if pid > 0 and _alive(pid) and self._started_here(pid):
+                os.kill(pid, signal.SIGKILL)
+        return self.up()
+
+    def _started_here(self, pid: int) -> bool:
+        """The PID still belongs to a role of this cluster (its command names our config)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return str(self.data_dir.resolve()).encode() in cmdline
 
     def dead_roles(self) -> list[str]:
         """Recorded processes that are not alive (from cluster.json, without a subprocess)."""

@@ -20,8 +20,9 @@ WRITES_BACK_S = 150.0
 LOAD_LIMIT_S = 420.0
 ETCD_BUG = (
     "every role exits when etcd is unreachable for longer than the session TTL (5 s), "
-    "although its lease survives an etcd restart: elanus/cluster/sessions.py "
-    "SessionKeeper._refresh_loop -> on_lost -> launcher stops the role"
+    "although its lease survives an etcd restart (elanus/cluster/sessions.py "
+    "SessionKeeper._refresh_loop -> on_lost -> elanus/launcher.py stops the role); "
+    "a proxy then lingers ~60 s retrying UnregisterProxy on the dead coordinator"
 )
 
 
@@ -80,7 +81,8 @@ def test_infra_restart_under_load_stalls_then_resumes(
     finally:
         load.stop()
         if dead:
-            fault_cluster.up()  # heal, so the data check below and later tests still run
+            # Heal, so that the data check below and the later tests still run.
+            fault_cluster.restart_all_roles()
     verify(fault_cluster, name, load.journal)
     verified[name] = load.journal
     assert not dead, f"{dead} died when {server} restarted (an outage must only stall)"
