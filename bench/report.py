@@ -87,9 +87,10 @@ def _dataset_section(runs: list[dict[str, Any]]) -> list[str]:
     lines = [
         f"## {first['dataset']}: {first['rows']:,} x {first['dim']}, {first['metric']}",
         "",
-        "| system | insert rows/s (10k batches, to flushed) | insert s in server handler "
-        "| index | build s | load s | peak RSS MiB | load avg during |",
-        "|---|---:|---:|---|---:|---:|---:|---|",
+        "| system | insert rows/s (10k batches, to flushed) | of it: flush s "
+        "| insert s in server handler | index | build s | load s | peak RSS MiB "
+        "| load avg during |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for run in runs:
         rate = run["rows"] / run["insert_s"] if run["insert_s"] else None
@@ -103,7 +104,8 @@ def _dataset_section(runs: list[dict[str, Any]]) -> list[str]:
         for index in run["indexes"]:
             params = ",".join(f"{k}={v}" for k, v in index["build_params"].items())
             lines.append(
-                f"| {run['system']} | {_num(rate)} | {_num(run.get('insert_server_s'), 2)} "
+                f"| {run['system']} | {_num(rate)} | {_num(run.get('flush_s'), 2)} "
+                f"| {_num(run.get('insert_server_s'), 2)} "
                 f"| {index['kind']} ({params}) "
                 f"| {index['build_s']:.2f} | {index['load_s']:.2f} | {rss} "
                 f"| {run['loadavg_start']} → {run['loadavg_end']} |"

@@ -130,6 +130,7 @@ class MilvusServerSystem:
     collection: str = field(default_factory=lambda: f"bench_{uuid.uuid4().hex[:8]}")
     _alias: str = field(default_factory=lambda: f"bench_{uuid.uuid4().hex[:8]}")
     _data: Dataset | None = None
+    flush_s: float | None = None  # of the insert phase: from the last insert's ack to flushed
 
     def __post_init__(self) -> None:
         self.client = MilvusClient(self.server.uri, timeout=600.0)
@@ -149,8 +150,11 @@ class MilvusServerSystem:
         for start in range(0, data.size, INSERT_BATCH):
             stop = min(start + INSERT_BATCH, data.size)
             orm.insert([ids[start:stop], data.base[start:stop], data.tags[start:stop]])
+        acked = time.perf_counter()
         self.client.flush(self.collection)
-        return time.perf_counter() - started
+        finished = time.perf_counter()
+        self.flush_s = finished - acked
+        return finished - started
 
     def build(self, case: IndexCase, data: Dataset) -> BuildTimes:
         if self.client.list_indexes(self.collection):

@@ -145,6 +145,8 @@ class SystemResult:
     insert_s: float | None
     # Elanus only: the summed time inside its Insert handlers during the insert phase.
     insert_server_s: float | None = None
+    # Servers only: the part of insert_s spent in flush (after the last insert's ack).
+    flush_s: float | None = None
     indexes: list[IndexResult] = field(default_factory=list)
     memory: dict[str, float] = field(default_factory=dict)
     loadavg_start: str = ""
@@ -179,6 +181,8 @@ def run_workload(
     server = system.server if isinstance(system, MilvusServerSystem) else None
     offset = server.timing_offset() if server is not None else 0
     result.insert_s = system.insert(data)
+    if isinstance(system, MilvusServerSystem):
+        result.flush_s = system.flush_s
     if server is not None and server.timing_file is not None:
         handled, _ = server.timings_since(offset, "Insert")
         result.insert_server_s = sum(handler_s for handler_s, _ in handled)
