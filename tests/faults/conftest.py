@@ -4,7 +4,8 @@ and the record of measured recovery times, written when the session ends.
 The cluster's directory (data, logs, journals, timings) is a temporary
 directory of its own, not pytest's tmp_path: pytest keeps only the last three
 base temp dirs of a user, and other test runs on the machine would delete a
-running cluster's data. It stays when a test failed, so its logs can be read.
+running cluster's data. It stays when a test failed (or ELANUS_FAULTS_KEEP=1),
+so its logs can be read.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.faults.harness import FaultCluster
 def run_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="elanus-faults-"))
     yield path
-    if request.session.testsfailed:
+    if request.session.testsfailed or os.environ.get("ELANUS_FAULTS_KEEP") == "1":
         print(f"\nfault suite: kept {path} (logs in cluster/logs)")
     else:
         shutil.rmtree(path, ignore_errors=True)

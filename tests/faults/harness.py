@@ -75,16 +75,18 @@ class FaultCluster:
                 return int(process["pid"])
         raise AssertionError(f"{role}-{index} is not in {self.data_dir}/cluster.json")
 
-    def kill9(self, role: str, index: int = 0) -> int:
-        """SIGKILL the process (only it, not a group: what a crash does); its PID."""
+    def kill9(self, role: str, index: int = 0) -> tuple[int, float]:
+        """SIGKILL the process (only it, not a group: what a crash does): its PID and
+        the wall time of the kill."""
         pid = self.pid_of(role, index)
         assert self._started_here(pid), f"pid {pid} is not a role of {self.data_dir}"
+        killed_at = time.time()
         os.kill(pid, signal.SIGKILL)
         for _ in range(100):
             if not _alive(pid):
                 break
             time.sleep(0.05)
-        return pid
+        return pid, killed_at
 
     def infra_ports(self) -> dict[str, int]:
         state = json.loads((self.data_dir / "cluster.json").read_text())
@@ -105,17 +107,9 @@ class FaultCluster:
         )
         assert done.returncode == 0, f"infra.sh {command} {server}: {done.stderr[-3000:]}"
 
-    def start_probe(self, name: str, since: float) -> subprocess.Popen:
-        """Strong counts through every proxy until each answers (loadgen probe)."""
-        return subprocess.Popen(
-            [
-                sys.executable, str(LOADGEN), "probe", name, *self.uri_args(),
-                "--since", repr(since), "--timeout", str(PROBE_TIMEOUT_S),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
+    def prepare_probe(self, name: str, work_dir: Path) -> Probe:
+        """A recovery probe started before the fault (see :class:`Probe`)."""
+        return Probe(self, name, work_dir)
 
     def restart_all_roles(self) -> float:
         """SIGKILL every role still alive, then ``cluster up``: after a failure that took
@@ -143,28 +137,57 @@ class FaultCluster:
             f"{p['role']}-{p['index']}" for p in state["processes"] if not _alive(int(p["pid"]))
         ]
 
-    def probe_unless_roles_die(self, name: str, since: float) -> tuple[dict, list[str]]:
-        """A recovery probe, stopped early if a role dies meanwhile (it would wait in vain)."""
-        probe = self.start_probe(name, since)
+    def probe_unless_roles_die(self, probe: Probe, since: float) -> tuple[dict, list[str]]:
+        """Run a prepared probe from SINCE, stopped early if a role dies meanwhile (it
+        would wait in vain); the probe's answer and the roles that died."""
+        probe.go(since)
         deadline = time.monotonic() + PROBE_TIMEOUT_S + 60
-        while probe.poll() is None and time.monotonic() < deadline:
+        while probe.running() and time.monotonic() < deadline:
             dead = self.dead_roles()
             if dead:
-                probe.kill()
-                probe.communicate()
+                probe.cancel()
                 return {}, dead
             time.sleep(1.0)
-        return finish_probe(probe), self.dead_roles()
+        return probe.result(), self.dead_roles()
 
     def log_tails(self) -> str:
         return self.local.log_tails()
 
 
-def finish_probe(probe: subprocess.Popen) -> dict:
-    out, err = probe.communicate(timeout=PROBE_TIMEOUT_S + 60)
-    if probe.returncode != 0:
-        raise AssertionError(f"probe failed:\n{err[-3000:]}")
-    return json.loads(out)
+class Probe:
+    """loadgen.py probe, started before the fault so that Python's start and the
+    pymilvus import are not counted; :meth:`go` gives it the fault's wall time."""
+
+    def __init__(self, cluster: FaultCluster, name: str, work_dir: Path) -> None:
+        self._go_file = work_dir / f"probe-{time.monotonic_ns()}.go"
+        self._process = subprocess.Popen(
+            [
+                sys.executable, str(LOADGEN), "probe", name, *cluster.uri_args(),
+                "--go-file", str(self._go_file), "--timeout", str(PROBE_TIMEOUT_S),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+
+    def go(self, since: float) -> None:
+        temporary = self._go_file.with_suffix(".tmp")
+        temporary.write_text(repr(since))
+        temporary.replace(self._go_file)
+
+    def running(self) -> bool:
+        return self._process.poll() is None
+
+    def cancel(self) -> None:
+        self._process.kill()
+        self._process.communicate()
+
+    def result(self) -> dict:
+        """{"answered": {uri: seconds or None}, "errors": {uri: last error}}."""
+        out, err = self._process.communicate(timeout=2 * PROBE_TIMEOUT_S + 60)
+        if self._process.returncode != 0:
+            raise AssertionError(f"probe failed:\n{err[-3000:]}")
+        return json.loads(out)
 
 
 def _alive(pid: int) -> bool:

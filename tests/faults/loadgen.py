@@ -7,7 +7,7 @@ tests/cluster/milvus_client.py).
 
     python loadgen.py setup URI NAME
     python loadgen.py run   NAME JOURNAL --uri U0 --uri U1 --stop-file F [--seconds S]
-    python loadgen.py probe NAME --uri U0 --uri U1 --since WALL_S [--timeout S]
+    python loadgen.py probe NAME --uri U0 --uri U1 --go-file F [--timeout S]
     python loadgen.py read  URI NAME --key-range LO HI ...
 
 ``run`` starts one writer thread per URI. Writer w owns the primary keys
@@ -19,8 +19,9 @@ operation is appended to the journal as one JSON line, flushed at once:
 (error or timeout) may still take effect later, so its keys are "unknown" to
 the checker.
 
-``probe`` Strong-queries through each URI until each has answered once and
-prints the wall time of each first answer. ``read`` pages through the key
+``probe`` waits for the go file (holding the fault's wall time), then
+Strong-queries through each URI until each has answered once and prints the
+seconds from the fault to each first answer. ``read`` pages through the key
 ranges with Strong queries and prints every primary key found and count(*).
 """
 
@@ -170,8 +171,23 @@ def strong_count(client: MilvusClient, name: str, timeout_s: float) -> int:
     return int(rows[0]["count(*)"])
 
 
+def wait_for_go(go_file: Path, timeout_s: float) -> float:
+    """The wall time the test wrote into GO_FILE (the moment of the fault)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if go_file.exists():
+            return float(go_file.read_text())
+        time.sleep(0.02)
+    raise TimeoutError(f"{go_file} did not appear within {timeout_s:.0f}s")
+
+
 def probe(args: argparse.Namespace) -> dict:
-    """First wall time at which each URI answered a Strong count (None: never, in time)."""
+    """Seconds from the fault until each URI answered a Strong count (None: never, in time).
+
+    Started before the fault and told its moment through the go file, so that
+    starting Python and importing pymilvus is not counted as recovery time.
+    """
+    since = wait_for_go(Path(args.go_file), args.timeout)
     answered: dict[str, float | None] = {uri: None for uri in args.uri}
     errors: dict[str, str] = {}
     clients: dict[str, MilvusClient] = {}
@@ -193,7 +209,7 @@ def probe(args: argparse.Namespace) -> dict:
     for client in clients.values():
         client.close()
     return {
-        "answered": {u: (v - args.since if v is not None else None) for u, v in answered.items()},
+        "answered": {u: (v - since if v is not None else None) for u, v in answered.items()},
         "errors": {u: e for u, e in errors.items() if answered[u] is None},
     }
 
@@ -248,7 +264,7 @@ def main() -> int:
     probe_parser = actions.add_parser("probe")
     probe_parser.add_argument("name")
     probe_parser.add_argument("--uri", action="append", required=True)
-    probe_parser.add_argument("--since", type=float, required=True)
+    probe_parser.add_argument("--go-file", required=True)
     probe_parser.add_argument("--timeout", type=float, default=120.0)
     read_parser = actions.add_parser("read")
     read_parser.add_argument("uri")

@@ -54,12 +54,13 @@ def test_infra_restart_under_load_stalls_then_resumes(
     try:
         load.wait_for_acks(10)
         before = kafka_files(fault_cluster.data_dir) if server == "kafka" else {}
+        probe = fault_cluster.prepare_probe(name, work_dir)
         stopped_at = time.time()
         fault_cluster.infra("down", server)
         time.sleep(OUTAGE_S)
         fault_cluster.infra("up", server)
         started_at = time.time()
-        answered, dead = fault_cluster.probe_unless_roles_die(name, started_at)
+        answered, dead = fault_cluster.probe_unless_roles_die(probe, started_at)
         if not dead:
             assert all(v is not None for v in answered["answered"].values()), (
                 f"after restarting {server} a proxy never answered: {answered}\n"

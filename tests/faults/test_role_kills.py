@@ -5,12 +5,11 @@ the acknowledged deletes (keys of failed operations either way)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import FaultCluster, Load, finish_probe, loadgen, verify
+from tests.faults.harness import FaultCluster, Load, loadgen, verify
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.infra]
 
@@ -29,11 +28,11 @@ def test_each_role_killed_under_load_loses_nothing(
     try:
         load.wait_for_acks(10)
         for role, index in VICTIMS:
-            killed_at = time.time()
-            pid = fault_cluster.kill9(role, index)
-            probe = fault_cluster.start_probe(name, killed_at)
+            probe = fault_cluster.prepare_probe(name, work_dir)
+            pid, killed_at = fault_cluster.kill9(role, index)
+            probe.go(killed_at)
             up_s = fault_cluster.up()
-            answered = finish_probe(probe)
+            answered = probe.result()
             assert all(v is not None for v in answered["answered"].values()), (
                 f"after kill -9 of {role}-{index} (pid {pid}) a proxy never answered: "
                 f"{answered}\n{fault_cluster.log_tails()}"

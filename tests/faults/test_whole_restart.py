@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import FaultCluster, Load, finish_probe, loadgen, verify
+from tests.faults.harness import FaultCluster, Load, loadgen, verify
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.infra]
 
@@ -30,12 +30,14 @@ def test_whole_cluster_restart_keeps_everything(
         load.stop()
     verify(fault_cluster, name, load.journal)
 
+    probe = fault_cluster.prepare_probe(name, work_dir)
     stopped_at = time.time()
     done = fault_cluster.down()
     assert done.returncode == 0, done.stderr
     assert not [p for p in fault_cluster.local.status() if p["running"]]
     up_s = fault_cluster.up()
-    answered = finish_probe(fault_cluster.start_probe(name, stopped_at))
+    probe.go(stopped_at)
+    answered = probe.result()
     assert all(v is not None for v in answered["answered"].values()), answered
     timings["whole_restart"] = {
         "cluster_up_s": round(up_s, 2),
