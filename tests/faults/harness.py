@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,7 +202,14 @@ def _alive(pid: int) -> bool:
 class Load:
     """loadgen.py run in the background: two writers, one per proxy, journalled."""
 
-    def __init__(self, cluster: FaultCluster, name: str, work_dir: Path, seconds: float) -> None:
+    def __init__(
+        self,
+        cluster: FaultCluster,
+        name: str,
+        work_dir: Path,
+        seconds: float,
+        extra: Sequence[str] = (),
+    ) -> None:
         self.journal = work_dir / f"{name}.journal"
         self._stop = work_dir / f"{name}.stop"
         self._stop.unlink(missing_ok=True)
@@ -210,6 +218,7 @@ class Load:
             [
                 sys.executable, str(LOADGEN), "run", name, str(self.journal),
                 *cluster.uri_args(), "--stop-file", str(self._stop), "--seconds", str(seconds),
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -7,8 +7,10 @@ tests/cluster/milvus_client.py).
 
     python loadgen.py setup URI NAME
     python loadgen.py run   NAME JOURNAL --uri U0 --uri U1 --stop-file F [--seconds S]
+                            [--delete-batch N]
     python loadgen.py probe NAME --uri U0 --uri U1 --go-file F [--timeout S]
     python loadgen.py read  URI NAME --key-range LO HI ...
+    python loadgen.py compact URI NAME
 
 ``run`` starts one writer thread per URI. Writer w owns the primary keys
 ``w * KEY_SPAN + n`` (n increasing, never reused), inserts batches, and
@@ -49,6 +51,7 @@ PAUSE_S = 0.15
 MAX_OPS_PER_WRITER = 20_000
 READ_PAGE_KEYS = 4_000  # keys per ranged query: below Milvus's 16384 row limit
 READ_ATTEMPTS = 5
+COMPACT_TIMEOUT_S = 120.0
 
 
 def connect(uri: str) -> MilvusClient:
@@ -92,9 +95,19 @@ class Journal:
 
 
 def write_loop(
-    writer: int, uri: str, name: str, journal: Journal, stop: Path, deadline: float
+    writer: int,
+    uri: str,
+    name: str,
+    journal: Journal,
+    stop: Path,
+    deadline: float,
+    delete_batch: int = DELETE_BATCH,
 ) -> None:
-    """Insert and delete through one proxy until the stop file appears or the deadline."""
+    """Insert and delete through one proxy until the stop file appears or the deadline.
+
+    Two inserts of INSERT_BATCH rows, then a delete of ``delete_batch`` keys: with
+    ``delete_batch == INSERT_BATCH`` half of the rows written are deleted again.
+    """
     rng = random.Random(writer)
     vectors = np.random.default_rng(writer).random((INSERT_BATCH, DIM), dtype=np.float32)
     next_key = writer * KEY_SPAN
@@ -103,8 +116,8 @@ def write_loop(
     for op_number in range(MAX_OPS_PER_WRITER):
         if stop.exists() or time.time() > deadline:
             break
-        if op_number % 3 == 2 and len(deletable) >= DELETE_BATCH:
-            chosen = rng.sample(range(len(deletable)), DELETE_BATCH)
+        if op_number % 3 == 2 and len(deletable) >= delete_batch:
+            chosen = rng.sample(range(len(deletable)), delete_batch)
             keys = [deletable[i] for i in chosen]
             for i in sorted(chosen, reverse=True):
                 deletable.pop(i)
@@ -147,7 +160,7 @@ def run(args: argparse.Namespace) -> dict:
     threads = [
         threading.Thread(
             target=write_loop,
-            args=(writer, uri, args.name, journal, stop, deadline),
+            args=(writer, uri, args.name, journal, stop, deadline, args.delete_batch),
             name=f"writer-{writer}",
         )
         for writer, uri in enumerate(args.uri)
@@ -238,6 +251,24 @@ def read(args: argparse.Namespace) -> dict:
     return {"keys": found, "count": count}
 
 
+def compact(args: argparse.Namespace) -> dict:
+    """Flush, then a manual compaction, waited for (bounded) until it completes."""
+    client = connect(args.uri)
+    started = time.monotonic()
+    try:
+        client.flush(args.name, timeout=COMPACT_TIMEOUT_S)
+        job = client.compact(args.name, timeout=COMPACT_TIMEOUT_S)
+        state = ""
+        while time.monotonic() - started < COMPACT_TIMEOUT_S:
+            state = str(client.get_compaction_state(job))
+            if state == "Completed":
+                break
+            time.sleep(0.5)
+    finally:
+        client.close()
+    return {"job": job, "state": state, "seconds": time.monotonic() - started}
+
+
 def retried(call):  # noqa: ANN001, ANN201 - a thin bounded retry for reads
     for attempt in range(READ_ATTEMPTS):
         try:
@@ -261,6 +292,10 @@ def main() -> int:
     run_parser.add_argument("--uri", action="append", required=True)
     run_parser.add_argument("--stop-file", required=True)
     run_parser.add_argument("--seconds", type=float, default=600.0)
+    run_parser.add_argument("--delete-batch", type=int, default=DELETE_BATCH)
+    compact_parser = actions.add_parser("compact")
+    compact_parser.add_argument("uri")
+    compact_parser.add_argument("name")
     probe_parser = actions.add_parser("probe")
     probe_parser.add_argument("name")
     probe_parser.add_argument("--uri", action="append", required=True)
@@ -271,7 +306,8 @@ def main() -> int:
     read_parser.add_argument("name")
     read_parser.add_argument("--key-range", nargs=2, type=int, action="append", required=True)
     args = parser.parse_args()
-    action = {"setup": setup, "run": run, "probe": probe, "read": read}[args.action]
+    actions_by_name = {"setup": setup, "run": run, "probe": probe, "read": read, "compact": compact}
+    action = actions_by_name[args.action]
     print(json.dumps(action(args)))
     return 0
 
