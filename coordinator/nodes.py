@@ -31,7 +31,6 @@ from elanus.services import (
     DataNodeClient,
     IndexNodeClient,
     QueryNodeClient,
-    channel_lease_lost,
 )
 
 
@@ -113,14 +112,14 @@ class NodeRegistry:
     def holding_lease(self, vchannel: str, lease: ChannelLease) -> Iterator[None]:
         """Run the body only if ``lease`` is the channel's current one, and keep the
         channel from changing hands until the body is done; else the error
-        of :func:`~elanus.services.channel_lease_lost`."""
+        :class:`~elanus.errors.ChannelLeaseLost`."""
         with self._lease_lock:
             with self._lock:
                 owner = self._channel_owners.get(vchannel)
                 epoch = self._epochs.get(vchannel, 0)
             if owner != lease.node_id or epoch != lease.epoch:
                 current = "no datanode" if owner is None else f"datanode {owner} epoch {epoch}"
-                raise channel_lease_lost(
+                raise errors.ChannelLeaseLost(
                     f"datanode {lease.node_id} (epoch {lease.epoch}) no longer owns "
                     f"channel {vchannel}; it is now {current}"
                 )

@@ -36,12 +36,12 @@ import time
 from collections.abc import Callable
 
 from datanode.buffer import DeleteBuffer, SegmentBuffer
-from elanus import dml, segment
+from elanus import dml, errors, segment
 from elanus.columns import arrow_schema, conform
 from elanus.config import DataNodeConfig
 from elanus.late_writes import LateWriteFilter
 from elanus.meta import ChannelCheckpoint, DeltaLog, SegmentInfo, SegmentState
-from elanus.services import ChannelLease, CoordinatorClient, is_channel_lease_lost
+from elanus.services import ChannelLease, CoordinatorClient
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 
@@ -115,7 +115,7 @@ class ChannelWriter:
                 self._serve()
                 return
             except Exception as exc:
-                if is_channel_lease_lost(exc):
+                if isinstance(exc, errors.ChannelLeaseLost):
                     self._lose_lease(str(exc))
                     return
                 log.exception(

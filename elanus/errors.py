@@ -20,6 +20,7 @@
     ├── ParameterTooLarge             1102
     ├── FieldNotFound                 1700
     ├── ConsistencyTimeout            10001 (retriable)
+    ├── ChannelLeaseLost              65535 (between roles: a fenced datanode report)
     └── InternalError                 65535
 
 Roles raise these; the proxy is the only place that turns them into a
@@ -134,6 +135,14 @@ class ConsistencyTimeout(ElanusError):
     """A search waited for serve-time to reach its guarantee timestamp and gave up."""
 
     code, retriable, summary = 10001, True, "timeout waiting for consistency"
+
+
+class ChannelLeaseLost(ElanusError):
+    """A datanode reported on a channel it no longer owns (its session expired, or the
+    channel moved on): nothing changed, and that datanode must stop writing the channel.
+    Only roles see it; a client never does."""
+
+    summary = "channel lease lost"
 
 
 class InternalError(ElanusError):

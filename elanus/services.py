@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from elanus import errors
 from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
@@ -100,21 +99,6 @@ class ChannelLease:
     epoch: int
 
 
-CHANNEL_LEASE_LOST = "channel lease lost"
-
-
-def channel_lease_lost(detail: str) -> errors.ParameterInvalid:
-    """The error refusing a datanode's report on a channel it no longer owns (its
-    session expired, or the channel moved): nothing changed, and the datanode must
-    stop writing that channel. Its detail starts with ``CHANNEL_LEASE_LOST``, which
-    survives the wire (a class of its own would arrive as its base)."""
-    return errors.ParameterInvalid(f"{CHANNEL_LEASE_LOST}: {detail}")
-
-
-def is_channel_lease_lost(exc: BaseException) -> bool:
-    return isinstance(exc, errors.ParameterInvalid) and exc.detail.startswith(CHANNEL_LEASE_LOST)
-
-
 class CoordinatorClient(Protocol):
     # --- root: time, ids, DDL
     def alloc_timestamp(self, count: int = 1) -> int:
@@ -185,7 +169,7 @@ class CoordinatorClient(Protocol):
     def channel_snapshot(self, vchannel: str) -> ChannelSnapshot: ...
 
     # A datanode's reports on its channel carry its lease; one from a node that is
-    # not the channel's current owner raises channel_lease_lost() and changes nothing.
+    # not the channel's current owner raises errors.ChannelLeaseLost and changes nothing.
 
     def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
         """A datanode persisted a sealed segment's files (state FLUSHED, or DROPPED if empty)."""

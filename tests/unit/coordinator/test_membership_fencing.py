@@ -87,7 +87,7 @@ def test_a_datanode_whose_session_went_is_refused_and_the_epoch_is_saved(
     sessions.leave("datanode", 1)
     until(lambda: second.named("watch_channel") == [(vchannel, 2)])
     start = sessions.core.channel_snapshot(vchannel).checkpoint
-    with pytest.raises(errors.ParameterInvalid, match="channel lease lost"):
+    with pytest.raises(errors.ChannelLeaseLost):
         sessions.core.update_checkpoint(
             dataclasses.replace(start, position=start.position + 1), stale
         )
