@@ -29,10 +29,13 @@ proxies, and never longer than one report interval.
 
 Failure: a proxy that dies without unregistering holds ticks at its last
 report until :meth:`proxy_left` (its session expired). From then on its reports
-are refused. What this does not cover (issue 6): a write the dead proxy had
-in flight may still land after later ticks; the stream must fence it (an
-epoch per proxy session that consumers or the broker check) before
-``proxy_left`` lets ticks pass it.
+are refused. A write it still had in flight may land after a later tick; two
+rules make that harmless. Consumers (datanode and querynode alike,
+:mod:`elanus.late_writes`) drop any write stamped at or below a tick already
+on the channel, so both agree on what was written. And a proxy answers success
+only while its session is live (``DmlWriter(is_live=...)``), checked after the
+stream acknowledged the write: a proxy cut off long enough for its session to
+lapse answers an error, never a success for a write consumers may drop.
 """
 
 from __future__ import annotations
