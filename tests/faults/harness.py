@@ -22,8 +22,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from tests.cluster.test_cluster import LocalCluster
 
+# Every fault test: slow, kills processes, needs the servers tests/run starts.
+FAULT_MARKS = [
+    pytest.mark.fault,
+    pytest.mark.slow,
+    pytest.mark.infra,
+    pytest.mark.skipif(
+        not os.environ.get("ELANUS_TEST_ETCD"),
+        reason="infra not started (ELANUS_TEST_ETCD unset; run via tests/run)",
+    ),
+]
 HERE = Path(__file__).resolve().parent
 LOADGEN = HERE / "loadgen.py"
 INFRA_SCRIPT = HERE.parents[1] / "deploy" / "local" / "infra.sh"

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from tests.faults.harness import FAULT_MARKS, FaultCluster, Load, loadgen, verify
 
-from tests.faults.harness import FaultCluster, Load, loadgen, verify
-
-pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.infra]
+pytestmark = FAULT_MARKS
 
 LOAD_S = 8.0
 INSERT_BATCH = 40  # loadgen.INSERT_BATCH: deleting as many keys per delete deletes half

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import FaultCluster, Load, loadgen, verify
+from tests.faults.harness import FAULT_MARKS, FaultCluster, Load, loadgen, verify
 
-pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.infra]
+pytestmark = FAULT_MARKS
 
 SERVERS = ["kafka", "etcd", "minio"]
 OUTAGE_S = 3.0  # how long each server stays down while the load runs

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from tests.faults.harness import FAULT_MARKS, FaultCluster, Load, loadgen, verify
 
-from tests.faults.harness import FaultCluster, Load, loadgen, verify
-
-pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.infra]
+pytestmark = FAULT_MARKS
 
 VICTIMS = [("datanode", 0), ("querynode", 0), ("indexnode", 0), ("coordinator", 0), ("proxy", 1)]
 WRITES_BACK_S = 120.0

@@ -8,11 +8,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
+from tests.faults.harness import FAULT_MARKS, FaultCluster, Load, loadgen, verify
 
-from tests.faults.harness import FaultCluster, Load, loadgen, verify
-
-pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.infra]
+pytestmark = FAULT_MARKS
 
 LOAD_S = 10.0
 
