@@ -6,10 +6,12 @@ finds the key taken waits, watching it, and tries again when it goes; the
 leader refreshes its lease in the background. When the leader dies the lease
 runs out (one TTL), the key vanishes and the next candidate's put wins.
 
-A leader that cannot refresh in time (it was paused, or cut off from etcd for
-longer than the TTL) may already have been replaced, so :class:`LeaderElection`
+A leader whose lease is gone (it was paused, or cut off from etcd for longer
+than the TTL) may already have been replaced, so :class:`LeaderElection`
 reports that through ``on_lost`` and the process must stop serving: two active
-coordinators would hand out the same timestamps and ids.
+coordinators would hand out the same timestamps and ids. An etcd that is merely
+unreachable (restarting) is ridden out up to ``MAX_UNREACHABLE_S``: etcd keeps
+leases across a restart, so the first refresh after it tells which case it was.
 
 The key's value is a :class:`Leader` (JSON): which node leads, from which
 process, at which address, and whether it serves yet. Followers read it to
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from elanus.cluster.sessions import MAX_UNREACHABLE_S
 from elanus.kv import Compare, MetaKV, Put, Watch
 
 log = logging.getLogger(__name__)
@@ -89,12 +92,14 @@ class LeaderElection:
         ttl_s: float = DEFAULT_TTL_S,
         on_lost: Callable[[], None] | None = None,
         key: str = COORDINATOR_LEADER_KEY,
+        max_unreachable_s: float = MAX_UNREACHABLE_S,
     ) -> None:
         self.key = key
         self._kv = kv
         self._leader = leader
         self._ttl_s = ttl_s
         self._on_lost = on_lost
+        self._max_unreachable_s = max(max_unreachable_s, ttl_s)
         self._lease: int | None = None
         self._revision = 0  # of our last write of the key
         self._lock = threading.Lock()
@@ -263,11 +268,19 @@ class LeaderElection:
                 reason = "the leader key no longer names this candidate"
             except LookupError:
                 reason = "the lease expired"
-            except Exception as error:  # the KV unreachable: retry while the lease may live
-                if time.monotonic() - last_refresh < self._ttl_s:
-                    log.warning("leader lease refresh failed", extra={"error": str(error)})
+            except Exception as error:
+                # The KV unreachable. A restarted etcd keeps (and renews) leases, so
+                # the leadership may well survive: keep trying. Nobody else can win
+                # while the key lives; once it is gone, the next refresh says so.
+                unreachable_s = time.monotonic() - last_refresh
+                if unreachable_s < self._max_unreachable_s:
+                    if unreachable_s >= self._ttl_s:
+                        log.warning(
+                            "leader lease refresh failed, retrying",
+                            extra={"unreachable_s": round(unreachable_s, 1), "error": str(error)},
+                        )
                     continue
-                reason = f"the KV was unreachable for longer than the TTL ({error})"
+                reason = f"the KV was unreachable for {unreachable_s:.0f}s ({error})"
             if self._resigned.is_set():
                 return
             log.error("leadership lost", extra={"key": self.key, "why": reason})

@@ -10,7 +10,10 @@ proxies learn which querynodes they can ask.
 A role whose lease has expired while it was still running (it was paused, or
 cut off from etcd for longer than the TTL) has already been replaced; its
 :class:`SessionKeeper` reports that through ``on_lost`` so that the process can
-stop instead of competing with its replacement.
+stop instead of competing with its replacement. An etcd it merely cannot reach
+is not that: a restarted etcd keeps its leases, so the keeper goes on trying
+(``alive`` is false meanwhile, which fences a proxy's writes) and gives up only
+when etcd says the lease is gone, or after ``MAX_UNREACHABLE_S``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ SESSIONS_PREFIX = "sessions/"
 NODE_ID_COUNTER_KEY = "cluster/next-node-id"
 ROLES = ("coordinator", "proxy", "datanode", "querynode", "indexnode")
 DEFAULT_TTL_S = 5.0
+# How long a role rides out an etcd it cannot reach before it gives its session up.
+MAX_UNREACHABLE_S = 300.0
 _ID_ATTEMPTS = 100
 _WATCH_POLL_S = 0.2
 _RESYNC_BACKOFF_S = 1.0
@@ -110,11 +115,14 @@ class SessionKeeper:
         session: Session,
         ttl_s: float = DEFAULT_TTL_S,
         on_lost: Callable[[], None] | None = None,
+        max_unreachable_s: float = MAX_UNREACHABLE_S,
     ) -> None:
         self.session = session
         self._kv = kv
         self._ttl_s = ttl_s
         self._on_lost = on_lost
+        self._max_unreachable_s = max(max_unreachable_s, ttl_s)
+        self._warned_at = 0.0
         self._lease: int | None = None
         # The lease surely lives until then: one TTL after the last grant or refresh
         # was *sent* (etcd counts from when it received it, later).
@@ -183,14 +191,21 @@ class SessionKeeper:
                 self._kv.refresh_lease(self._lease)
                 last_refresh = time.monotonic()
                 self._valid_until = sent + self._ttl_s
+                self._warned_at = 0.0
                 continue
             except LookupError:
                 reason = "the lease expired"
-            except Exception as error:  # etcd unreachable: keep trying while the lease may live
-                if time.monotonic() - last_refresh < self._ttl_s:
-                    log.warning("session refresh failed, retrying", extra={"error": str(error)})
+            except Exception as error:
+                # etcd unreachable. Keep trying: a restarted etcd keeps its leases (and
+                # renews them), so the session may well survive the outage; meanwhile
+                # ``alive`` is false once a TTL has passed, which fences this role's
+                # writes. Only etcd saying the lease is gone ends the session, or an
+                # outage so long that the node is surely replaced.
+                unreachable_s = time.monotonic() - last_refresh
+                if unreachable_s < self._max_unreachable_s:
+                    self._warn_unreachable(error, unreachable_s)
                     continue
-                reason = f"etcd unreachable for longer than the TTL ({error})"
+                reason = f"etcd unreachable for {unreachable_s:.0f}s ({error})"
             self._lost = True
             log.error(
                 "session lost",
@@ -199,6 +214,21 @@ class SessionKeeper:
             if self._on_lost is not None:
                 self._on_lost()
             return
+
+    def _warn_unreachable(self, error: Exception, unreachable_s: float) -> None:
+        """One warning per TTL while etcd is unreachable, not one per refresh attempt."""
+        now = time.monotonic()
+        if now - self._warned_at >= self._ttl_s:
+            self._warned_at = now
+            log.warning(
+                "session refresh failed, retrying",
+                extra={
+                    "role": self.session.role,
+                    "node": self.session.node_id,
+                    "unreachable_s": round(unreachable_s, 1),
+                    "error": str(error),
+                },
+            )
 
 
 class SessionWatcher:
