@@ -1,14 +1,8 @@
-"""The composition root: configuration in, running roles out.
+"""``elanus run <role>``: one role of a cluster per process, on etcd, Kafka and MinIO.
 
-This is the one place that picks adapter implementations and wires roles to
-each other. ``elanus standalone`` runs every role in this process on the
-embedded adapters, each role handed the others' objects as its clients; roles
-start in dependency order and stop in reverse.
-
-``elanus run <role>`` runs one role per process on etcd, Kafka and MinIO (never
-the embedded adapters: they cannot be shared between processes). Each role
-serves its gRPC, announces itself with a session in etcd, and reaches the
-others through gRPC clients built from their sessions (:class:`RoleProcess`).
+Each role serves its gRPC, announces itself with a session in etcd, and reaches
+the others through gRPC clients built from their sessions (:class:`RoleProcess`);
+nodes and proxies follow the active coordinator through its leader key.
 """
 
 from __future__ import annotations
@@ -17,245 +11,20 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 from elanus.config import Config
 from elanus.http import (
     Health,
-    RoleHttpServer,
     meter_datanode_coordinator,
     meter_indexnode_coordinator,
     meter_proxy_reader,
     meter_proxy_writer,
 )
+from elanus.launcher.process import StartInterrupted, start_http, version, warm_up
 
 log = logging.getLogger(__name__)
 
-NODE_ID = 1
-
-
-@dataclass
-class EmbeddedRoles:
-    """Every role in this process on the embedded adapters, wired to each other.
-
-    ``elanus standalone`` serves it behind the proxy's gRPC; tests drive the same
-    wiring directly, so the two cannot drift apart.
-    """
-
-    config: Config
-    kv: Any = None
-    stream: Any = None
-    storage: Any = None
-    coordinator: Any = None
-    datanode: Any = None
-    indexnode: Any = None
-    querynode: Any = None
-    writer: Any = None
-    reader: Any = None
-    _stops: list[Callable[[], Any]] = field(default_factory=list)
-
-    def start(self) -> EmbeddedRoles:
-        # Roles are imported here, not at module level: elanus is the shared runtime
-        # every role imports, and only this composition root knows the roles.
-        from coordinator import Coordinator
-        from datanode import DataNode
-        from elanus.kv.embedded import EmbeddedKV
-        from elanus.storage.local_dir import LocalDirStore
-        from elanus.stream.embedded_log import EmbeddedLog
-        from indexnode import IndexNode
-        from proxy.reads import Reader
-        from proxy.writer import DmlWriter
-        from querynode import QueryNode
-
-        config = self.config
-        data_dir = config.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.kv = EmbeddedKV(data_dir / "meta" / "kv.sqlite")
-        self._stops.append(self.kv.close)
-        self.stream = EmbeddedLog(data_dir / "log")
-        self._stops.append(self.stream.close)
-        self.storage = LocalDirStore(data_dir / "objects")
-
-        coordinator = Coordinator(
-            config.coordinator,
-            self.kv,
-            self.stream,
-            self.storage,
-            config.proxy.time_tick_interval_s,
-        )
-        self.coordinator = coordinator
-        self._stops.append(coordinator.stop)
-        self.datanode = DataNode(
-            NODE_ID,
-            config.datanode,
-            self.stream,
-            self.storage,
-            meter_datanode_coordinator(coordinator),
-        )
-        self._stops.append(self.datanode.stop)
-        self.indexnode = IndexNode(
-            NODE_ID, config.indexnode, self.storage, meter_indexnode_coordinator(coordinator)
-        )
-        self.indexnode.start()
-        self._stops.append(self.indexnode.stop)
-        self.querynode = QueryNode(
-            NODE_ID, config.querynode, self.stream, self.storage, coordinator
-        )
-        self._stops.append(self.querynode.stop)
-        coordinator.register_datanode(NODE_ID, self.datanode)
-        coordinator.register_indexnode(NODE_ID, self.indexnode)
-        coordinator.register_querynode(NODE_ID, self.querynode)
-        coordinator.start()
-
-        self.writer = DmlWriter(
-            NODE_ID, self.stream, coordinator, config.proxy.time_tick_interval_s
-        )
-        self.writer.start()
-        self._stops.append(self.writer.stop)
-        self.reader = Reader(
-            coordinator,
-            {NODE_ID: self.querynode},
-            config.coordinator.graceful_time_s,
-            config.proxy.max_topk,
-            tick_now=self.writer.tick,
-        )
-        return self
-
-    def stop(self) -> None:
-        """Stop in reverse order; every stop runs even if an earlier one failed."""
-        for stop in reversed(self._stops):
-            try:
-                stop()
-            except Exception:
-                log.exception("error while stopping")
-        self._stops.clear()
-
-
-@dataclass
-class Standalone:
-    config: Config
-    _stops: list[Any] = field(default_factory=list)
-    port: int = 0
-    http_port: int = 0
-
-    def start(self) -> None:
-        from proxy.context import ProxyContext
-        from proxy.service import serve
-
-        warm_up()
-        proxy_config = self.config.proxy
-        health = Health("standalone", NODE_ID)
-        http_server = start_http(health, proxy_config.host, proxy_config.http_port)
-        self._stops.append(http_server.stop)
-        self.http_port = http_server.port
-        roles = EmbeddedRoles(self.config).start()
-        self._stops.append(roles.stop)
-        ctx = ProxyContext(
-            NODE_ID,
-            proxy_config,
-            roles.coordinator,
-            meter_proxy_writer(roles.writer),
-            meter_proxy_reader(roles.reader),
-            version(),
-        )
-        server = serve(ctx, proxy_config.host, proxy_config.port)
-        self._stops.append(lambda: server.stop(grace=2).wait(5))
-        self._stops.append(lambda: setattr(health, "state", "stopping"))
-        health.state = "serving"
-        self.port = proxy_config.port
-        log.info(
-            "elanus standalone ready",
-            extra={"port": self.port, "data_dir": str(self.config.data_dir)},
-        )
-
-    def stop(self) -> None:
-        for stop in reversed(self._stops):
-            try:
-                stop()
-            except Exception:
-                log.exception("error while stopping")
-        self._stops.clear()
-
-
-def start_http(health: Health, host: str, port: int) -> RoleHttpServer:
-    """The role's /healthz and /metrics server, started.
-
-    A busy port falls back to a free one (logged): the HTTP side port must not
-    keep a role from serving, and several local processes (tests, ``cluster
-    up``) would otherwise fight over the default 9091. In a container the port
-    is free, so probes find it where configured.
-    """
-    try:
-        server = RoleHttpServer(health, host, port)
-    except OSError as error:
-        if port == 0:
-            raise
-        log.warning(
-            "http port busy; serving /healthz and /metrics on a free port",
-            extra={"role": health.role, "port": port, "error": str(error)},
-        )
-        server = RoleHttpServer(health, host, 0)
-    server.start()
-    return server
-
-
-def warm_up() -> None:
-    """Pay one-time costs in the background at start, not in the first request: pyarrow's
-    first numpy conversion imports pandas (0.4 s, more under load) and the first filter
-    builds the expression parser (0.3 s)."""
-
-    def once() -> None:
-        import numpy as np
-        import pyarrow as pa
-
-        from elanus import expr
-        from elanus.schema import CollectionSchema, DataType, FieldSchema
-
-        pa.array(np.zeros(1, dtype=np.int64))
-        key = FieldSchema("id", DataType.INT64, is_primary=True)
-        expr.parse("id > 0", CollectionSchema("warm_up", (key,)))
-
-    threading.Thread(target=once, name="warm-up", daemon=True).start()
-
-
-def version() -> str:
-    try:
-        return "v" + metadata.version("elanus")
-    except metadata.PackageNotFoundError:
-        return "v0.0.0-dev"
-
-
-def run_until_signalled(service: Standalone | RoleProcess) -> int:
-    """Run until SIGINT/SIGTERM; 1 if a role lost its session and stopped by itself."""
-    import signal
-
-    done = threading.Event()
-    stopping = getattr(service, "stopping", done)
-
-    def on_signal(*_: Any) -> None:
-        done.set()
-        stopping.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-    lost = getattr(service, "lost", threading.Event())
-    try:
-        service.start()
-    except StartInterrupted as interrupted:
-        log.info("stopped while starting", extra={"why": str(interrupted)})
-        return 0
-    try:
-        while not done.wait(0.5):
-            if lost.is_set():
-                log.error("stopping: this role's session was lost (another node replaces it)")
-                return 1
-        return 0
-    finally:
-        service.stop()
-
-
-# --- one role per process (``elanus run``) -------------------------------------
 
 ROLES = ("coordinator", "proxy", "datanode", "querynode", "indexnode")
 COORDINATOR_WAIT_S = 60.0  # how long a node waits for the coordinator's session
@@ -264,10 +33,6 @@ NODE_CALL_TIMEOUT_S = 30.0
 
 class ClusterConfigError(ValueError):
     """The configuration cannot run a role of a cluster (e.g. no etcd endpoint)."""
-
-
-class StartInterrupted(RuntimeError):
-    """Asked to stop while still starting (a standby that never took over): not a failure."""
 
 
 @dataclass
