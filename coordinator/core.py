@@ -7,6 +7,8 @@ interfaces (always via the :class:`Dispatcher`, never under a lock).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import threading
 import time
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from coordinator.allocators import IdAllocator, TimestampOracle
+from coordinator.builds import BuildTracker
 from coordinator.catalog import Catalog, PartitionDrop
 from coordinator.compaction import CompactionHooks, CompactionManager
 from coordinator.ddl_recovery import DropCompletion
@@ -80,6 +83,7 @@ class Coordinator(IndexCoordination, QueryCoordination):
         self.catalog = Catalog(kv, config.dml_channel_pool)
         self.segments = SegmentManager(kv, config.segment_max_rows, lambda: self.ids.allocate())
         self.indexes = IndexCatalog(kv)
+        self.builds = BuildTracker()  # index builds in flight, retried when a node is lost
         self.loads = LoadRegistry(kv)
         self._drops = DropCompletion(self.catalog, self.segments, self.indexes, self.loads)
         self._dispatch = Dispatcher()
@@ -401,13 +405,13 @@ class Coordinator(IndexCoordination, QueryCoordination):
             )
         owners, live = self.nodes.channel_owners(), set(self.nodes.datanode_ids())
         for vchannel in info.vchannels:
-            if owners.get(vchannel) not in live:
-                continue  # nobody consumes it, and a dropped channel gets no new owner
-            try:
-                node = self.nodes.datanode_for(vchannel)
-            except errors.ServiceNotReady:
-                continue
-            self._dispatch.submit("unwatch", lambda n=node, v=vchannel: n.unwatch_channel(v))
+            if owners.get(vchannel) in live:
+                with contextlib.suppress(errors.ServiceNotReady):  # the owner just left
+                    node = self.nodes.datanode_for(vchannel)
+                    unwatch = functools.partial(node.unwatch_channel, vchannel)
+                    self._dispatch.submit("unwatch", unwatch)
+            # A dropped channel gets no new owner, and its old one leaves the saved owners.
+            self.nodes.forget_channel(vchannel)
 
     def _seal_expired(self) -> None:
         sealed = self.segments.seal_expired(

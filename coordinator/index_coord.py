@@ -33,8 +33,6 @@ from elanus.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
-_TRACKER_GUARD = threading.Lock()
-
 
 class IndexCoordination:
     catalog: Catalog
@@ -42,6 +40,7 @@ class IndexCoordination:
     indexes: IndexCatalog
     loads: LoadRegistry
     nodes: NodeRegistry
+    builds: BuildTracker
     _dispatch: Dispatcher
     _ddl_lock: threading.RLock
     _storage: ObjectStore
@@ -103,15 +102,6 @@ class IndexCoordination:
                 self.indexes.remove(index)
                 keys = self.segments.drop_index_files(collection_id, index.index_id)
                 self._dispatch.submit("gc", lambda k=keys: [self._storage.delete(x) for x in k])
-
-    @property
-    def builds(self) -> BuildTracker:
-        """The builds in flight (made on first use: the core's constructor is not ours)."""
-        tracker = self.__dict__.get("_builds")
-        if tracker is None:
-            with _TRACKER_GUARD:
-                tracker = self.__dict__.setdefault("_builds", BuildTracker())
-        return tracker
 
     def index_built(self, task: IndexBuildTask, key: str) -> None:
         build = (task.index.index_id, task.segment.segment_id)

@@ -81,6 +81,14 @@ class NodeRegistry:
                 del self._channel_owners[vchannel]
             return client, orphans
 
+    def forget_channel(self, vchannel: str) -> None:
+        """The channel's collection was dropped: no owner, no epoch, never saved again
+        (a dropped channel's name is never reused: it carries its collection id)."""
+        with self._lease_lock, self._lock:
+            self._channel_owners.pop(vchannel, None)
+            self._epochs.pop(vchannel, None)
+            self._announced.pop(vchannel, None)
+
     def unregister_querynode(self, node_id: int) -> QueryNodeClient | None:
         with self._lock:
             return self._querynodes.pop(node_id, None)

@@ -182,3 +182,16 @@ def test_restored_owners_draw_higher_epochs_when_they_move(tmp_path: Path) -> No
     registry.register_datanode(6, Recorder())  # node 5 is gone after the restart
     owner, _ = registry.channel_owner("ch")
     assert owner == ChannelOwner(6, 5)
+
+
+def test_a_dropped_collections_channels_leave_the_owners(coord: Coordinator) -> None:
+    """Owners are saved in the KV: a dropped channel must not stay there forever."""
+    info = create(coord)
+    vchannel = info.vchannels[0]
+    stale = current_lease(coord, vchannel)
+    assert vchannel in coord.nodes.channel_owners()
+    coord.drop_collection(DEFAULT_DB, info.name)
+    assert coord.wait_idle(5.0)
+    assert vchannel not in coord.nodes.channel_owners()
+    with pytest.raises(errors.ChannelLeaseLost):
+        coord.channel_flushed(vchannel, 1, stale)
