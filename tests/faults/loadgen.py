@@ -37,7 +37,9 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from pymilvus import DataType, MilvusClient
@@ -51,6 +53,7 @@ PAUSE_S = 0.15
 MAX_OPS_PER_WRITER = 20_000
 READ_PAGE_KEYS = 4_000  # keys per ranged query: below Milvus's 16384 row limit
 READ_ATTEMPTS = 5
+T = TypeVar("T")
 COMPACT_TIMEOUT_S = 120.0
 
 
@@ -138,7 +141,7 @@ def write_loop(
             entry["ok"] = True
             if op == "insert":
                 deletable.extend(keys)
-        except Exception as error:  # noqa: BLE001 - every failure is journalled as unknown
+        except Exception as error:  # every failure is journalled as unknown
             entry["ok"] = False
             entry["error"] = f"{type(error).__name__}: {error}"[:300]
             if client is not None:
@@ -212,7 +215,7 @@ def probe(args: argparse.Namespace) -> dict:
                     clients[uri] = connect(uri)
                 strong_count(clients[uri], args.name, timeout_s=5.0)
                 answered[uri] = time.time()
-            except Exception as error:  # noqa: BLE001 - not serving yet: try again
+            except Exception as error:  # not serving yet: try again
                 errors[uri] = f"{type(error).__name__}: {error}"[:300]
                 old = clients.pop(uri, None)
                 if old is not None:
@@ -269,11 +272,12 @@ def compact(args: argparse.Namespace) -> dict:
     return {"job": job, "state": state, "seconds": time.monotonic() - started}
 
 
-def retried(call):  # noqa: ANN001, ANN201 - a thin bounded retry for reads
+def retried(call: Callable[[], T]) -> T:
+    """A read, tried again a few times: a reconnecting channel may fail the first."""
     for attempt in range(READ_ATTEMPTS):
         try:
             return call()
-        except Exception:  # noqa: BLE001
+        except Exception:
             if attempt == READ_ATTEMPTS - 1:
                 raise
             time.sleep(2.0)
