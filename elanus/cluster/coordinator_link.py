@@ -51,9 +51,11 @@ RETRY_SAFE = frozenset(
         "alloc_timestamp",
         "alloc_ids",
         "assign_segment",
-        # time ticks: registering twice and stale reports are harmless
+        # time ticks: registering twice and stale reports are harmless. Not
+        # unregister_proxy: it runs as a proxy stops, and when no coordinator answers
+        # at once the proxy's session ending tells the next one; waiting for a
+        # failover there only kept a stopping proxy alive for a minute.
         "register_proxy",
-        "unregister_proxy",
         "report_safe_ts",
         "request_tick",
         # reads

@@ -18,12 +18,6 @@ SERVERS = ["kafka", "etcd", "minio"]
 OUTAGE_S = 3.0  # how long each server stays down while the load runs
 WRITES_BACK_S = 150.0
 LOAD_LIMIT_S = 420.0
-ETCD_BUG = (
-    "every role exits when etcd is unreachable for longer than the session TTL (5 s), "
-    "although its lease survives an etcd restart (elanus/cluster/sessions.py "
-    "SessionKeeper._refresh_loop -> on_lost -> elanus/launcher.py stops the role); "
-    "a proxy then lingers ~60 s retrying UnregisterProxy on the dead coordinator"
-)
 
 
 def kafka_files(data_dir: Path) -> dict[str, int]:
@@ -38,11 +32,7 @@ def kafka_files(data_dir: Path) -> dict[str, int]:
 
 @pytest.mark.parametrize(
     "server",
-    [
-        "kafka",
-        pytest.param("etcd", marks=pytest.mark.xfail(strict=False, reason=ETCD_BUG)),
-        "minio",
-    ],
+    SERVERS,
 )
 def test_infra_restart_under_load_stalls_then_resumes(
     server: str, fault_cluster: FaultCluster, work_dir: Path, timings: dict, verified: dict
