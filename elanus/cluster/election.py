@@ -13,6 +13,12 @@ coordinators would hand out the same timestamps and ids. An etcd that is merely
 unreachable (restarting) is ridden out up to ``MAX_UNREACHABLE_S``: etcd keeps
 leases across a restart, so the first refresh after it tells which case it was.
 
+Each win also writes a term key (``terms/{key}``, no lease) in the same
+transaction. The leader's writes to the KV are guarded by "the term key is as I
+wrote it" (:meth:`LeaderElection.fence`, applied by
+:class:`elanus.kv.fenced.FencedKV`): once a successor has won, a paused old
+leader's late writes fail instead of landing.
+
 The key's value is a :class:`Leader` (JSON): which node leads, from which
 process, at which address, and whether it serves yet. Followers read it to
 reach the active coordinator (:mod:`elanus.cluster.coordinator_link`).
@@ -35,6 +41,7 @@ from elanus.kv import Compare, MetaKV, Put, Watch
 log = logging.getLogger(__name__)
 
 COORDINATOR_LEADER_KEY = "cluster/coordinator-leader"
+TERMS_PREFIX = "terms/"
 DEFAULT_TTL_S = 5.0
 _WAIT_POLL_S = 0.5  # a waiting candidate re-reads the key at least this often
 _STOP_CHECK_S = 0.2
@@ -102,6 +109,7 @@ class LeaderElection:
         self._max_unreachable_s = max(max_unreachable_s, ttl_s)
         self._lease: int | None = None
         self._revision = 0  # of our last write of the key
+        self._term_revision = 0  # of the term key, written when this candidate won
         self._lock = threading.Lock()
         self._resigned = threading.Event()
         self._refresher: threading.Thread | None = None
@@ -142,6 +150,18 @@ class LeaderElection:
             if watch is not None:
                 with contextlib.suppress(Exception):
                     watch.cancel()
+
+    @property
+    def term_key(self) -> str:
+        # Not under the leader key's prefix: watchers of that prefix see leaders only.
+        return f"{TERMS_PREFIX}{self.key}"
+
+    def fence(self) -> Compare:
+        """The guard of this leader's writes: false once anyone else has won since."""
+        with self._lock:
+            if self._term_revision == 0:
+                raise RuntimeError("fence() before this candidate won")
+            return Compare(self.term_key, self._term_revision)
 
     def update(self, leader: Leader) -> bool:
         """Rewrite the key's value (e.g. the address once serving); False if no longer ours."""
@@ -197,8 +217,9 @@ class LeaderElection:
             log.warning("cannot grant a lease to campaign", extra={"error": str(error)})
             return False
         put = Put(self.key, self._leader.to_bytes(), lease=lease)
+        term = Put(self.term_key, str(self._leader.node_id).encode())
         try:
-            won = self._kv.txn([Compare(self.key, 0)], [put])
+            won = self._kv.txn([Compare(self.key, 0)], [put, term])
         except Exception as error:
             log.warning("campaign attempt failed", extra={"error": str(error)})
             won = False
@@ -208,6 +229,7 @@ class LeaderElection:
             return False
         try:
             item = self._kv.get(self.key)  # our revision: the refresher checks it stays ours
+            term_item = self._kv.get(self.term_key)
         except Exception as error:
             log.warning("cannot read the won key back", extra={"error": str(error)})
             with contextlib.suppress(Exception):
@@ -216,6 +238,7 @@ class LeaderElection:
         with self._lock:
             self._lease = lease
             self._revision = item.revision if item is not None else 0
+            self._term_revision = term_item.revision if term_item is not None else 0
         return True
 
     def _wait_for_change(

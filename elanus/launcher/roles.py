@@ -202,6 +202,7 @@ def _run_coordinator(process: RoleProcess) -> None:
     from coordinator.grpc_service import CoordinatorServicer
     from coordinator.membership import Membership
     from elanus.cluster.election import Leader, LeaderElection, read_leader
+    from elanus.kv.fenced import FencedKV
 
     config = process.config
     kv = process.kv()
@@ -228,9 +229,12 @@ def _run_coordinator(process: RoleProcess) -> None:
             raise StartInterrupted("the standby coordinator stopped before it took over")
         process.health.state = "starting"
         log.info("coordinator taking over", extra={"node": process.node_id})
-    core = Coordinator(config.coordinator, kv, stream, storage)
+    # Every metadata write holds only while this term does: a successor's win fences
+    # this process's late writes (if it was paused past its lease), instead of mixing.
+    meta = FencedKV(kv, election.fence, on_fenced=process.session_lost)
+    core = Coordinator(config.coordinator, meta, stream, storage)
     process.on_stop(core.stop)
-    membership = Membership(core, kv, _connect_node)
+    membership = Membership(core, meta, _connect_node)
     process.on_stop(membership.stop)
     membership.start()  # registers the nodes already running
     # Serve before starting the core: nodes that outlived a previous coordinator
