@@ -123,11 +123,15 @@ def meter_indexnode_coordinator(coordinator: Any) -> Metered:
 
 @dataclass
 class Health:
-    """What ``/healthz`` reports; only ``serving`` answers 200."""
+    """What ``/healthz`` and ``/livez`` report.
+
+    ``/healthz`` is readiness: 200 only while ``serving``. ``/livez`` is liveness:
+    200 unless the role ``lost`` its session (it is about to exit); a standby
+    coordinator is alive but not ready, and must not be restarted for waiting."""
 
     role: str
     node_id: int | None = None
-    state: str = "starting"  # starting | serving | stopping | lost
+    state: str = "starting"  # starting | standby | serving | stopping | lost
 
     def as_json(self) -> bytes:
         body = {"role": self.role, "node_id": self.node_id, "state": self.state}
@@ -166,6 +170,9 @@ def _handler_for(health: Health) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
                 status = 200 if health.state == "serving" else 503
+                self._answer(status, "application/json", health.as_json())
+            elif path == "/livez":
+                status = 503 if health.state == "lost" else 200
                 self._answer(status, "application/json", health.as_json())
             elif path == "/metrics":
                 self._answer(200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY))

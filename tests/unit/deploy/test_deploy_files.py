@@ -320,6 +320,7 @@ EXTERNAL = [
     "--set=externalS3.secretKey=SK",
     "--set=externalS3.secure=true",
     "--set=datanode.replicas=3",
+    "--set=coordinator.replicas=2",
 ]
 VARIANTS = {"default": [], "external": EXTERNAL, "standalone": ["--set=mode=standalone"]}
 
@@ -439,8 +440,8 @@ def test_helm_elanus_containers_run_what_elanus_accepts(
             env = {e["name"]: e.get("value", "from-cluster") for e in container.get("env", [])}
             check_elanus_env(env)
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-            for probe in ("livenessProbe", "readinessProbe"):
-                assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+            assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+            assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
             role = "proxy" if args.command == "standalone" else args.role
             section = getattr(config, role)
             assert ports == {"grpc": section.port, "http": section.http_port}
@@ -448,7 +449,8 @@ def test_helm_elanus_containers_run_what_elanus_accepts(
             if args.command == "run":
                 assert f"ELANUS_{role.upper()}_ADVERTISE_HOST" in env
                 replicas = workload["spec"]["replicas"]
-                assert replicas == (3 if variant == "external" and role == "datanode" else 1)
+                external = {"datanode": 3, "coordinator": 2} if variant == "external" else {}
+                assert replicas == external.get(role, 1)
     assert elanus_pods == (1 if variant == "standalone" else len(ROLES))
     if variant == "external":
         assert (config.etcd.endpoint, config.kafka.bootstrap) == (

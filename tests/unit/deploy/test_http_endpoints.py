@@ -1,4 +1,4 @@
-"""Every role's HTTP port: /healthz (200 only while serving) and Prometheus /metrics.
+"""Every role's HTTP port: /healthz (200 only while serving), /livez and Prometheus /metrics.
 
 Standalone runs as an ``elanus standalone`` process driven by the pymilvus
 client subprocess of the cluster tests, so the metrics are checked after real
@@ -103,6 +103,11 @@ def test_health_is_503_until_serving_and_unknown_paths_are_404() -> None:
         health.state = "serving"
         assert get(f"{base}/healthz")[0] == 200
         assert get(f"{base}/nothing")[0] == 404
+        # Liveness: a standby is alive though not ready; only a lost session is not.
+        health.state = "standby"
+        assert (get(f"{base}/healthz")[0], get(f"{base}/livez")[0]) == (503, 200)
+        health.state = "lost"
+        assert get(f"{base}/livez")[0] == 503
         status, kind, body = get(f"{base}/metrics")
         assert status == 200 and kind.startswith("text/plain")
         assert "elanus_rows_inserted_total" in samples(body.decode()).__repr__()

@@ -61,11 +61,11 @@ true
 {{- end -}}
 {{- end -}}
 
-{{/* Probes on the role's /healthz. */}}
+{{/* Liveness on /livez (a standby coordinator is alive), readiness on /healthz. */}}
 {{- define "elanus.probes" -}}
 livenessProbe:
   httpGet:
-    path: /healthz
+    path: /livez
     port: http
   {{- toYaml .Values.probes.liveness | nindent 2 }}
 readinessProbe:
