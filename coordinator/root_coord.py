@@ -1,0 +1,158 @@
+"""The coordinator's DDL: collections and partitions, created and dropped.
+
+A mixin of :class:`coordinator.core.Coordinator`, which owns the state these
+methods use. A drop commits with one catalog transaction that also records it
+as pending (:mod:`coordinator.ddl_recovery`); the rest is idempotent and is
+finished at once, or at the next start or GC run if the coordinator died
+first. Files are left to the GC's grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from coordinator.allocators import IdAllocator, TimestampOracle
+from coordinator.catalog import Catalog, PartitionDrop
+from coordinator.ddl_recovery import DropCompletion
+from coordinator.dispatch import Dispatcher
+from coordinator.loads import LoadRegistry
+from coordinator.nodes import NodeRegistry
+from coordinator.segments import SegmentManager
+from elanus import errors
+from elanus.config import CoordinatorConfig
+from elanus.meta import CollectionInfo, ConsistencyLevel, PartitionInfo, SegmentInfo
+from elanus.schema import CollectionSchema
+from elanus.stream import MessageStream
+
+log = logging.getLogger(__name__)
+
+MAX_SHARDS = 16
+
+
+class CollectionDdl:
+    _config: CoordinatorConfig
+    _stream: MessageStream
+    _ddl_lock: threading.RLock
+    _drops: DropCompletion
+    _dispatch: Dispatcher
+    tso: TimestampOracle
+    ids: IdAllocator
+    catalog: Catalog
+    segments: SegmentManager
+    loads: LoadRegistry
+    nodes: NodeRegistry
+    _watch: Callable[[str], None]
+    _notify_sealed: Callable[[Sequence[SegmentInfo]], None]
+
+    def create_collection(
+        self,
+        db_name: str,
+        schema: CollectionSchema,
+        shards_num: int,
+        consistency_level: ConsistencyLevel,
+        properties: dict[str, str],
+    ) -> CollectionInfo:
+        shards_num = shards_num if shards_num > 0 else self._config.default_shards
+        if shards_num > MAX_SHARDS:
+            raise errors.ParameterInvalid(
+                f"shard num ({shards_num}) exceeds max configuration ({MAX_SHARDS})"
+            )
+        with self._ddl_lock:
+            info, created = self.catalog.create(
+                collection_id=self.ids.allocate(),
+                partition_id=self.ids.allocate(),
+                db_name=db_name,
+                schema=schema,
+                shards_num=shards_num,
+                consistency_level=consistency_level,
+                properties=properties,
+                ts=self.tso.allocate(),
+                channel_positions=self._stream.end_position,
+            )
+            if created:
+                for vchannel in info.vchannels:
+                    self._watch(vchannel)
+        return info
+
+    def drop_collection(self, db_name: str, name: str) -> None:
+        """The catalog drop commits it; its files are left to the GC's grace period."""
+        with self._ddl_lock:
+            info = self.catalog.find(db_name, name)
+            self.catalog.drop(info)
+            self._drops.finish_collection_drop(info)
+        self._forget_on_nodes(info)
+        log.info("collection dropped", extra={"collection": name, "id": info.collection_id})
+
+    def describe_collection(
+        self, db_name: str, name: str = "", collection_id: int = 0
+    ) -> CollectionInfo:
+        if collection_id:
+            info = self.catalog.get(collection_id)
+            if name and info.name != name:
+                raise errors.CollectionNotFound(f"collection={name}")
+            return info
+        return self.catalog.find(db_name, name)
+
+    def list_collections(self, db_name: str) -> list[CollectionInfo]:
+        return self.catalog.all(db_name)
+
+    def create_partition(self, db_name: str, collection: str, partition: str) -> None:
+        with self._ddl_lock:
+            info = self.catalog.find(db_name, collection)
+            if info.partition(partition) is not None:
+                return
+            created = PartitionInfo(self.ids.allocate(), partition, self.tso.allocate())
+            self.catalog.add_partition(info, created)
+
+    def drop_partition(self, db_name: str, collection: str, partition: str) -> None:
+        with self._ddl_lock:
+            info = self.catalog.find(db_name, collection)
+            target = info.partition(partition)
+            if target is None:
+                return
+            load = self.loads.get(info.collection_id)
+            if load is not None and (
+                not load.partition_ids or target.partition_id in load.partition_ids
+            ):
+                raise errors.ParameterInvalid(
+                    f"partition cannot be dropped, partition is loaded, please release it first, "
+                    f"partition: {partition}"
+                )
+            # Seal the partition's growing segments and tell the datanode, so it
+            # writes out and forgets their buffered rows (its report then finds
+            # them gone and their files are removed). The files of its flushed
+            # segments are left to the GC's grace period.
+            sealed = self.segments.seal_collection(
+                info.collection_id, self.tso.allocate(), target.partition_id
+            )
+            self.catalog.remove_partition(info, partition)
+            self._drops.finish_partition_drop(
+                PartitionDrop(info.collection_id, target.partition_id)
+            )
+        self._notify_sealed(sealed)
+
+    def _resume_ddl(self) -> None:
+        """Finish drops left pending (by a crash, or a KV error mid-call); nodes forget them."""
+        with self._ddl_lock:
+            resumed = self._drops.resume()
+        for info in resumed.collections:
+            self._forget_on_nodes(info)
+
+    def _forget_on_nodes(self, info: CollectionInfo) -> None:
+        for node in self.nodes.querynodes():
+            self._dispatch.submit(
+                "release", lambda n=node: n.release_collection(info.collection_id)
+            )
+        owners, live = self.nodes.channel_owners(), set(self.nodes.datanode_ids())
+        for vchannel in info.vchannels:
+            if owners.get(vchannel) in live:
+                with contextlib.suppress(errors.ServiceNotReady):  # the owner just left
+                    node = self.nodes.datanode_for(vchannel)
+                    unwatch = functools.partial(node.unwatch_channel, vchannel)
+                    self._dispatch.submit("unwatch", unwatch)
+            # A dropped channel gets no new owner, and its old one leaves the saved owners.
+            self.nodes.forget_channel(vchannel)
