@@ -38,6 +38,11 @@ class DataType(enum.IntEnum):
         return self >= DataType.BINARY_VECTOR
 
     @property
+    def is_half_vector(self) -> bool:
+        """FLOAT16_VECTOR or BFLOAT16_VECTOR: two bytes per dimension."""
+        return self in (DataType.FLOAT16_VECTOR, DataType.BFLOAT16_VECTOR)
+
+    @property
     def is_integer(self) -> bool:
         return self in _INTEGER_TYPES
 
@@ -67,6 +72,8 @@ SUPPORTED_FIELD_TYPES = frozenset(
         DataType.ARRAY,
         DataType.BINARY_VECTOR,
         DataType.FLOAT_VECTOR,
+        DataType.FLOAT16_VECTOR,
+        DataType.BFLOAT16_VECTOR,
     }
 )
 

@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import pyarrow as pa
 
 from elanus import segment, vectors
-from elanus.columns import vectors_from_column
+from elanus.columns import HALF_WIDTH, vectors_from_column
 from elanus.config import IndexNodeConfig
 from elanus.meta import IndexBuildTask
 from elanus.schema import DataType, FieldSchema
@@ -90,7 +91,7 @@ class IndexNode:
     def _build(self, task: IndexBuildTask) -> str:
         table = segment.read_segment(self._storage.get(task.segment.data_key))
         column = table.column(task.index.field_name)
-        field = _vector_field(task)
+        field = _vector_field(task, column.type)
         data = vectors_from_column(column, field)
         spec = vectors.IndexSpec(task.index.index_type, task.index.metric_type, task.index.params)
         index = vectors.build_index(spec, np.ascontiguousarray(data), task.dim)
@@ -109,7 +110,18 @@ class IndexNode:
         return key
 
 
-def _vector_field(task: IndexBuildTask) -> FieldSchema:
-    binary = task.index.metric_type in vectors.BINARY_METRICS
-    kind = DataType.BINARY_VECTOR if binary else DataType.FLOAT_VECTOR
+def _vector_field(task: IndexBuildTask, stored: pa.DataType) -> FieldSchema:
+    """The field as far as the build needs it; the task carries no data type, the column does.
+
+    Half vectors are told apart by their stored layout (see :mod:`elanus.columns`):
+    a list of halffloats is FLOAT16, a binary of two bytes per dimension BFLOAT16.
+    """
+    if task.index.metric_type in vectors.BINARY_METRICS:
+        kind = DataType.BINARY_VECTOR
+    elif pa.types.is_fixed_size_list(stored) and stored.value_type == pa.float16():
+        kind = DataType.FLOAT16_VECTOR
+    elif pa.types.is_fixed_size_binary(stored) and stored.byte_width == task.dim * HALF_WIDTH:
+        kind = DataType.BFLOAT16_VECTOR
+    else:
+        kind = DataType.FLOAT_VECTOR
     return FieldSchema(task.index.field_name, kind, type_params={"dim": str(task.dim)})

@@ -5,6 +5,7 @@ string), so this module is where they become a checked :class:`IndexSpec`.
 The rules follow Milvus 2.4+: an empty metric means COSINE for float vectors
 and HAMMING for binary ones, and AUTOINDEX means HNSW (M=18,
 efConstruction=240) for float vectors and BIN_IVF_FLAT for binary ones.
+FLOAT16 and BFLOAT16 fields take the float rules: FAISS indexes them as float32.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ FLOAT_METRICS = (L2, IP, COSINE)
 BINARY_METRICS = (HAMMING, JACCARD)
 _METRIC_ALIASES = {"TANIMOTO": JACCARD}
 _LARGER_IS_BETTER = frozenset({IP, COSINE})
+
+# Vector field types an index applies to; all but BINARY_VECTOR are searched as float32.
+_INDEXABLE_TYPES = frozenset(
+    {
+        DataType.FLOAT_VECTOR,
+        DataType.FLOAT16_VECTOR,
+        DataType.BFLOAT16_VECTOR,
+        DataType.BINARY_VECTOR,
+    }
+)
 
 # Index type names.
 FLAT = "FLAT"
@@ -120,7 +131,7 @@ def parse_index_spec(
     Raises IndexNotSupported for an index type that does not apply to the
     field, ParameterInvalid for a bad metric or parameter value.
     """
-    if field.data_type not in (DataType.FLOAT_VECTOR, DataType.BINARY_VECTOR):
+    if field.data_type not in _INDEXABLE_TYPES:
         raise IndexNotSupported(
             f"vector index on field {field.name!r} of type {field.data_type.name} is not supported"
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from elanus.columns import half_vector_bytes
 from elanus.errors import FieldNotFound, InternalError
 from elanus.schema import DYNAMIC_FIELD_NAME, CollectionSchema, DataType, FieldSchema
 from proto.public import schema_pb2
@@ -125,6 +126,11 @@ def _field_data(column: pa.Array, f: FieldSchema) -> schema_pb2.FieldData:
         fd.vectors.binary_vector = data.to_pybytes()[
             column.offset * width : (column.offset + len(column)) * width
         ]
+        return fd
+    if f.data_type.is_half_vector:
+        fd.vectors.dim = f.dim
+        slot = "float16_vector" if f.data_type == DataType.FLOAT16_VECTOR else "bfloat16_vector"
+        setattr(fd.vectors, slot, half_vector_bytes(column, f))
         return fd
     if f.data_type == DataType.ARRAY:
         _fill_arrays(fd, column, f)

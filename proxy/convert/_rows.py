@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from elanus.columns import arrow_schema, arrow_type
+from elanus.columns import (
+    HALF_WIDTH,
+    arrow_schema,
+    arrow_type,
+    half_to_float32,
+    half_vector_array,
+)
 from elanus.errors import DataInvalid, InternalError
 from elanus.schema import (
     DYNAMIC_FIELD_NAME,
@@ -273,9 +279,20 @@ def _json_text(raw: bytes, name: str) -> str:
     return text
 
 
+# The VectorField slot each vector type travels in.
+_VECTOR_SLOT = {
+    DataType.FLOAT_VECTOR: "float_vector",
+    DataType.BINARY_VECTOR: "binary_vector",
+    DataType.FLOAT16_VECTOR: "float16_vector",
+    DataType.BFLOAT16_VECTOR: "bfloat16_vector",
+}
+
+
 def _vector_column(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int) -> pa.Array:
     kind = fd.vectors.WhichOneof("data") if fd.WhichOneof("field") == "vectors" else None
-    expected = "float_vector" if f.data_type == DataType.FLOAT_VECTOR else "binary_vector"
+    expected = _VECTOR_SLOT.get(f.data_type)
+    if expected is None:
+        raise InternalError(f"field '{f.name}' has the unsupported type {type_name(f.data_type)}")
     if kind != expected:
         raise DataInvalid(
             f"field '{f.name}' is {type_name(f.data_type)} in the schema but the data holds "
@@ -291,6 +308,15 @@ def _vector_column(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int) -> p
         rows, extra = divmod(flat.size, f.dim)
         if not np.isfinite(flat).all():
             raise DataInvalid(f"field '{f.name}' contains NaN or infinite values")
+    elif f.data_type.is_half_vector:
+        flat = getattr(fd.vectors, expected)
+        rows, extra = divmod(len(flat), f.dim * HALF_WIDTH)
+        per_row, uneven = divmod(len(flat), max(num_rows, 1) * HALF_WIDTH)
+        if num_rows and not uneven and per_row != f.dim:
+            # Clients send the schema's dim with whatever bytes the user gave: name the real one.
+            raise DataInvalid(
+                f"the dim ({per_row}) of field '{f.name}' does not match the schema's dim ({f.dim})"
+            )
     else:
         flat = fd.vectors.binary_vector
         rows, extra = divmod(len(flat), f.dim // 8)
@@ -301,6 +327,10 @@ def _vector_column(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int) -> p
         )
     if f.data_type == DataType.FLOAT_VECTOR:
         return pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), f.dim)
+    if f.data_type.is_half_vector:
+        if not np.isfinite(half_to_float32(np.frombuffer(flat, np.uint16), f.data_type)).all():
+            raise DataInvalid(f"field '{f.name}' contains NaN or infinite values")
+        return half_vector_array(bytes(flat), f, num_rows)
     width = f.dim // 8
     return pa.Array.from_buffers(pa.binary(width), num_rows, [None, pa.py_buffer(bytes(flat))])
 

@@ -307,14 +307,6 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
 
 # Types a client can declare that Elanus refuses outright, and why.
 _UNIMPLEMENTED_TYPES: dict[DataType, str] = {
-    DataType.FLOAT16_VECTOR: (
-        "vectors are indexed and searched as float32 by FAISS, and half-precision "
-        "storage and results are not implemented; use FloatVector"
-    ),
-    DataType.BFLOAT16_VECTOR: (
-        "vectors are indexed and searched as float32 by FAISS, and bfloat16 storage "
-        "and results are not implemented; use FloatVector"
-    ),
     DataType.SPARSE_FLOAT_VECTOR: "FAISS has no sparse vector index",
 }
 

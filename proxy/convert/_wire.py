@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pyarrow as pa
 
+from elanus.columns import half_to_float32
 from elanus.errors import DataInvalid, ElanusError, InternalError, ParameterInvalid
 from elanus.schema import DataType, FieldSchema
 from proto.public import common_pb2, schema_pb2
@@ -92,6 +93,8 @@ def vectors_from_placeholder_group(data: bytes, field: FieldSchema) -> np.ndarra
         raise DataInvalid("element-level search is not supported")
     if not placeholder.values:
         raise DataInvalid("the search request has no query vectors")
+    if field.data_type.is_half_vector:
+        return _half_query_vectors(placeholder, field)
     if field.data_type == DataType.FLOAT_VECTOR:
         expected_type, width, dtype = common_pb2.FloatVector, field.dim * 4, np.float32
     elif field.data_type == DataType.BINARY_VECTOR:
@@ -99,22 +102,59 @@ def vectors_from_placeholder_group(data: bytes, field: FieldSchema) -> np.ndarra
     else:
         raise DataInvalid(f"field '{field.name}' is not a vector field")
     if placeholder.type != expected_type:
-        got = common_pb2.PlaceholderType.Name(placeholder.type)
-        raise DataInvalid(
-            f"field '{field.name}' is {type_name(field.data_type)} but the query vectors are {got}"
-        )
-    for row, value in enumerate(placeholder.values):
-        if len(value) != width:
-            got_dim = len(value) // 4 if dtype is np.float32 else len(value) * 8
-            raise DataInvalid(
-                f"the dim ({got_dim}) of query vector {row} does not match the dim ({field.dim}) "
-                f"of field '{field.name}'"
-            )
+        _wrong_query_type(placeholder, field)
+    _check_query_widths(placeholder.values, width, 8 * width // field.dim, field)
     vectors = np.frombuffer(b"".join(placeholder.values), dtype=dtype)
     vectors = vectors.reshape(len(placeholder.values), -1).copy()
     if dtype is np.float32 and not np.isfinite(vectors).all():
         raise DataInvalid("the query vectors contain NaN or infinite values")
     return vectors
+
+
+# Query vector types a half vector field accepts. Raw bytes arrive as BinaryVector
+# from clients that cannot tell (pymilvus 2.5 without the schema): their width decides.
+_HALF_PLACEHOLDERS = {
+    DataType.FLOAT16_VECTOR: common_pb2.Float16Vector,
+    DataType.BFLOAT16_VECTOR: common_pb2.BFloat16Vector,
+}
+
+
+def _half_query_vectors(placeholder: common_pb2.PlaceholderValue, field: FieldSchema) -> np.ndarray:
+    """float32 (nq, dim) from fp16/bf16 query vectors, or float32 ones searched as they are."""
+    own_type = _HALF_PLACEHOLDERS[field.data_type]
+    if placeholder.type == common_pb2.FloatVector:
+        _check_query_widths(placeholder.values, field.dim * 4, 32, field)
+        vectors = np.frombuffer(b"".join(placeholder.values), dtype=np.float32)
+    elif placeholder.type in (own_type, common_pb2.BinaryVector):
+        _check_query_widths(placeholder.values, field.dim * 2, 16, field)
+        bits = np.frombuffer(b"".join(placeholder.values), dtype=np.uint16)
+        vectors = half_to_float32(bits, field.data_type)
+    else:
+        _wrong_query_type(placeholder, field)
+    vectors = vectors.reshape(len(placeholder.values), field.dim).copy()
+    if not np.isfinite(vectors).all():
+        raise DataInvalid("the query vectors contain NaN or infinite values")
+    return vectors
+
+
+def _wrong_query_type(placeholder: common_pb2.PlaceholderValue, field: FieldSchema) -> NoReturn:
+    got = common_pb2.PlaceholderType.Name(placeholder.type)
+    raise DataInvalid(
+        f"field '{field.name}' is {type_name(field.data_type)} but the query vectors are {got}"
+    )
+
+
+def _check_query_widths(
+    values: Sequence[bytes], width: int, bits_per_element: int, field: FieldSchema
+) -> None:
+    """Every query vector must have the field's dim; the message says which one does not."""
+    for row, value in enumerate(values):
+        if len(value) != width:
+            got_dim = len(value) * 8 // bits_per_element
+            raise DataInvalid(
+                f"the dim ({got_dim}) of query vector {row} does not match the dim ({field.dim}) "
+                f"of field '{field.name}'"
+            )
 
 
 def kv_pairs_to_dict(pairs: Iterable[common_pb2.KeyValuePair]) -> dict[str, str]:

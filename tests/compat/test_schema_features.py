@@ -252,8 +252,8 @@ def _schema_with(client: MilvusClient, **field: Any):
         ({"datatype": DataType.FLOAT_VECTOR, "dim": 4, "nullable": True}, "nullable"),
         ({"datatype": DataType.INT8, "default_value": 300}, "range"),
         ({"datatype": DataType.VARCHAR, "max_length": 3, "default_value": "long"}, "max_length"),
-        ({"datatype": DataType.FLOAT16_VECTOR, "dim": 8}, "Float16Vector"),
-        ({"datatype": DataType.BFLOAT16_VECTOR, "dim": 8}, "BFloat16Vector"),
+        ({"datatype": DataType.FLOAT16_VECTOR, "dim": 8, "nullable": True}, "nullable"),
+        ({"datatype": DataType.BFLOAT16_VECTOR, "dim": 100_000}, "exceeds"),
     ],
 )
 def test_bad_schemas_are_refused(
