@@ -120,6 +120,15 @@ def test_gc_removes_orphans_only_after_seen_for_the_grace(tmp_path: Path) -> Non
         info = roles.create_collection(shards=1)
         _insert(roles, info, range(10))
         roles.flush_and_wait(info)
+        # The index file is written before its build is reported: until then it is
+        # unreferenced, and the fake clock below would let the GC take it.
+        wait_until(
+            lambda: all(
+                p.state == "Finished"
+                for p in roles.coordinator.describe_indexes(info.collection_id)
+            ),
+            what="index built",
+        )
         orphan = f"segments/{info.collection_id}/0/999999/data.parquet"
         roles.storage.put(orphan, b"left behind by a crash")
         gc = roles.coordinator.gc
