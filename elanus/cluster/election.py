@@ -291,6 +291,8 @@ class LeaderElection:
                 reason = "the leader key no longer names this candidate"
             except LookupError:
                 reason = "the lease expired"
+            except RuntimeError:
+                return  # the KV was closed: this process is stopping
             except Exception as error:
                 # The KV unreachable. A restarted etcd keeps (and renews) leases, so
                 # the leadership may well survive: keep trying. Nobody else can win

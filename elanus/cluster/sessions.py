@@ -195,6 +195,8 @@ class SessionKeeper:
                 continue
             except LookupError:
                 reason = "the lease expired"
+            except RuntimeError:
+                return  # the KV was closed: this process is stopping
             except Exception as error:
                 # etcd unreachable. Keep trying: a restarted etcd keeps its leases (and
                 # renews them), so the session may well survive the outage; meanwhile
