@@ -33,6 +33,12 @@ def serve(ctx: ProxyContext, host: str, port: int, workers: int = 16) -> grpc.Se
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
             ("grpc.so_reuseport", 0),
+            # pymilvus pings every 10 s, with or without calls in flight. gRPC's server
+            # defaults count such pings as abuse and, after two, close the connection
+            # with GOAWAY "too_many_pings": the next RPC on it fails (seen in CI).
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 5000),
+            ("grpc.http2.max_ping_strikes", 0),
         ],
     )
     milvus_pb2_grpc.add_MilvusServiceServicer_to_server(MilvusServicer(ctx), server)
