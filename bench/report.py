@@ -56,6 +56,13 @@ def _ordered(datasets: set[str]) -> list[str]:
     return sorted(datasets, key=lambda name: (not name.startswith("synthetic"), name))
 
 
+def _load_note(machine: dict, record: dict) -> str:
+    """Whether other work shared the 2 cores: one-minute load average above 2 at either end."""
+    ends = [machine.get("loadavg", []), record.get("loadavg_end", [])]
+    busy = any(values and float(values[0]) > 2.0 for values in ends)
+    return "the machine was shared with other work" if busy else "an otherwise idle machine"
+
+
 def _header(record: dict[str, Any]) -> list[str]:
     m = record["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
@@ -69,8 +76,7 @@ def _header(record: dict[str, Any]) -> list[str]:
         f"wall time {record.get('wall_s', 0):.0f} s",
         f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; "
         f"load average at start {' '.join(m['loadavg'])}, at end "
-        f"{' '.join(record.get('loadavg_end', []))} (the machine was shared with other "
-        "engineers' test runs)",
+        f"{' '.join(record.get('loadavg_end', []))} ({_load_note(m, record)})",
         f"- **Versions:** Elanus `{m['elanus_sha']}` ({m.get('elanus_code', 'n/a')}), {versions}",
         "- **Systems:** raw FAISS in the harness process (the floor); Elanus `standalone` "
         "and Milvus Lite (`python -m milvus_lite server`) each as a separate server process on "
