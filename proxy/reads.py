@@ -47,12 +47,8 @@ BOUNDED_TICK_GAP_S = 0.1
 
 
 class TickNow(Protocol):
-    def __call__(self, pchannels: Iterable[str], at_least: int = 0) -> Mapping[str, int] | None:
-        """Make each channel carry a tick >= ``at_least`` now (the DML writer's ``tick``).
-
-        May return, per channel, the tick it is known to carry afterwards (at
-        least ``at_least``); None means only the contract is known.
-        """
+    def __call__(self, pchannels: Iterable[str], at_least: int = 0) -> None:
+        """Make each channel carry a tick >= ``at_least`` now (the DML writer's ``tick``)."""
 
 
 @dataclass(frozen=True)
@@ -171,8 +167,9 @@ class Reader:
         self._request_tick(pchannels, guarantee)
 
     def _request_tick(self, pchannels: Sequence[str], guarantee: int) -> None:
-        known = self._tick_now(pchannels, at_least=guarantee) if self._tick_now else None
-        self._ticks.note(pchannels, guarantee, known)
+        if self._tick_now is not None:
+            self._tick_now(pchannels, at_least=guarantee)
+            self._ticks.note(pchannels, guarantee)
 
     def _tick_in_background(self, pchannels: tuple[str, ...], guarantee: int) -> None:
         try:
@@ -288,8 +285,8 @@ class Reader:
 
 class KnownTicks:
     """The highest tick each physical channel is known to carry, from this proxy's
-    own tick requests: what the request returned, else the ``at_least`` it was
-    asked for (the request's contract). Ticks only rise, so a known value stays true.
+    own answered tick requests (each promises a tick >= its ``at_least``). Ticks
+    only rise, so a known value stays true.
     """
 
     def __init__(self) -> None:
@@ -307,13 +304,10 @@ class KnownTicks:
         with self._lock:
             return all(ch in self._known for ch in pchannels)
 
-    def note(
-        self, pchannels: Sequence[str], at_least: int, known: Mapping[str, int] | None
-    ) -> None:
+    def note(self, pchannels: Sequence[str], at_least: int) -> None:
         with self._lock:
             for ch in pchannels:
-                tick = max(at_least, known.get(ch, 0)) if known else at_least
-                self._known[ch] = max(self._known.get(ch, 0), tick)
+                self._known[ch] = max(self._known.get(ch, 0), at_least)
 
     def claim_background(self, pchannels: Sequence[str], gap_s: float) -> bool:
         """True (and the caller must :meth:`release_background`) if no background

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -36,10 +36,8 @@ class Clock:
 
 @dataclass
 class Ticks:
-    """A writer's ``tick``: records calls, answers with ``answer`` per channel,
-    and can be held until ``release`` is set."""
+    """A writer's ``tick``: records calls, and can be held until ``release`` is set."""
 
-    answer: int | None = None
     calls: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     entered: threading.Event = field(default_factory=threading.Event)
@@ -47,12 +45,10 @@ class Ticks:
     def __post_init__(self) -> None:
         self.release.set()
 
-    def __call__(self, pchannels: Iterable[str], at_least: int = 0) -> Mapping[str, int] | None:
-        chosen = tuple(pchannels)
-        self.calls.append((chosen, at_least))
+    def __call__(self, pchannels: Iterable[str], at_least: int = 0) -> None:
+        self.calls.append((tuple(pchannels), at_least))
         self.entered.set()
         assert self.release.wait(10.0)
-        return None if self.answer is None else {ch: self.answer for ch in chosen}
 
 
 @dataclass(frozen=True)
@@ -96,16 +92,6 @@ def wait_for(condition: object, timeout_s: float = 5.0) -> bool:
 def test_first_bounded_read_asks_and_waits(clock: Clock, ticks: Ticks) -> None:
     guarantee, _ = read(reader(clock, ticks), ConsistencyLevel.BOUNDED)
     assert ticks.calls == [(CHANNELS, guarantee)]
-
-
-def test_a_known_tick_covering_the_guarantee_skips_the_request(clock: Clock, ticks: Ticks) -> None:
-    """The writer answered with a tick near now: later Bounded reads need no request."""
-    ticks.answer = timestamps.compose(clock.ms + 10)
-    subject = reader(clock, ticks)
-    read(subject, ConsistencyLevel.BOUNDED)
-    for _ in range(20):
-        read(subject, ConsistencyLevel.BOUNDED)
-    assert len(ticks.calls) == 1
 
 
 def test_session_read_below_an_earlier_request_is_not_asked_again(
@@ -185,8 +171,9 @@ def test_a_failed_background_request_is_retried_later(clock: Clock) -> None:
 
 def test_known_ticks_only_rise() -> None:
     known = KnownTicks()
-    known.note(CHANNELS, 100, {CHANNELS[0]: 500})
-    known.note(CHANNELS, 50, None)
+    known.note(CHANNELS[:1], 500)
+    known.note(CHANNELS, 100)
+    known.note(CHANNELS, 50)
     assert known.covers(CHANNELS[:1], 500)
     assert known.covers(CHANNELS, 100)
     assert not known.covers(CHANNELS, 101)
