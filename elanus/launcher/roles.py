@@ -260,60 +260,69 @@ def _connect_node(session: Any) -> Any:
     return kinds[session.role](session.address, timeout_s=NODE_CALL_TIMEOUT_S)
 
 
+def _run_node(process: RoleProcess, build: Callable[[Any], tuple[Any, Any]]) -> None:
+    """A datanode, querynode or indexnode: ``build(coordinator)`` makes the node and
+    its gRPC servicer; the node serves, then announces its session."""
+    kv = process.kv()
+    node, servicer = build(process.coordinator_client(kv))
+    process.on_stop(node.stop)
+    section = getattr(process.config, process.role)
+    process.serve(servicer, section.host, section.port)
+    process.announce(kv)
+
+
 def _run_datanode(process: RoleProcess) -> None:
     from datanode import DataNode
     from datanode.grpc_service import DataNodeServicer
 
-    config = process.config
-    kv = process.kv()
-    coordinator = process.coordinator_client(kv)
-    assert process.node_id is not None
-    node = DataNode(
-        process.node_id,
-        config.datanode,
-        process.stream(),
-        process.storage(),
-        meter_datanode_coordinator(coordinator),
-    )
-    process.on_stop(node.stop)
-    process.serve(DataNodeServicer(node), config.datanode.host, config.datanode.port)
-    process.announce(kv)
+    def build(coordinator: Any) -> tuple[Any, Any]:
+        assert process.node_id is not None
+        node = DataNode(
+            process.node_id,
+            process.config.datanode,
+            process.stream(),
+            process.storage(),
+            meter_datanode_coordinator(coordinator),
+        )
+        return node, DataNodeServicer(node)
+
+    _run_node(process, build)
 
 
 def _run_querynode(process: RoleProcess) -> None:
     from querynode import QueryNode
     from querynode.grpc_service import QueryNodeServicer
 
-    config = process.config
-    kv = process.kv()
-    coordinator = process.coordinator_client(kv)
-    assert process.node_id is not None
-    node = QueryNode(
-        process.node_id, config.querynode, process.stream(), process.storage(), coordinator
-    )
-    process.on_stop(node.stop)
-    process.serve(QueryNodeServicer(node), config.querynode.host, config.querynode.port)
-    process.announce(kv)
+    def build(coordinator: Any) -> tuple[Any, Any]:
+        assert process.node_id is not None
+        node = QueryNode(
+            process.node_id,
+            process.config.querynode,
+            process.stream(),
+            process.storage(),
+            coordinator,
+        )
+        return node, QueryNodeServicer(node)
+
+    _run_node(process, build)
 
 
 def _run_indexnode(process: RoleProcess) -> None:
     from indexnode import IndexNode
     from indexnode.grpc_service import IndexNodeServicer
 
-    config = process.config
-    kv = process.kv()
-    coordinator = process.coordinator_client(kv)
-    assert process.node_id is not None
-    node = IndexNode(
-        process.node_id,
-        config.indexnode,
-        process.storage(),
-        meter_indexnode_coordinator(coordinator),
-    )
-    node.start()
-    process.on_stop(node.stop)
-    process.serve(IndexNodeServicer(node), config.indexnode.host, config.indexnode.port)
-    process.announce(kv)
+    def build(coordinator: Any) -> tuple[Any, Any]:
+        assert process.node_id is not None
+        node = IndexNode(
+            process.node_id,
+            process.config.indexnode,
+            process.storage(),
+            meter_indexnode_coordinator(coordinator),
+        )
+        node.start()
+        return node, IndexNodeServicer(node)
+
+    _run_node(process, build)
 
 
 def _run_proxy(process: RoleProcess) -> None:
