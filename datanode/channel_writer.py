@@ -114,10 +114,10 @@ class ChannelWriter:
             try:
                 self._serve()
                 return
-            except Exception as exc:
-                if isinstance(exc, errors.ChannelLeaseLost):
-                    self._lose_lease(str(exc))
-                    return
+            except errors.ChannelLeaseLost as lost:
+                self._lose_lease(str(lost))
+                return
+            except Exception:
                 log.exception(
                     "datanode channel writer failed, restarting from the checkpoint",
                     extra={"vchannel": self.vchannel, "attempt": attempt},
