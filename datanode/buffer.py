@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from elanus.columns import TS_COLUMN
+from elanus.deletes import Deletes
 from elanus.dml import DeleteBatch, InsertBatch
-
-TS_COLUMN = "_ts"
 
 
 @dataclass
@@ -32,24 +32,23 @@ class SegmentBuffer:
 
 @dataclass
 class DeleteBuffer:
+    """Delete records not yet in a delta log, each with its partition scope."""
+
     first_position: int = -1
     tick_before: int = 0  # the highest tick on the channel before first_position
-    pks: list[pa.Array] = field(default_factory=list)
-    timestamps: list[np.ndarray] = field(default_factory=list)
+    parts: list[Deletes] = field(default_factory=list)
     num_rows: int = 0
     max_ts: int = 0
 
     def add(self, batch: DeleteBatch, position: int, tick_before: int) -> None:
         if self.first_position < 0:
             self.first_position, self.tick_before = position, tick_before
-        self.pks.append(batch.pks)
-        self.timestamps.append(np.full(len(batch.pks), batch.stamp.timestamp, dtype=np.uint64))
+        self.parts.append(Deletes.of(batch.pks, batch.stamp.timestamp, batch.partition_id))
         self.num_rows += len(batch.pks)
         self.max_ts = max(self.max_ts, batch.stamp.timestamp)
 
-    def drain(self) -> tuple[pa.Array, np.ndarray]:
-        pks = pa.concat_arrays(self.pks)
-        timestamps = np.concatenate(self.timestamps)
-        self.first_position, self.tick_before, self.pks, self.timestamps = -1, 0, [], []
+    def drain(self) -> Deletes:
+        records = Deletes.concat(self.parts)
+        self.first_position, self.tick_before, self.parts = -1, 0, []
         self.num_rows, self.max_ts = 0, 0
-        return pks, timestamps
+        return records

@@ -280,10 +280,10 @@ class ChannelWriter:
 
     def _flush_deletes(self) -> None:
         max_ts, count = self._deletes.max_ts, self._deletes.num_rows
-        pks, timestamps = self._deletes.drain()
+        records = self._deletes.drain()
         log_id = self._coordinator.alloc_ids(1)
         key = segment.delta_log_key(self._collection_id, self.vchannel, log_id)
-        self._storage.put(key, segment.write_deltas(pks, timestamps))
+        self._storage.put(key, segment.write_deltas(records))
         self._coordinator.add_delta_log(
             DeltaLog(log_id, self._collection_id, self.vchannel, key, count, max_ts), self.lease
         )

@@ -1,9 +1,10 @@
 """The datanode's side of compaction: merge segment files and leave deleted rows out.
 
-A row is purged when a delete of its primary key with a timestamp above the
-row's own (and at or below the plan's ``compact_ts``) is in the plan's delta
-logs. Later deletes are not applied here; they stay in their delta logs and in
-the querynodes' memory, which apply them to the new segment as to any other.
+A row is purged when a delete in the plan's delta logs at or below the plan's
+``compact_ts`` hides it (elanus/deletes.py: same key, a timestamp above the
+row's own, the row's partition or all partitions). Later deletes are not
+applied here; they stay in their delta logs and in the querynodes' memory,
+which apply them to the new segment as to any other.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import logging
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from elanus import segment
+from elanus.columns import TS_COLUMN
+from elanus.deletes import ALIVE, Deletes, deleted_at
 from elanus.meta import CompactionPlan, SegmentInfo, SegmentState
 from elanus.storage import ObjectStore
 
@@ -85,25 +87,15 @@ def compact(plan: CompactionPlan, storage: ObjectStore) -> SegmentInfo:
 
 
 def _deleted_rows(table: pa.Table, plan: CompactionPlan, storage: ObjectStore) -> np.ndarray:
-    """A mask of the rows a delete at or below ``compact_ts`` removed."""
-    pk_parts, ts_parts = [], []
-    for delta in plan.delta_logs:
-        pks, timestamps = segment.read_deltas(storage.get(delta.key))
-        wanted = timestamps <= np.uint64(plan.compact_ts)
-        pk_parts.append(pks.filter(pa.array(wanted)))
-        ts_parts.append(timestamps[wanted])
-    deleted = np.zeros(table.num_rows, dtype=bool)
-    if not pk_parts or not sum(len(p) for p in pk_parts):
-        return deleted
-    deletes = pa.table({"pk": pa.concat_arrays(pk_parts), "ts": pa.array(np.concatenate(ts_parts))})
-    latest = deletes.group_by("pk").aggregate([("ts", "max")])
-    row_pks = table.column(plan.pk_name).combine_chunks()
-    where = pc.index_in(row_pks, value_set=latest.column("pk").combine_chunks())
-    hit = where.is_valid().to_numpy(zero_copy_only=False)
-    if not hit.any():
-        return deleted
-    delete_ts = latest.column("ts_max").combine_chunks().to_numpy(zero_copy_only=False)
-    positions = where.fill_null(0).to_numpy(zero_copy_only=False)
-    row_ts = table.column(segment.TS_COLUMN).combine_chunks().to_numpy(zero_copy_only=False)
-    deleted[hit] = delete_ts[positions[hit]] > row_ts[hit]
-    return deleted
+    """A mask of the rows a delete at or below ``compact_ts`` hides (one partition per plan)."""
+    if not plan.delta_logs:
+        return np.zeros(table.num_rows, dtype=bool)
+    records = Deletes.concat([segment.read_deltas(storage.get(d.key)) for d in plan.delta_logs])
+    row_ts = table.column(TS_COLUMN).to_numpy().astype(np.uint64, copy=False)
+    marks = deleted_at(
+        table.column(plan.pk_name),
+        row_ts,
+        plan.segments[0].partition_id,
+        records.at_or_before(plan.compact_ts),
+    )
+    return marks != ALIVE

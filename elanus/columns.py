@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from elanus.schema import CollectionSchema, DataType, FieldSchema
 
+TS_COLUMN = "_ts"  # the system column with each row's insert timestamp, beside the fields
 HALF_WIDTH = 2  # bytes per dimension of FLOAT16 and BFLOAT16 vectors
 
 

@@ -3,9 +3,10 @@
 Every message is a ``StreamMessage`` protobuf whose body carries the proxy's
 ``MsgBase{msg_type, msgID, timestamp, sourceID}``. Insert rows travel as one
 Arrow IPC record batch (columns named after schema fields); every row of an
-insert has the message's timestamp. A delete removes the rows of its keys whose
-timestamp is *below* the delete's, so an upsert (delete + insert at one
-timestamp) keeps its new row.
+insert has the message's timestamp. A delete hides the rows of its keys whose
+timestamp is *below* the delete's, in its partition or in all (elanus/deletes.py
+is the rule), so an upsert (delete everywhere + insert at one timestamp) keeps
+its new row.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class InsertBatch:
 class DeleteBatch:
     stamp: Stamp
     collection_id: int
-    partition_id: int  # 0: every partition
+    partition_id: int  # elanus.deletes.ALL_PARTITIONS (0): every partition
     vchannel: str
     pks: pa.Array
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from elanus import errors, timestamps, vectors
+from elanus.columns import TS_COLUMN
 from elanus.meta import CollectionInfo, ConsistencyLevel
 from elanus.requests import (
     Grouping,
@@ -35,8 +36,6 @@ from elanus.schema import FieldSchema
 from elanus.services import CoordinatorClient, QueryNodeClient
 
 log = logging.getLogger(__name__)
-
-TS_COLUMN = "_ts"
 
 
 # A Bounded read whose channels are uncovered asks for a tick in the background,

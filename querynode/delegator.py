@@ -2,7 +2,8 @@
 
 It loads the channel's flushed segments, then follows the channel from its
 checkpoint: inserts of segments not yet flushed build growing segments, deletes
-apply to every segment, and time ticks advance the serve-time that searches
+apply to every segment they reach (elanus/deletes.py decides which rows, with the
+delete's partition scope), and time ticks advance the serve-time that searches
 wait for. When the datanode flushes a segment, the delegator loads its file and
 swaps it in for the growing copy in one step (handoff), carrying the deletes
 over, so no deleted row comes back.
@@ -15,11 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import pyarrow as pa
 
 from elanus import dml, errors, segment, timestamps, vectors
-from elanus.columns import conform
+from elanus.columns import TS_COLUMN, conform
+from elanus.deletes import Deletes
 from elanus.late_writes import LateWriteFilter
 from elanus.meta import ChannelSnapshot, IndexInfo, SegmentInfo, SegmentState
 from elanus.requests import (
@@ -32,7 +33,8 @@ from elanus.requests import (
 )
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
-from querynode.segment import ALIVE, TS_COLUMN, Segment, search_view, table_schema
+from querynode.recent_deletes import RecentDeletes
+from querynode.segment import Segment, search_view, table_schema
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ class ShardDelegator:
         self._sealed: dict[int, Segment] = {}
         self._growing: dict[int, Segment] = {}
         self._flushed_ids: set[int] = set()
-        self._deletes: list[tuple[pa.Array, int]] = []  # every delete seen since subscribing
+        self._recent_deletes = RecentDeletes()
         self._indexes = {i.index_id: i for i in snapshot.indexes}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -84,8 +86,12 @@ class ShardDelegator:
                 # Rows of segments compacted into this one may still be replayed.
                 self._flushed_ids.update(info.compacted_from)
         for delta in snapshot.delta_logs:
-            pks, timestamps = segment.read_deltas(self._storage.get(delta.key))
-            self._apply_delta_file(pks, timestamps)
+            records = segment.read_deltas(self._storage.get(delta.key))
+            for seg in self._sealed.values():
+                seg.apply_deletes(records)
+            # A replayed insert from past the checkpoint can be older than a delete
+            # persisted before it (two proxies' writes interleave between ticks).
+            self._recent_deletes.add(records.after(snapshot.checkpoint.timestamp))
         self._start_position = snapshot.checkpoint.position
         self._pchannel = snapshot.checkpoint.pchannel
         # Seeded with the highest tick before the checkpoint: drops exactly the late
@@ -161,6 +167,7 @@ class ShardDelegator:
                 self.late_writes.on_tick(msg.timestamp)
                 self._serve_ts = max(self._serve_ts, msg.timestamp)
                 self._serve_ts_changed.notify_all()
+                self._recent_deletes.forget(self._serve_ts, self._oldest_growing_ts())
         elif (
             isinstance(msg, dml.InsertBatch | dml.DeleteBatch)
             and msg.vchannel == self.vchannel
@@ -179,12 +186,15 @@ class ShardDelegator:
                     )
                     self._growing[msg.segment_id] = growing
                 growing.append(rows, msg.stamp.timestamp)
+                later = self._recent_deletes.after(msg.stamp.timestamp)
+                if later is not None:
+                    growing.apply_deletes(later)
         elif isinstance(msg, dml.DeleteBatch) and msg.vchannel == self.vchannel:
+            records = Deletes.of(msg.pks, msg.stamp.timestamp, msg.partition_id)
             with self._lock:
-                self._deletes.append((msg.pks, msg.stamp.timestamp))
+                self._recent_deletes.add(records)
                 for seg in (*self._sealed.values(), *self._growing.values()):
-                    if not msg.partition_id or seg.partition_id == msg.partition_id:
-                        seg.apply_delete(msg.pks, msg.stamp.timestamp)
+                    seg.apply_deletes(records)
 
     # --- handoff and indexes
 
@@ -200,8 +210,20 @@ class ShardDelegator:
             if growing is not None and growing.num_rows == sealed.num_rows:
                 sealed.deleted_at = growing.deleted_at.copy()
             else:
-                for pks, ts in self._deletes:
-                    sealed.apply_delete(pks, ts)
+                log.info(
+                    "handoff without a matching growing copy: applying remembered deletes",
+                    extra={
+                        "vchannel": self.vchannel,
+                        "segment": info.segment_id,
+                        "growing_rows": None if growing is None else growing.num_rows,
+                        "sealed_rows": sealed.num_rows,
+                    },
+                )
+                if growing is not None:
+                    sealed.apply_deletes(growing.deletes_held())
+                remembered = self._recent_deletes.all()
+                if remembered is not None:
+                    sealed.apply_deletes(remembered)
             self._sealed[info.segment_id] = sealed
             self._flushed_ids.add(info.segment_id)
 
@@ -209,9 +231,9 @@ class ShardDelegator:
         """Replace the segments a compaction merged by its result, in one step under
         the lock, so a search sees either all the old segments or the new one.
 
-        Deletes the old segments had (from delta logs and the stream) are carried
-        over by key, and every delete seen on the stream is applied again: the
-        compaction only purged deletes up to its timestamp.
+        The compaction only purged deletes up to its timestamp. The marks the old
+        segments had (from delta logs and the stream) are carried over as delete
+        records of their partition, and the remembered deletes are applied again.
         """
         with self._lock:
             replaced = [
@@ -220,15 +242,10 @@ class ShardDelegator:
                 if (seg := self._sealed.pop(i, None) or self._growing.pop(i, None)) is not None
             ]
             for old in replaced:
-                view = old.view()
-                gone = view.deleted_at != ALIVE
-                if gone.any():
-                    keys = view.table.column(self._pk_name).combine_chunks().filter(pa.array(gone))
-                    when = view.deleted_at[gone]
-                    for ts in np.unique(when):
-                        merged.apply_delete(keys.filter(pa.array(when == ts)), int(ts))
-            for pks, ts in self._deletes:
-                merged.apply_delete(pks, ts)
+                merged.apply_deletes(old.deletes_held())
+            remembered = self._recent_deletes.all()
+            if remembered is not None:
+                merged.apply_deletes(remembered)
             self._sealed[info.segment_id] = merged
             self._flushed_ids.add(info.segment_id)
             self._flushed_ids.update(info.compacted_from)
@@ -357,11 +374,10 @@ class ShardDelegator:
                 loaded.set_index(index.field_name, _load_index(self._storage, index, key))
         return loaded
 
-    def _apply_delta_file(self, pks: pa.Array, timestamps: np.ndarray) -> None:
-        for ts in np.unique(timestamps):
-            keys = pks.filter(pa.array(timestamps == ts))
-            for seg in self._sealed.values():
-                seg.apply_delete(keys, int(ts))
+    def _oldest_growing_ts(self) -> int | None:
+        """The oldest row timestamp of any growing segment (None when none has rows)."""
+        oldest = [g.min_row_ts for g in self._growing.values() if g.min_row_ts is not None]
+        return min(oldest, default=None)
 
 
 def _load_index(storage: ObjectStore, index: IndexInfo, key: str) -> vectors.VectorIndex:

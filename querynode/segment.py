@@ -1,8 +1,9 @@
 """A segment in a querynode's memory: columns, vectors, visibility and indexes.
 
 Visibility is two arrays per segment, both vectorised: ``row_ts`` (when each row
-was inserted) and ``deleted_at`` (the earliest delete that hit it, or the max
-uint64). A row is visible at timestamp T when ``row_ts <= T < deleted_at``.
+was inserted) and ``deleted_at`` (the earliest delete that hides it, as
+elanus/deletes.py decides, or ALIVE). A row is visible at timestamp T when
+``row_ts <= T < deleted_at``.
 Growing segments append; every reader works on a :class:`SegmentView`, an
 immutable snapshot taken under the owner's lock, so appends never tear a search.
 """
@@ -14,15 +15,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from elanus import expr, vectors
-from elanus.columns import vectors_from_column
+from elanus.columns import TS_COLUMN, vectors_from_column
+from elanus.deletes import ALIVE, Deletes, deleted_at
 from elanus.requests import SearchRequest, SearchResult
 from elanus.schema import CollectionSchema
 
-TS_COLUMN = "_ts"
-ALIVE = np.iinfo(np.uint64).max
 _FILTER_RESULT = "filter-result"  # filter_cache key prefix for whole-expression results
 
 
@@ -157,6 +156,7 @@ class Segment:
         self._view: SegmentView | None = None
         self._filter_cache: dict[Any, Any] = {}
         self._max_row_ts = int(row_ts.max()) if len(row_ts) else 0
+        self.min_row_ts: int | None = int(row_ts.min()) if len(row_ts) else None
         self._has_deletes = False
 
     @classmethod
@@ -215,27 +215,41 @@ class Segment:
         self.table = pa.concat_tables(self._parts)
         self._row_ts.extend(ts)
         self._max_row_ts = max(self._max_row_ts, timestamp)
+        if count and (self.min_row_ts is None or timestamp < self.min_row_ts):
+            self.min_row_ts = timestamp
         self._deleted_at.extend(np.full(count, ALIVE, dtype=np.uint64))
         for f in self.schema.vector_fields:
             self._vectors[f.name].extend(vectors_from_column(rows.column(f.name), f))
         self._invalidate()
 
-    def apply_delete(self, pks: pa.Array, timestamp: int) -> int:
-        """Mark rows with these keys inserted before ``timestamp``; returns how many."""
-        if self.num_rows == 0:
+    def apply_deletes(self, deletes: Deletes) -> int:
+        """Mark the rows these delete records hide (elanus/deletes.py decides which);
+        returns how many rows got an earlier mark. The caller holds the lock."""
+        if self.num_rows == 0 or not len(deletes):
             return 0
         pk_column = self.table.column(self.schema.primary_field.name)
-        hit = pc.is_in(pk_column, value_set=pks).to_numpy(zero_copy_only=False)
-        hit &= self.row_ts < np.uint64(timestamp)
-        if not hit.any():
+        marks = deleted_at(pk_column, self.row_ts, self.partition_id, deletes)
+        earlier = marks < self.deleted_at
+        if not earlier.any():
             return 0
         updated = self._deleted_at.copy()  # copy on write: views taken before keep theirs
-        marks = updated.values
-        marks[hit] = np.minimum(marks[hit], np.uint64(timestamp))
+        updated.values[earlier] = marks[earlier]
         self._deleted_at = updated
         self._has_deletes = True
         self._view = None  # the filter cache stays valid: the rows did not change
-        return int(hit.sum())
+        return int(earlier.sum())
+
+    def deletes_held(self) -> Deletes:
+        """The marks of this segment as delete records (key, mark, this partition), so a
+        copy of these rows elsewhere (a compaction's result) can take them over."""
+        view = self.view()
+        gone = view.deleted_at != ALIVE
+        keys = view.table.column(self.schema.primary_field.name).combine_chunks()
+        return Deletes(
+            keys.filter(pa.array(gone)),
+            view.deleted_at[gone],
+            np.full(int(gone.sum()), self.partition_id, dtype=np.int64),
+        )
 
     def set_index(self, field_name: str, index: vectors.VectorIndex) -> None:
         self.indexes[field_name] = index

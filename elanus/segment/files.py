@@ -17,8 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TS_COLUMN = "_ts"
+from elanus.columns import TS_COLUMN
+from elanus.deletes import ALL_PARTITIONS, Deletes
+
 PK_COLUMN = "pk"
+PARTITION_COLUMN = "partition"
 
 _COMPRESSION = "zstd"
 _FLOAT_VECTORS_KEY = b"elanus.float_vectors"
@@ -67,23 +70,30 @@ def read_segment(data: bytes) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=metadata or None))
 
 
-def write_deltas(pks: pa.Array, timestamps: np.ndarray) -> bytes:
-    """Deleted primary keys with their delete timestamps, as Parquet columns ``pk`` and ``ts``."""
-    ts = np.asarray(timestamps, dtype=np.uint64)
-    if len(pks) != len(ts):
-        raise ValueError(f"{len(pks)} primary keys but {len(ts)} timestamps")
-    if isinstance(pks, pa.ChunkedArray):
-        pks = pks.combine_chunks()
-    table = pa.table({PK_COLUMN: pks, "ts": pa.array(ts, type=pa.uint64())})
-    return _to_parquet(table, plain_columns=[PK_COLUMN, "ts"])
+def write_deltas(deletes: Deletes) -> bytes:
+    """Delete records as Parquet columns ``pk``, ``ts`` and ``partition`` (0: every partition)."""
+    table = pa.table(
+        {
+            PK_COLUMN: deletes.pks,
+            "ts": pa.array(deletes.timestamps, type=pa.uint64()),
+            PARTITION_COLUMN: pa.array(deletes.partitions, type=pa.int64()),
+        }
+    )
+    return _to_parquet(table, plain_columns=[PK_COLUMN, "ts", PARTITION_COLUMN])
 
 
-def read_deltas(data: bytes) -> tuple[pa.Array, np.ndarray]:
-    """(primary keys, uint64 timestamps) from :func:`write_deltas`."""
+def read_deltas(data: bytes) -> Deletes:
+    """The records of :func:`write_deltas`. Files written before deletes carried their
+    partition have no ``partition`` column; their deletes hit every partition, as they did."""
     table = pq.read_table(io.BytesIO(data))
     pks = table.column(PK_COLUMN).combine_chunks()
     ts = table.column("ts").combine_chunks().to_numpy(zero_copy_only=False).astype(np.uint64)
-    return pks, ts
+    if PARTITION_COLUMN in table.column_names:
+        column = table.column(PARTITION_COLUMN).combine_chunks()
+        partitions = column.to_numpy(zero_copy_only=False).astype(np.int64)
+    else:
+        partitions = np.full(len(pks), ALL_PARTITIONS, dtype=np.int64)
+    return Deletes(pks, ts, partitions)
 
 
 def _to_parquet(table: pa.Table, plain_columns: list[str]) -> bytes:

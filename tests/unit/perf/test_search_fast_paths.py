@@ -14,11 +14,12 @@ import pyarrow as pa
 import pytest
 
 from elanus import expr, vectors
-from elanus.columns import arrow_schema, vector_column
+from elanus.columns import TS_COLUMN, arrow_schema, vector_column
+from elanus.deletes import ALL_PARTITIONS, Deletes
 from elanus.errors import ExpressionError
 from elanus.requests import ParsedFilters, SearchRequest, SearchResult, merge_search_results
 from elanus.schema import CollectionSchema, DataType, FieldSchema
-from querynode.segment import TS_COLUMN, Segment, search_view
+from querynode.segment import Segment, search_view
 
 DIM = 8
 ROWS = 2000
@@ -94,7 +95,7 @@ def test_rows_after_the_timestamp_or_deleted_still_get_a_mask() -> None:
     spy = _SpyIndex(_flat())
     seg.set_index("vec", spy)  # type: ignore[arg-type]
     assert search_view(seg.view(), _request(mvcc_ts=9), None, "id", "L2") is None
-    seg.apply_delete(pa.array([0, 1], pa.int64()), 11)
+    seg.apply_deletes(Deletes.of(pa.array([0, 1], pa.int64()), 11, ALL_PARTITIONS))
     search_view(seg.view(), _request(mvcc_ts=10), None, "id", "L2")
     search_view(seg.view(), _request(mvcc_ts=12), None, "id", "L2")
     before, after = spy.masks

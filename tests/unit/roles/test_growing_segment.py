@@ -9,6 +9,7 @@ import pyarrow as pa
 from roles_harness import make_rows, make_schema, vectors_for
 
 from elanus.columns import arrow_schema
+from elanus.deletes import ALL_PARTITIONS, Deletes
 from elanus.requests import SearchRequest
 from querynode.segment import Segment, search_view
 
@@ -56,7 +57,9 @@ def test_appends_deletes_and_views_stay_consistent() -> None:
         if ts % 50 == 0:
             views.append((segment.num_rows, segment.view()))
         if ts % 7 == 0:
-            segment.apply_delete(pa.array([ts * 2], type=pa.int64()), ts * 10 + 5)
+            segment.apply_deletes(
+                Deletes.of(pa.array([ts * 2], type=pa.int64()), ts * 10 + 5, ALL_PARTITIONS)
+            )
     # Earlier views are snapshots: later appends and deletes do not show in them.
     for rows, view in views:
         assert view.num_rows == rows == len(view.row_ts) == len(view.deleted_at)

@@ -9,11 +9,12 @@ import pyarrow as pa
 import pytest
 
 from elanus import expr
-from elanus.columns import arrow_schema, vector_column
+from elanus.columns import TS_COLUMN, arrow_schema, vector_column
+from elanus.deletes import ALL_PARTITIONS, Deletes
 from elanus.requests import SearchRequest
 from elanus.schema import CollectionSchema, DataType, FieldSchema
 from querynode import segment as segment_module
-from querynode.segment import TS_COLUMN, Segment, search_view
+from querynode.segment import Segment, search_view
 
 DIM = 4
 ROWS = 200
@@ -81,7 +82,7 @@ def test_sealed_segment_evaluates_a_filter_once(evaluations: list[int]) -> None:
     deleted = search_view(sealed.view(), _request(100), parsed, "id", "L2")
     assert deleted is not None
     victim = deleted.pks.to_pylist()[0]
-    sealed.apply_delete(pa.array([victim], pa.int64()), timestamp=50)
+    sealed.apply_deletes(Deletes.of(pa.array([victim], pa.int64()), 50, ALL_PARTITIONS))
     after = search_view(sealed.view(), _request(100), parsed, "id", "L2")
     assert after is not None and victim not in after.pks.to_pylist()
     before = search_view(sealed.view(), _request(40), parsed, "id", "L2")

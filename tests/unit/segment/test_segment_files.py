@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from elanus.deletes import ALL_PARTITIONS, Deletes
 from elanus.segment import TS_COLUMN, read_deltas, read_segment, write_deltas, write_segment
 
 DIM = 8
@@ -105,13 +108,30 @@ def test_vectors_are_stored_compactly() -> None:
     [pa.array([5, -3, 2**62, 5], type=pa.int64()), pa.array(["a", "", "ünï", "a"])],
 )
 def test_deltas_round_trip(pks: pa.Array) -> None:
-    timestamps = np.array([1, 2**63 + 5, 3, 2**64 - 1], dtype=np.uint64)
-    restored_pks, restored_ts = read_deltas(write_deltas(pks, timestamps))
-    assert restored_pks.equals(pks)
-    assert restored_ts.dtype == np.uint64
-    np.testing.assert_array_equal(restored_ts, timestamps)
+    records = Deletes(
+        pks,
+        np.array([1, 2**63 + 5, 3, 2**64 - 1], dtype=np.uint64),
+        np.array([ALL_PARTITIONS, 7, 2**40, 7], dtype=np.int64),
+    )
+    restored = read_deltas(write_deltas(records))
+    assert restored.pks.equals(pks)
+    assert restored.timestamps.dtype == np.uint64 and restored.partitions.dtype == np.int64
+    np.testing.assert_array_equal(restored.timestamps, records.timestamps)
+    np.testing.assert_array_equal(restored.partitions, records.partitions)
+
+
+def test_deltas_written_before_partitions_hit_every_partition() -> None:
+    """Delta files of earlier releases have only (pk, ts): their deletes stay global."""
+    sink = io.BytesIO()
+    pq.write_table(
+        pa.table({"pk": pa.array([4, 9]), "ts": pa.array([10, 20], type=pa.uint64())}), sink
+    )
+    restored = read_deltas(sink.getvalue())
+    assert restored.pks.to_pylist() == [4, 9]
+    assert restored.timestamps.tolist() == [10, 20]
+    assert restored.partitions.tolist() == [ALL_PARTITIONS, ALL_PARTITIONS]
 
 
 def test_deltas_length_mismatch() -> None:
-    with pytest.raises(ValueError, match="2 primary keys but 1 timestamps"):
-        write_deltas(pa.array([1, 2]), np.array([1], dtype=np.uint64))
+    with pytest.raises(ValueError, match="2 keys, 1 timestamps, 2 partitions"):
+        Deletes(pa.array([1, 2]), np.array([1], dtype=np.uint64), np.zeros(2, dtype=np.int64))
