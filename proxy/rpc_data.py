@@ -74,33 +74,43 @@ class DataRpcs:
             raise errors.ParameterInvalid("the delete expression must not be empty")
         templates = template_values(request.expr_template_values)
         primary = info.schema.primary_field
+        pk_type = pa.int64() if primary.data_type is DataType.INT64 else pa.string()
         parsed = expr.parse(request.expr, info.schema, templates)
         keys = expr.primary_keys_if_simple(parsed, primary.name)
-        if keys is None:
+        if keys is not None:
+            scopes = {partition_id: pa.array(list(dict.fromkeys(keys)), type=pk_type)}
+        else:
+            # The rows the expression matches, partition by partition: a key may live in
+            # several partitions, and only its matching rows are deleted.
             consistency = Consistency(ConsistencyLevel(request.consistency_level), False, 0)
+            read_ts = self.ctx.reader.read_timestamps(info, consistency)
             partitions = (
                 (partition_id,) if partition_id else self.ctx.reader.loaded_partitions(info, [])
             )
-            found = self.ctx.reader.query(
-                info,
-                partitions,
-                request.expr,
-                templates,
-                (primary.name,),
-                None,
-                0,
-                False,
-                consistency,
-            )
-            keys = found.rows.column(primary.name).to_pylist()
-        pk_type = pa.int64() if primary.data_type is DataType.INT64 else pa.string()
-        pks = pa.array(list(dict.fromkeys(keys)), type=pk_type)
-        timestamp = self.ctx.writer.delete(info, partition_id, pks).timestamp if len(pks) else 0
+            scopes = {}
+            for partition in partitions:
+                found = self.ctx.reader.query(
+                    info,
+                    (partition,),
+                    request.expr,
+                    templates,
+                    (primary.name,),
+                    None,
+                    0,
+                    False,
+                    consistency,
+                    read_ts,
+                )
+                matched = found.rows.column(primary.name).combine_chunks().cast(pk_type)
+                if len(matched):
+                    scopes[partition] = matched
+        count = sum(len(pks) for pks in scopes.values())
+        timestamp = self.ctx.writer.delete_scoped(info, scopes).timestamp if count else 0
         # Like Milvus since 2.3.2, a delete answers with its count, not the keys:
         # pymilvus returns the key list instead of {"delete_count": n} if given one.
         return milvus_pb2.MutationResult(
             status=convert.status(),
-            delete_cnt=len(pks),
+            delete_cnt=count,
             timestamp=timestamp,
         )
 
@@ -162,6 +172,8 @@ class DataRpcs:
             topks=np.bincount(result.query_index, minlength=len(queries)).tolist(),
             output_fields=output_fields,
             fields_data=convert.field_data_from_table(result.fields, info.schema, output_fields),
+            # Clients key each hit by this name (Milvus 2.6 sets it; "id" without it).
+            primary_field_name=primary.name,
         )
         if grouping is not None:
             values = convert.field_data_from_table(result.fields, info.schema, [grouping.field])

@@ -27,7 +27,7 @@ import itertools
 import logging
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from elanus import dml, errors
+from elanus.deletes import ALL_PARTITIONS
 from elanus.meta import CollectionInfo
 from elanus.services import CoordinatorClient, SafeTsReport
 from elanus.stream import MessageStream
@@ -141,37 +142,43 @@ class DmlWriter:
 
     def delete(self, info: CollectionInfo, partition_id: int, pks: pa.Array) -> WriteOutcome:
         """Delete these keys (in one partition, or all when ``partition_id`` is 0)."""
-        return self._write_deletes(info, partition_id, pks, None)
+        return self.delete_scoped(info, {partition_id: pks})
+
+    def delete_scoped(self, info: CollectionInfo, scopes: Mapping[int, pa.Array]) -> WriteOutcome:
+        """Delete keys, each set in its own scope (a partition id, or 0 for all), under one
+        timestamp: the rows an expression matched, partition by partition."""
+        return self._write_deletes(info, scopes, None)
 
     def upsert(self, info: CollectionInfo, partition_id: int, rows: pa.Table) -> WriteOutcome:
         """Delete the rows' keys everywhere and insert the rows, under one timestamp."""
         pks = rows.column(info.schema.primary_field.name).combine_chunks()
-        return self._write_deletes(info, 0, pks, (partition_id, rows))
+        return self._write_deletes(info, {ALL_PARTITIONS: pks}, (partition_id, rows))
 
     def _write_deletes(
         self,
         info: CollectionInfo,
-        partition_id: int,
-        pks: pa.Array,
+        scopes: Mapping[int, pa.Array],
         upsert: tuple[int, pa.Table] | None,
     ) -> WriteOutcome:
-        shards = shard_of(pks, info.shards_num)
+        shards_of = {scope: shard_of(pks, info.shards_num) for scope, pks in scopes.items()}
 
         def build(ts: int) -> list[tuple[str, bytes]]:
             payloads = []
-            for shard in range(info.shards_num):
-                keys = pks.filter(pa.array(shards == shard))
-                if len(keys):
-                    batch = dml.DeleteBatch(
-                        self._stamp(ts),
-                        info.collection_id,
-                        partition_id,
-                        info.vchannels[shard],
-                        keys,
-                    )
-                    payloads.append((info.pchannels[shard], dml.encode_delete(batch)))
+            for scope, pks in scopes.items():
+                for shard in range(info.shards_num):
+                    keys = pks.filter(pa.array(shards_of[scope] == shard))
+                    if len(keys):
+                        batch = dml.DeleteBatch(
+                            self._stamp(ts),
+                            info.collection_id,
+                            scope,
+                            info.vchannels[shard],
+                            keys,
+                        )
+                        payloads.append((info.pchannels[shard], dml.encode_delete(batch)))
             if upsert is not None:
                 target_partition, rows = upsert
+                shards = shards_of[ALL_PARTITIONS]
                 for shard in range(info.shards_num):
                     part = rows.filter(pa.array(shards == shard))
                     if not part.num_rows:
@@ -191,7 +198,9 @@ class DmlWriter:
                     payloads.append((info.pchannels[shard], dml.encode_insert(batch)))
             return payloads
 
-        touched = {info.pchannels[i] for i in np.unique(shards).tolist()}
+        touched = {
+            info.pchannels[i] for shards in shards_of.values() for i in np.unique(shards).tolist()
+        }
         return self._publish(touched, build)
 
     def tick(self, pchannels: Iterable[str], at_least: int = 0) -> None:
