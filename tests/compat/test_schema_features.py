@@ -51,7 +51,7 @@ def _check_query(
         limit=ROWS * 2,
         output_fields=fields,
     )[0]
-    assert {hit["id"] for hit in hits} == expected, expr
+    assert {hit["pk"] for hit in hits} == expected, expr
 
 
 def _flush(client: MilvusClient, name: str) -> None:

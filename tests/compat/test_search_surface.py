@@ -240,3 +240,22 @@ def test_query_star_count_and_templates(client: MilvusClient, l2_collection: str
         output_fields=["tag"],
     )[0]
     assert len(searched) == 5 and all(h["entity"]["tag"] == "t1" for h in searched)
+
+
+def test_hits_are_keyed_by_the_primary_field_name(
+    client: MilvusClient, new_collection_name
+) -> None:
+    """SearchResultData.primary_field_name, as Milvus 2.6 sets it: stores such as
+    LangChain's index hits by the primary key's own name."""
+    name = new_collection_name("doc_key")
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("doc_key", DataType.VARCHAR, is_primary=True, max_length=32)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    index = client.prepare_index_params()
+    index.add_index(field_name="vec", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    client.insert(name, [{"doc_key": f"d{i}", "vec": VECTORS[i].tolist()} for i in range(20)])
+    hits = client.search(name, data=[VECTORS[7].tolist()], limit=3)[0]
+    assert hits[0]["doc_key"] == "d7"
+    assert "id" not in hits[0]
+    assert hits[0]["distance"] == pytest.approx(0.0, abs=1e-5)

@@ -50,7 +50,7 @@ def test_int64_primary_key(
     for pk, vector in zip(ids, vectors, strict=True):
         assert by_id[pk] == pytest.approx(vector.tolist())
     hit = client.search(name, data=[vectors[4].tolist()], limit=1)[0][0]
-    assert hit["id"] == ids[4]
+    assert hit["pk"] == ids[4]  # keyed by the primary field's name, as Milvus 2.6 does
 
 
 @pytest.mark.parametrize("auto_id", [False, True], ids=["user_ids", "auto_id"])
@@ -80,7 +80,7 @@ def test_varchar_primary_key(
     got = client.get(name, ids=ids[:3], output_fields=["pk"])
     assert sorted(row["pk"] for row in got) == sorted(ids[:3])
     hit = client.search(name, data=[vectors[5].tolist()], limit=1)[0][0]
-    assert hit["id"] == ids[5]
+    assert hit["pk"] == ids[5]
     client.delete(name, ids=[ids[0]])
     assert count_rows(client, name) == 5
     assert client.get(name, ids=[ids[0]]) == []
