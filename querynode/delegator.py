@@ -32,7 +32,14 @@ from elanus.requests import (
 )
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
-from querynode.segment import ALIVE, TS_COLUMN, Segment, search_view, table_schema
+from querynode.segment import (
+    ALIVE,
+    TS_COLUMN,
+    Segment,
+    SegmentView,
+    search_view,
+    table_schema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +340,7 @@ class ShardDelegator:
         rows = pa.concat_tables(tables) if tables else output.empty_table()
         return QueryResult(rows=rows)
 
-    def _views(self, partition_ids: Sequence[int], ignore_growing: bool) -> list:
+    def _views(self, partition_ids: Sequence[int], ignore_growing: bool) -> list[SegmentView]:
         wanted = set(partition_ids)
         with self._lock:
             segments = list(self._sealed.values())

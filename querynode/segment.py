@@ -20,6 +20,7 @@ from elanus import expr, vectors
 from elanus.columns import vectors_from_column
 from elanus.requests import SearchRequest, SearchResult
 from elanus.schema import CollectionSchema
+from elanus.vectors import VectorIndex
 
 TS_COLUMN = "_ts"
 ALIVE = np.iinfo(np.uint64).max
@@ -43,7 +44,7 @@ class SegmentView:
     row_ts: np.ndarray
     deleted_at: np.ndarray
     vectors: dict[str, np.ndarray]
-    indexes: dict[str, vectors.VectorIndex]
+    indexes: dict[str, VectorIndex]
     filter_cache: dict[Any, Any]
     max_row_ts: int = 0  # the newest row's insert timestamp
     has_deletes: bool = True  # False only when no row was ever marked deleted
@@ -237,7 +238,7 @@ class Segment:
         self._view = None  # the filter cache stays valid: the rows did not change
         return int(hit.sum())
 
-    def set_index(self, field_name: str, index: vectors.VectorIndex) -> None:
+    def set_index(self, field_name: str, index: VectorIndex) -> None:
         self.indexes[field_name] = index
         self._view = None
 
