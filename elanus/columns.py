@@ -33,7 +33,8 @@ def half_to_float32(bits: np.ndarray, data_type: DataType) -> np.ndarray:
     if data_type is DataType.FLOAT16_VECTOR:
         return raw.view(np.float16).astype(np.float32)
     if data_type is DataType.BFLOAT16_VECTOR:
-        return (raw.astype(np.uint32) << np.uint32(16)).view(np.float32)
+        result: np.ndarray = (raw.astype(np.uint32) << np.uint32(16)).view(np.float32)
+        return result
     raise ValueError(f"{data_type.name} is not a half-precision vector type")
 
 
@@ -76,7 +77,8 @@ def vectors_from_column(column: pa.Array | pa.ChunkedArray, field: FieldSchema) 
         )
     values = column.flatten() if pa.types.is_fixed_size_list(column.type) else column
     flat = values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-    return flat.reshape(len(column), field.dim)
+    result: np.ndarray = flat.reshape(len(column), field.dim)
+    return result
 
 
 def vector_column(vectors: np.ndarray, field: FieldSchema) -> pa.Array:
@@ -95,8 +97,8 @@ def vector_column(vectors: np.ndarray, field: FieldSchema) -> pa.Array:
         return pa.FixedSizeBinaryArray.from_buffers(
             pa.binary(width), len(data), [None, pa.py_buffer(data.tobytes())]
         )
-    data = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1)
-    return pa.FixedSizeListArray.from_arrays(pa.array(data, type=pa.float32()), field.dim)
+    floats = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(floats, type=pa.float32()), field.dim)
 
 
 def half_vector_array(raw: bytes, field: FieldSchema, rows: int) -> pa.Array:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 
@@ -94,28 +94,34 @@ def _count_rows(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     ROWS_INSERTED.inc(getattr(rows, "num_rows", 0))
 
 
-def meter_proxy_writer(writer: Any) -> Metered:
-    return Metered(writer, {"insert": _count_rows, "upsert": _count_rows, "delete": _no_op}, True)
+# Metered forwards every attribute to its target, so to its callers it is the
+# target's type: these return it as that type.
+Target = TypeVar("Target")
 
 
-def meter_proxy_reader(reader: Any) -> Metered:
-    return Metered(reader, {"search": lambda a, k: SEARCHES.inc(), "query": _no_op}, True)
+def meter_proxy_writer(writer: Target) -> Target:
+    hooks: dict[str, OnCall] = {"insert": _count_rows, "upsert": _count_rows, "delete": _no_op}
+    return cast(Target, Metered(writer, hooks, True))
 
 
-def meter_datanode_coordinator(coordinator: Any) -> Metered:
+def meter_proxy_reader(reader: Target) -> Target:
+    hooks: dict[str, OnCall] = {"search": lambda a, k: SEARCHES.inc(), "query": _no_op}
+    return cast(Target, Metered(reader, hooks, True))
+
+
+def meter_datanode_coordinator(coordinator: Target) -> Target:
     """The coordinator as a datanode sees it: each ``segment_flushed`` report is a flush."""
-    return Metered(coordinator, {"segment_flushed": lambda a, k: SEGMENTS_FLUSHED.inc()})
+    hooks: dict[str, OnCall] = {"segment_flushed": lambda a, k: SEGMENTS_FLUSHED.inc()}
+    return cast(Target, Metered(coordinator, hooks))
 
 
-def meter_indexnode_coordinator(coordinator: Any) -> Metered:
+def meter_indexnode_coordinator(coordinator: Target) -> Target:
     """The coordinator as an indexnode sees it: every build ends in one of two reports."""
-    return Metered(
-        coordinator,
-        {
-            "index_built": lambda a, k: INDEX_BUILDS.labels("built").inc(),
-            "index_failed": lambda a, k: INDEX_BUILDS.labels("failed").inc(),
-        },
-    )
+    hooks: dict[str, OnCall] = {
+        "index_built": lambda a, k: INDEX_BUILDS.labels("built").inc(),
+        "index_failed": lambda a, k: INDEX_BUILDS.labels("failed").inc(),
+    }
+    return cast(Target, Metered(coordinator, hooks))
 
 
 # --- the HTTP server

@@ -254,6 +254,8 @@ def to_json(value: Any) -> bytes:
 
 def from_json(kind: type[T], data: bytes) -> T:
     decoded = json.loads(data)
-    if hasattr(kind, "from_dict"):
-        return kind.from_dict(decoded)  # type: ignore[attr-defined]
+    from_dict = getattr(kind, "from_dict", None)
+    if from_dict is not None:
+        result: T = from_dict(decoded)
+        return result
     return kind(**decoded)

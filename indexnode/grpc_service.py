@@ -16,6 +16,6 @@ class IndexNodeServicer(pb_grpc.IndexNodeServiceServicer):
         self._node = node
 
     @answers(pb.Ack)
-    def Submit(self, request: pb.SubmitRequest, context: grpc.ServicerContext) -> object:
+    def Submit(self, request: pb.SubmitRequest, context: grpc.ServicerContext) -> pb.Ack:
         self._node.submit(codec.build_task_from_pb(request.task))
         return pb.Ack()

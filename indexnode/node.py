@@ -8,6 +8,7 @@ blindly (a bad parameter would fail forever).
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -71,9 +72,9 @@ class IndexNode:
             except Exception as exc:  # reported to the coordinator with its reason
                 log.exception("index build failed", extra={"segment": task.segment.segment_id})
                 reason = f"{type(exc).__name__}: {exc}"
-                self._report(task, lambda t=task, r=reason: self._coordinator.index_failed(t, r))
+                self._report(task, functools.partial(self._coordinator.index_failed, task, reason))
             else:
-                self._report(task, lambda t=task, k=key: self._coordinator.index_built(t, k))
+                self._report(task, functools.partial(self._coordinator.index_built, task, key))
 
     def _report(self, task: IndexBuildTask, call: Callable[[], None]) -> None:
         """Tell the coordinator, retrying a few times; a lost report must not end the worker."""

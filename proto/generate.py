@@ -22,7 +22,11 @@ from grpc_tools import protoc
 
 PROTO_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PROTO_DIR.parent
-GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
+# mypy-protobuf's protoc plugins (pinned in pyproject.toml), installed beside the
+# interpreter: protoc's own --pyi_out writes `None: ...` for milvus's
+# PlaceholderType.None, which is not valid Python, and has no gRPC stubs.
+PLUGIN_DIR = Path(sys.executable).parent
 
 
 def proto_sources() -> list[Path]:
@@ -30,11 +34,18 @@ def proto_sources() -> list[Path]:
     return sorted(p.relative_to(REPO_ROOT) for p in PROTO_DIR.rglob("*.proto"))
 
 
+def plugin(name: str) -> Path:
+    path = PLUGIN_DIR / name
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing: pip install -e '.[dev]' (mypy-protobuf)")
+    return path
+
+
 def generate_into(out_dir: Path) -> dict[Path, bytes]:
     """Run protoc into ``out_dir``; return generated files keyed by repo-relative path.
 
-    gRPC modules of files that declare no service are dropped: they would hold
-    nothing but a version check.
+    gRPC modules (and their stubs) of files that declare no service are
+    dropped: they would hold nothing but a version check.
     """
     sources = proto_sources()
     well_known = Path(grpc_tools.__file__).parent / "_proto"
@@ -43,8 +54,11 @@ def generate_into(out_dir: Path) -> dict[Path, bytes]:
         f"-I{REPO_ROOT}",
         f"-I{well_known}",
         f"--python_out={out_dir}",
-        f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
+        f"--plugin=protoc-gen-mypy={plugin('protoc-gen-mypy')}",
+        f"--mypy_out=quiet:{out_dir}",
+        f"--plugin=protoc-gen-mypy_grpc={plugin('protoc-gen-mypy_grpc')}",
+        f"--mypy_grpc_out=quiet:{out_dir}",
         *(str(REPO_ROOT / s) for s in sources),
     ]
     if protoc.main(args) != 0:
@@ -57,7 +71,11 @@ def generate_into(out_dir: Path) -> dict[Path, bytes]:
         if path.name.endswith("_pb2_grpc.py") and b"\nclass " not in content:
             continue
         generated[path.relative_to(out_dir)] = content
-    return generated
+    return {
+        path: content
+        for path, content in generated.items()
+        if not path.name.endswith("_pb2_grpc.pyi") or path.with_suffix(".py") in generated
+    }
 
 
 def committed_files() -> dict[Path, bytes]:

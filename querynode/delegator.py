@@ -34,7 +34,7 @@ from elanus.requests import (
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 from querynode.recent_deletes import RecentDeletes
-from querynode.segment import Segment, search_view, table_schema
+from querynode.segment import Segment, SegmentView, search_view, table_schema
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ class ShardDelegator:
         rows = pa.concat_tables(tables) if tables else output.empty_table()
         return QueryResult(rows=rows)
 
-    def _views(self, partition_ids: Sequence[int], ignore_growing: bool) -> list:
+    def _views(self, partition_ids: Sequence[int], ignore_growing: bool) -> list[SegmentView]:
         wanted = set(partition_ids)
         with self._lock:
             segments = list(self._sealed.values())

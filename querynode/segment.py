@@ -21,6 +21,7 @@ from elanus.columns import TS_COLUMN, vectors_from_column
 from elanus.deletes import ALIVE, Deletes, deleted_at
 from elanus.requests import SearchRequest, SearchResult
 from elanus.schema import CollectionSchema
+from elanus.vectors import VectorIndex
 
 _FILTER_RESULT = "filter-result"  # filter_cache key prefix for whole-expression results
 
@@ -42,7 +43,7 @@ class SegmentView:
     row_ts: np.ndarray
     deleted_at: np.ndarray
     vectors: dict[str, np.ndarray]
-    indexes: dict[str, vectors.VectorIndex]
+    indexes: dict[str, VectorIndex]
     filter_cache: dict[Any, Any]
     max_row_ts: int = 0  # the newest row's insert timestamp
     has_deletes: bool = True  # False only when no row was ever marked deleted
@@ -251,7 +252,7 @@ class Segment:
             np.full(int(gone.sum()), self.partition_id, dtype=np.int64),
         )
 
-    def set_index(self, field_name: str, index: vectors.VectorIndex) -> None:
+    def set_index(self, field_name: str, index: VectorIndex) -> None:
         self.indexes[field_name] = index
         self._view = None
 

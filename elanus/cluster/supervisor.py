@@ -47,7 +47,7 @@ LOG_TAIL_LINES = 40
 
 
 # The processes this process started, by PID (see is_running).
-_children: dict[int, subprocess.Popen] = {}
+_children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class ClusterError(RuntimeError):
@@ -209,7 +209,8 @@ def _write_config(data_dir: Path, endpoints: dict[str, str], host: str) -> Path:
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        result: int = probe.getsockname()[1]
+        return result
 
 
 def _free_ports(count: int, host: str = "127.0.0.1") -> list[int]:

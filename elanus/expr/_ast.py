@@ -12,12 +12,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from typing import Any
 
 from elanus.schema import DYNAMIC_FIELD_NAME, DataType
 
 # A JSON-compatible Python value as written in a filter: lists are tuples so
 # that nodes stay hashable.
-LiteralValue = int | float | str | bool | tuple
+LiteralValue = int | float | str | bool | tuple[Any, ...]
 
 
 class ValueType(enum.Enum):
@@ -137,7 +138,7 @@ class Negate(Node):
 
     @property
     def value_type(self) -> ValueType:
-        return self.operand.value_type  # type: ignore[union-attr]
+        return self.operand.value_type
 
 
 @dataclass(frozen=True)

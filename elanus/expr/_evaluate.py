@@ -301,18 +301,21 @@ class _Evaluator:
 
 
 def _apply_arithmetic(op: str, a: np.ndarray, b: np.ndarray, integers: bool) -> np.ndarray:
+    result: np.ndarray
     if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "%":
-        return np.fmod(a, b)
-    if op == "/":
+        result = a + b
+    elif op == "-":
+        result = a - b
+    elif op == "*":
+        result = a * b
+    elif op == "%":
+        result = np.fmod(a, b)
+    elif op == "/":
         # C semantics for integers: the quotient truncates toward zero.
-        return (a - np.fmod(a, b)) // b if integers else a / b
-    return np.power(a, b)
+        result = (a - np.fmod(a, b)) // b if integers else a / b
+    else:
+        result = np.power(a, b)
+    return result
 
 
 def _json_projection(values: _Values, constant: Any) -> _Values:
@@ -338,11 +341,15 @@ def _numeric_constant(operand: ast.Operand, constant: Any) -> Any:
 def _validity(array: pa.Array) -> np.ndarray:
     if array.null_count == 0:
         return np.ones(len(array), dtype=bool)
-    return array.is_valid().to_numpy(zero_copy_only=False)
+    result: np.ndarray = array.is_valid().to_numpy(zero_copy_only=False)
+    return result
 
 
 def _arrow_mask(result: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return result.fill_null(False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    mask: np.ndarray = (
+        result.fill_null(False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    )
+    return mask
 
 
 _REGEX_SPECIAL = set("\\.^$|?*+()[]{}")

@@ -10,6 +10,7 @@ the type of the constant it is compared with, as in Milvus.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,26 +95,29 @@ class JsonView:
     def __len__(self) -> int:
         return len(self.values)
 
-    def _memo(self, name: str, build: Any) -> Any:
+    def _memo(self, name: str, build: Callable[[], Any]) -> Any:
         if name not in self._cache:
             self._cache[name] = build()
         return self._cache[name]
 
     def present(self) -> np.ndarray:
         """Rows where the path exists (its value may be JSON null)."""
-        return self._memo(
+        present: np.ndarray = self._memo(
             "present", lambda: np.fromiter((v is not MISSING for v in self.values), bool)
         )
+        return present
 
     def null_or_missing(self) -> np.ndarray:
-        return self._memo(
+        absent: np.ndarray = self._memo(
             "null",
             lambda: np.fromiter((v is MISSING or v is None for v in self.values), bool),
         )
+        return absent
 
     def numbers(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, is-number mask); int64 when every number is an int64 integer, else float64."""
-        return self._memo("numbers", self._build_numbers)
+        result: tuple[np.ndarray, np.ndarray] = self._memo("numbers", self._build_numbers)
+        return result
 
     def _build_numbers(self) -> tuple[np.ndarray, np.ndarray]:
         mask = np.fromiter((is_json_number(v) for v in self.values), bool, len(self.values))
@@ -133,7 +137,8 @@ class JsonView:
             mask = np.fromiter((t is not None for t in texts), bool, len(texts))
             return pa.array(texts, pa.string()), mask
 
-        return self._memo("strings", build)
+        result: tuple[pa.Array, np.ndarray] = self._memo("strings", build)
+        return result
 
     def booleans(self) -> tuple[np.ndarray, np.ndarray]:
         def build() -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +146,8 @@ class JsonView:
             flags = np.fromiter((v is True for v in self.values), bool, len(self.values))
             return flags, mask
 
-        return self._memo("booleans", build)
+        result: tuple[np.ndarray, np.ndarray] = self._memo("booleans", build)
+        return result
 
     def lengths(self) -> tuple[np.ndarray, np.ndarray]:
         """(array lengths, is-array mask) for array_length."""
@@ -151,7 +157,8 @@ class JsonView:
             sizes = [len(v) if isinstance(v, list) else 0 for v in self.values]
             return np.array(sizes, dtype=np.int64), mask
 
-        return self._memo("lengths", build)
+        result: tuple[np.ndarray, np.ndarray] = self._memo("lengths", build)
+        return result
 
 
 def _walk(document: Any, keys: tuple[str | int, ...]) -> Any:
@@ -173,4 +180,5 @@ def _walk(document: Any, keys: tuple[str | int, ...]) -> Any:
 def _validity(array: pa.Array) -> np.ndarray:
     if array.null_count == 0:
         return np.ones(len(array), dtype=bool)
-    return array.is_valid().to_numpy(zero_copy_only=False)
+    result: np.ndarray = array.is_valid().to_numpy(zero_copy_only=False)
+    return result

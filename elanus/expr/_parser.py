@@ -6,6 +6,7 @@ where it is (``line L, column C``, both 1-based).
 
 from __future__ import annotations
 
+import builtins
 import functools
 from collections.abc import Mapping
 from importlib import resources
@@ -109,7 +110,7 @@ class _Position:
         self.line, self.column = line, column
 
 
-def _whole_text_position(tree: Tree) -> _Position:
+def _whole_text_position(tree: Tree[Token]) -> _Position:
     meta = tree.meta
     if getattr(meta, "empty", True):
         return _Position(1, 1)
@@ -121,8 +122,12 @@ def _pos(meta_or_token: Any) -> _Position:
 
 
 @v_args(meta=True)
-class _TreeBuilder(Transformer):
-    """Bottom-up conversion of Lark's tree into :mod:`elanus.expr._ast` nodes."""
+class _TreeBuilder(Transformer[Token, Any]):
+    """Bottom-up conversion of Lark's tree into :mod:`elanus.expr._ast` nodes.
+
+    (The grammar's rule ``list`` is a method here, so annotations in this class
+    spell the builtin ``builtins.list``.)
+    """
 
     def __init__(self, checker: Checker, template_values: Mapping[str, Any] | None) -> None:
         super().__init__()
@@ -137,29 +142,29 @@ class _TreeBuilder(Transformer):
         except LiteralError as exc:
             raise PositionedError(str(exc), _pos(token)) from None
 
-    def integer(self, meta: Any, children: list[Token]) -> ast.Literal:
+    def integer(self, meta: Any, children: builtins.list[Token]) -> ast.Literal:
         return self._literal(children[0], integer_value)
 
-    def floating(self, meta: Any, children: list[Token]) -> ast.Literal:
+    def floating(self, meta: Any, children: builtins.list[Token]) -> ast.Literal:
         return self._literal(children[0], float_value)
 
-    def string(self, meta: Any, children: list[Token]) -> ast.Literal:
+    def string(self, meta: Any, children: builtins.list[Token]) -> ast.Literal:
         return self._literal(children[0], string_value)
 
-    def true(self, meta: Any, children: list[Token]) -> ast.Literal:
+    def true(self, meta: Any, children: builtins.list[Token]) -> ast.Literal:
         return ast.Literal(True)
 
-    def false(self, meta: Any, children: list[Token]) -> ast.Literal:
+    def false(self, meta: Any, children: builtins.list[Token]) -> ast.Literal:
         return ast.Literal(False)
 
-    def template(self, meta: Any, children: list[Token]) -> ast.Literal:
+    def template(self, meta: Any, children: builtins.list[Token]) -> ast.Literal:
         name = children[0]
         try:
             return ast.Literal(lookup_template(str(name), self._template_values))
         except LiteralError as exc:
             raise PositionedError(str(exc), _pos(name)) from None
 
-    def list(self, meta: Any, children: list[Any]) -> ast.Literal:
+    def list(self, meta: Any, children: builtins.list[Any]) -> ast.Literal:
         values = []
         for child in children:
             if not isinstance(child, ast.Literal):
@@ -169,38 +174,38 @@ class _TreeBuilder(Transformer):
 
     # ---- names
 
-    def subscript(self, meta: Any, children: list[Token]) -> str | int:
+    def subscript(self, meta: Any, children: builtins.list[Token]) -> str | int:
         token = children[0]
         if token.type == "STRING":
             return self._literal(token, string_value).value  # type: ignore[return-value]
         return self._literal(token, integer_value).value  # type: ignore[return-value]
 
-    def path(self, meta: Any, children: list[Any]) -> ast.Operand:
+    def path(self, meta: Any, children: builtins.list[Any]) -> ast.Operand:
         head, keys = children[0], tuple(children[1:])
         return self.checker.resolve(str(head), head.type == "META", keys, _pos(head))
 
-    def call(self, meta: Any, children: list[Any]) -> ast.Node:
+    def call(self, meta: Any, children: builtins.list[Any]) -> ast.Node:
         name, args = children[0], children[1:]
         return self.checker.call(str(name).lower(), args, _pos(name))
 
     # ---- arithmetic
 
-    def sign(self, meta: Any, children: list[Any]) -> ast.Operand:
+    def sign(self, meta: Any, children: builtins.list[Any]) -> ast.Operand:
         op, operand = children
         return self.checker.sign(str(op), operand, _pos(meta))
 
-    def power(self, meta: Any, children: list[Any]) -> ast.Operand:
+    def power(self, meta: Any, children: builtins.list[Any]) -> ast.Operand:
         left, op, right = children
         return self.checker.arithmetic("**", left, right, _pos(op))
 
-    def sum(self, meta: Any, children: list[Any]) -> ast.Operand:
+    def sum(self, meta: Any, children: builtins.list[Any]) -> ast.Operand:
         return self._left_fold(children)
 
-    def product(self, meta: Any, children: list[Any]) -> ast.Operand:
+    def product(self, meta: Any, children: builtins.list[Any]) -> ast.Operand:
         return self._left_fold(children)
 
-    def _left_fold(self, children: list[Any]) -> ast.Operand:
-        result = children[0]
+    def _left_fold(self, children: builtins.list[Any]) -> ast.Operand:
+        result: ast.Operand = children[0]
         for index in range(1, len(children), 2):
             op = children[index]
             result = self.checker.arithmetic(str(op), result, children[index + 1], _pos(op))
@@ -208,48 +213,50 @@ class _TreeBuilder(Transformer):
 
     # ---- predicates
 
-    def comparison(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def comparison(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         operands = children[0::2]
         ops = children[1::2]
         return self.checker.comparison(
             [str(op) for op in ops], operands, [_pos(op) for op in ops], _pos(meta)
         )
 
-    def in_list(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def in_list(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         operand, in_token, values = children
         return self.checker.in_list(operand, values, False, _pos(in_token))
 
-    def not_in_list(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def not_in_list(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         operand, not_token, _, values = children
         return self.checker.in_list(operand, values, True, _pos(not_token))
 
-    def like(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def like(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         operand, like_token, pattern = children
         return self.checker.like(operand, pattern, _pos(like_token))
 
-    def is_null(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def is_null(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         return self.checker.is_null(children[0], False, _pos(children[1]))
 
-    def is_not_null(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def is_not_null(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         return self.checker.is_null(children[0], True, _pos(children[1]))
 
-    def exists(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def exists(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         return self.checker.exists(children[1], _pos(children[0]))
 
     # ---- logic
 
-    def logical_not(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def logical_not(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         not_token, operand = children
         return ast.Not(self.checker.as_predicate(operand, _pos(not_token)))
 
-    def or_expr(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def or_expr(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         return self._logic(ast.Or, children)
 
-    def and_expr(self, meta: Any, children: list[Any]) -> ast.Expr:
+    def and_expr(self, meta: Any, children: builtins.list[Any]) -> ast.Expr:
         return self._logic(ast.And, children)
 
-    def _logic(self, node_type: type[ast.And] | type[ast.Or], children: list[Any]) -> ast.Expr:
-        operands: list[ast.Expr] = []
+    def _logic(
+        self, node_type: type[ast.And] | type[ast.Or], children: builtins.list[Any]
+    ) -> ast.Expr:
+        operands: builtins.list[ast.Expr] = []
         for index in range(0, len(children), 2):
             # An operand's position is its operator's (or the first operator's).
             where = children[index - 1] if index else children[1]

@@ -181,7 +181,8 @@ class Checker:
             raise PositionedError(f"constant {a} {op} {b} has no real finite value", where)
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
             raise PositionedError(f"constant {a} {op} {b} overflows int64", where)
-        return value
+        result: int | float = value
+        return result
 
     # ---- comparisons
 

@@ -259,7 +259,8 @@ class EmbeddedKV(MetaKV):
 
     def _counter(self, name: str) -> int:
         row = self._conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-        return row[0]
+        result: int = row[0]
+        return result
 
     # -- watches -------------------------------------------------------------
 
@@ -344,8 +345,8 @@ class EmbeddedKV(MetaKV):
             if row is None or (expired_by is not None and row[0] > expired_by):
                 conn.execute("ROLLBACK")
                 return
-            keys = conn.execute("SELECT key FROM kv WHERE lease = ? ORDER BY key", (lease,))
-            keys = [key for (key,) in keys.fetchall()]
+            rows = conn.execute("SELECT key FROM kv WHERE lease = ? ORDER BY key", (lease,))
+            keys = [key for (key,) in rows.fetchall()]
             conn.execute("DELETE FROM kv WHERE lease = ?", (lease,))
             conn.execute("DELETE FROM leases WHERE id = ?", (lease,))
             revision = self._counter("revision") + 1

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import etcd3
 import grpc
@@ -119,6 +120,16 @@ class _NetEffect:
         self.deletes.append((start, end))
 
 
+class _WatchCall(Protocol):
+    """A response-streaming gRPC call: the responses as they come, and cancel()."""
+
+    def __iter__(self) -> Iterator[etcdrpc.WatchResponse]: ...
+
+    def __next__(self) -> etcdrpc.WatchResponse: ...
+
+    def cancel(self) -> bool: ...
+
+
 class EtcdKV(MetaKV):
     """A :class:`MetaKV` backed by etcd at ``endpoint`` (``host:port``); thread-safe."""
 
@@ -191,7 +202,8 @@ class EtcdKV(MetaKV):
         self._check_open()
         with _translated(self.endpoint):
             response = self._client.put(self._key(key), bytes(value), lease=lease or 0)
-        return response.header.revision
+        result: int = response.header.revision
+        return result
 
     def delete(self, key: str, prefix: bool = False) -> int:
         """Delete ``key`` (or every key starting with it); returns how many went."""
@@ -202,7 +214,8 @@ class EtcdKV(MetaKV):
             _, responses = self._client.transaction(
                 compare=[], success=[transactions.Delete(start, range_end=end)], failure=[]
             )
-        return responses[0].response_delete_range.deleted
+        result: int = responses[0].response_delete_range.deleted
+        return result
 
     def txn(self, compares: Sequence[Compare], success: Sequence[Put | Delete]) -> bool:
         """If every compare holds, apply the net effect of ``success`` as one revision.
@@ -266,11 +279,10 @@ class EtcdKV(MetaKV):
             if error.code() != grpc.StatusCode.OUT_OF_RANGE:  # a future revision is fine
                 raise
 
-    def _open_watch_stream(
-        self, requests: Iterator[etcdrpc.WatchRequest]
-    ) -> Iterator[etcdrpc.WatchResponse]:
+    def _open_watch_stream(self, requests: Iterator[etcdrpc.WatchRequest]) -> _WatchCall:
         stub = etcdrpc.WatchStub(self._client.channel)
-        return stub.Watch(requests, metadata=self._client.metadata)
+        result: _WatchCall = stub.Watch(requests, metadata=self._client.metadata)
+        return result
 
     def _forget(self, watch: EtcdWatch) -> None:
         with self._lock:
@@ -284,7 +296,8 @@ class EtcdKV(MetaKV):
             raise ValueError(f"lease TTL must be positive, got {ttl_s}")
         self._check_open()
         with _translated(self.endpoint):
-            return self._client.lease(math.ceil(ttl_s)).id
+            result: int = self._client.lease(math.ceil(ttl_s)).id
+            return result
 
     def refresh_lease(self, lease: int) -> None:
         """Restart the lease's TTL; LookupError if it expired or never was."""
@@ -336,7 +349,7 @@ class EtcdWatch(Watch):
         self._stopped = threading.Event()
         self._created = threading.Event()
         self._lock = threading.Lock()
-        self._call: grpc.Call | None = None
+        self._call: _WatchCall | None = None
         self._requests: queue.Queue[etcdrpc.WatchRequest | None] | None = None
         self._connected = False  # the current stream was created by the server
         self._reader = threading.Thread(target=self._run, name="etcd-watch", daemon=True)

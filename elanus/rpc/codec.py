@@ -101,14 +101,16 @@ def tensor_to_pb(array: np.ndarray) -> pb.Tensor:
 def tensor_from_pb(tensor: pb.Tensor) -> np.ndarray:
     # frombuffer is read-only over the message's bytes; a copy is what a local caller gets.
     flat = np.frombuffer(tensor.data, dtype=np.dtype(tensor.dtype))
-    return flat.reshape(tuple(tensor.shape)).copy()
+    result: np.ndarray = flat.reshape(tuple(tensor.shape)).copy()
+    return result
 
 
 def arrow_table_to_ipc(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+    result: bytes = sink.getvalue().to_pybytes()
+    return result
 
 
 def arrow_table_from_ipc(data: bytes) -> pa.Table:

@@ -42,7 +42,8 @@ def _public_class(exc: errors.ElanusError) -> type[errors.ElanusError]:
     (a subclass declared elsewhere arrives as its base, which is what callers catch)."""
     for cls in type(exc).__mro__:
         if getattr(errors, cls.__name__, None) is cls:
-            return cls
+            result: type[errors.ElanusError] = cls
+            return result
     return errors.ElanusError
 
 

@@ -62,7 +62,8 @@ class BloomFilter:
         second = _fmix64(first ^ _SECOND_HASH_SEED) | np.uint64(1)
         steps = np.arange(self.num_hashes, dtype=np.uint64)
         combined = first[:, None] + steps[None, :] * second[:, None]
-        return (combined % np.uint64(self.num_bits)).astype(np.int64)
+        result: np.ndarray = (combined % np.uint64(self.num_bits)).astype(np.int64)
+        return result
 
 
 @dataclass
@@ -163,7 +164,8 @@ def _fmix64(values: np.ndarray) -> np.ndarray:
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xC4CEB9FE1A85EC53)
     h ^= h >> np.uint64(33)
-    return h
+    result: np.ndarray = h
+    return result
 
 
 def _as_arrow(pks: pa.Array | pa.ChunkedArray | Sequence[Key], string_keys: bool) -> pa.Array:
@@ -177,5 +179,6 @@ def _as_arrow(pks: pa.Array | pa.ChunkedArray | Sequence[Key], string_keys: bool
 def _key_values(keys: pa.Array) -> np.ndarray:
     """Keys as numpy values that compare like the keys (int64, or Python str objects)."""
     if pa.types.is_integer(keys.type):
-        return keys.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        result: np.ndarray = keys.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        return result
     return np.asarray(keys.to_pylist(), dtype=object)

@@ -125,7 +125,8 @@ class KafkaStream(MessageStream):
             offsets = self._admin_client().list_partition_offsets(
                 {partition: spec}, timeout_ms=int(self.timeout_s * 1000)
             )
-        return offsets[partition].offset
+        result: Position = offsets[partition].offset
+        return result
 
     # -- writing -------------------------------------------------------------
 
@@ -179,7 +180,8 @@ class KafkaStream(MessageStream):
         Records it still holds fail, and their callers raise too.
         """
         with self._producer_lock:
-            if self._producer is not producer:
+            replaced = self._producer is not producer
+            if replaced:
                 return  # another thread already replaced it
             self._producer = None
         try:

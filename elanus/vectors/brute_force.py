@@ -68,11 +68,14 @@ def pairwise_distances(
         row_norms = np.einsum("ij,ij->i", rows, rows)
         query_norms = np.einsum("ij,ij->i", q, q)
         squared = query_norms[:, None] + row_norms[None, :] - 2.0 * (q @ rows.T)
-        return np.maximum(squared, 0.0, out=squared)
+        distances: np.ndarray = np.maximum(squared, 0.0, out=squared)
+        return distances
     if metric == IP:
-        return np.asarray(queries, dtype=np.float32) @ rows.T
+        products: np.ndarray = np.asarray(queries, dtype=np.float32) @ rows.T
+        return products
     if metric == COSINE:
-        return normalize_rows(np.asarray(queries, dtype=np.float32)) @ rows.T
+        cosines: np.ndarray = normalize_rows(np.asarray(queries, dtype=np.float32)) @ rows.T
+        return cosines
     if metric in (HAMMING, JACCARD):
         return _binary_distances(rows, np.asarray(queries, dtype=np.uint8), metric)
     raise ValueError(f"unknown metric {metric!r}")
@@ -102,7 +105,8 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     """Unit-length copies of float vectors; zero vectors stay zero (cosine 0 with anything)."""
     data = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(data, axis=1, keepdims=True)
-    return np.divide(data, norms, out=np.zeros_like(data), where=norms > 0)
+    result: np.ndarray = np.divide(data, norms, out=np.zeros_like(data), where=norms > 0)
+    return result
 
 
 def _prepare_rows(rows: np.ndarray, metric: str) -> np.ndarray:
@@ -116,11 +120,12 @@ def _prepare_rows(rows: np.ndarray, metric: str) -> np.ndarray:
 def _binary_distances(rows: np.ndarray, queries: np.ndarray, metric: str) -> np.ndarray:
     """Bit distances between packed codes, one query at a time to keep memory at O(n * bytes)."""
     out = np.empty((len(queries), len(rows)), dtype=np.float32)
-    row_bits = np.bitwise_count(rows).sum(axis=1, dtype=np.int64) if metric == JACCARD else None
-    for i, query in enumerate(queries):
-        if metric == HAMMING:
+    if metric == HAMMING:
+        for i, query in enumerate(queries):
             out[i] = np.bitwise_count(rows ^ query).sum(axis=1, dtype=np.int64)
-            continue
+        return out
+    row_bits = np.bitwise_count(rows).sum(axis=1, dtype=np.int64)
+    for i, query in enumerate(queries):
         common = np.bitwise_count(rows & query).sum(axis=1, dtype=np.int64)
         union = row_bits + int(np.bitwise_count(query).sum()) - common
         # Two all-zero codes are identical: distance 0 rather than 0/0.

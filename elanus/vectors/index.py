@@ -170,10 +170,11 @@ class FaissFloatIndex(VectorIndex):
     def _approximate_search(
         self, queries: np.ndarray, k: int, params: dict[str, int], mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        bitmap = None if mask is None else np.packbits(mask, bitorder="little")
-        selector = (
-            None if bitmap is None else faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
-        )
+        selector = None
+        if mask is not None:
+            # A local until the search returns: FAISS reads it through the selector.
+            bitmap = np.packbits(mask, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
         search_params = self._faiss_params(params, selector, k)
         distances, offsets = self._index.search(queries, k, params=search_params)
         return _pad_missing(distances, offsets, self.spec.metric_type)

@@ -48,7 +48,8 @@ def merge_topk(
 
 def count_hits(distances: np.ndarray) -> np.ndarray:
     """Results per query (Milvus's ``topks``): the finite entries of each row."""
-    return np.isfinite(distances).sum(axis=1).astype(np.int64)
+    result: np.ndarray = np.isfinite(distances).sum(axis=1).astype(np.int64)
+    return result
 
 
 def _best_distinct(

@@ -217,7 +217,9 @@ def _check_metric(metric: str, field: FieldSchema, binary: bool) -> None:
         )
 
 
-def _check_build_params(index_type: str, params: Mapping[str, Any], field: FieldSchema) -> dict:
+def _check_build_params(
+    index_type: str, params: Mapping[str, Any], field: FieldSchema
+) -> dict[str, Any]:
     if index_type in IVF_INDEX_TYPES:
         checked: dict[str, Any] = {"nlist": _int_param(params, "nlist", DEFAULT_NLIST, 1, 65536)}
         if index_type == IVF_PQ:

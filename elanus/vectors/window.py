@@ -50,12 +50,14 @@ class ScoreWindow:
                 keep &= scores >= self.range_filter
             if self.after is not None:
                 keep &= scores > self.after
-        return keep
+        result: np.ndarray = keep
+        return result
 
     def past_far_end(self, scores: np.ndarray) -> np.ndarray:
         """True where a score, and so every worse one, lies beyond the radius."""
         if self.radius is None:
-            return ~np.isfinite(scores)
+            result: np.ndarray = ~np.isfinite(scores)
+            return result
         if larger_is_better(self.metric):
             return ~(scores > self.radius)
         return ~(scores < self.radius)

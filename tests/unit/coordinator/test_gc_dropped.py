@@ -8,11 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from elanus import errors
-from elanus.meta import DEFAULT_DB, CollectionInfo
-from elanus.segment import paths
-from tests.unit.coordinator.test_ddl_crash import (
+from test_ddl_crash import (
     Crash,
     Stack,
     add_delta,
@@ -20,6 +16,10 @@ from tests.unit.coordinator.test_ddl_crash import (
     create,
     flushed_segment,
 )
+
+from elanus import errors
+from elanus.meta import DEFAULT_DB, CollectionInfo
+from elanus.segment import paths
 
 GRACE_S = 3600.0
 
