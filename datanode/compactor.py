@@ -98,4 +98,5 @@ def _deleted_rows(table: pa.Table, plan: CompactionPlan, storage: ObjectStore) -
         plan.segments[0].partition_id,
         records.at_or_before(plan.compact_ts),
     )
-    return marks != ALIVE
+    hidden: np.ndarray = marks != ALIVE
+    return hidden

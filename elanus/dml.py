@@ -61,7 +61,7 @@ class TimeTick:
 ChannelMessage = InsertBatch | DeleteBatch | TimeTick
 
 
-def _base(msg_type: int, stamp: Stamp) -> common_pb2.MsgBase:
+def _base(msg_type: common_pb2.MsgType.ValueType, stamp: Stamp) -> common_pb2.MsgBase:
     return common_pb2.MsgBase(
         msg_type=msg_type, msgID=stamp.msg_id, timestamp=stamp.timestamp, sourceID=stamp.source_id
     )
@@ -116,13 +116,13 @@ def decode(payload: bytes) -> ChannelMessage | None:
             rows,
         )
     if kind == "delete":
-        body = msg.delete
+        deleted = msg.delete
         return DeleteBatch(
-            _stamp(body.base),
-            body.collection_id,
-            body.partition_id,
-            body.vchannel,
-            _pks(body.primary_keys),
+            _stamp(deleted.base),
+            deleted.collection_id,
+            deleted.partition_id,
+            deleted.vchannel,
+            _pks(deleted.primary_keys),
         )
     if kind == "time_tick":
         return TimeTick(_stamp(msg.time_tick.base))

@@ -50,10 +50,13 @@ class SegmentView:
 
     @property
     def num_rows(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     def visible(self, mvcc_ts: int) -> np.ndarray:
-        return (self.row_ts <= np.uint64(mvcc_ts)) & (self.deleted_at > np.uint64(mvcc_ts))
+        visible: np.ndarray = (self.row_ts <= np.uint64(mvcc_ts)) & (
+            self.deleted_at > np.uint64(mvcc_ts)
+        )
+        return visible
 
     def all_visible(self, mvcc_ts: int) -> bool:
         """True when every row is visible at ``mvcc_ts``, known without touching the rows."""
@@ -78,7 +81,8 @@ class SegmentView:
         visible = self.visible(mvcc_ts)
         if parsed is None or not visible.any():
             return visible
-        return visible & self.filter_result(parsed)
+        passing: np.ndarray = visible & self.filter_result(parsed)
+        return passing
 
     def filter_result(self, parsed: expr.Expr) -> np.ndarray:
         key = (_FILTER_RESULT, parsed)
@@ -180,7 +184,7 @@ class Segment:
 
     @property
     def num_rows(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     @property
     def row_ts(self) -> np.ndarray:
@@ -350,7 +354,8 @@ def _satisfied(
     else:
         exhausted = offsets[:, -1] < 0
     if request.grouping is None:
-        return exhausted | (found.sum(axis=1) >= request.limit)
+        done: np.ndarray = exhausted | (found.sum(axis=1) >= request.limit)
+        return done
     grouping = request.grouping
     column = view.table.column(grouping.field)
     enough = np.zeros(len(offsets), dtype=bool)

@@ -84,16 +84,16 @@ class CoordinatorGrpcClient(_RoleClient):
     # --- root: time, ids, DDL
 
     def alloc_timestamp(self, count: int = 1) -> int:
-        return self._call("AllocTimestamp", pb.AllocTimestampRequest(count=count)).timestamp
+        return int(self._call("AllocTimestamp", pb.AllocTimestampRequest(count=count)).timestamp)
 
     def alloc_ids(self, count: int) -> int:
-        return self._call("AllocIds", pb.AllocIdsRequest(count=count)).first_id
+        return int(self._call("AllocIds", pb.AllocIdsRequest(count=count)).first_id)
 
     # --- time ticks
 
     def register_proxy(self, proxy_id: int) -> int:
         request = pb.RegisterProxyRequest(proxy_id=proxy_id)
-        return self._call("RegisterProxy", request).floor_ts
+        return int(self._call("RegisterProxy", request).floor_ts)
 
     def unregister_proxy(self, proxy_id: int) -> None:
         self._call("UnregisterProxy", pb.UnregisterProxyRequest(proxy_id=proxy_id))
@@ -102,7 +102,7 @@ class CoordinatorGrpcClient(_RoleClient):
         request = pb.ReportSafeTsRequest(
             proxy_id=proxy_id, report=codec.safe_ts_report_to_pb(report), wait_s=wait_s
         )
-        return self._call("ReportSafeTs", request, waits_s=wait_s).demand
+        return int(self._call("ReportSafeTs", request, waits_s=wait_s).demand)
 
     def request_tick(
         self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
@@ -171,7 +171,7 @@ class CoordinatorGrpcClient(_RoleClient):
             vchannel=vchannel,
             num_rows=num_rows,
         )
-        return self._call("AssignSegment", request).segment_id
+        return int(self._call("AssignSegment", request).segment_id)
 
     def flush(self, collection_id: int) -> FlushResult:
         response = self._call("Flush", pb.FlushRequest(collection_id=collection_id))
@@ -181,11 +181,11 @@ class CoordinatorGrpcClient(_RoleClient):
         request = pb.FlushStateRequest(
             collection_id=collection_id, segment_ids=segment_ids, flush_ts=flush_ts
         )
-        return self._call("FlushState", request).flushed
+        return bool(self._call("FlushState", request).flushed)
 
     def manual_compaction(self, collection_id: int) -> int:
         request = pb.ManualCompactionRequest(collection_id=collection_id)
-        return self._call("ManualCompaction", request).compaction_id
+        return int(self._call("ManualCompaction", request).compaction_id)
 
     def compaction_state(self, compaction_id: int) -> CompactionProgress:
         response = self._call(

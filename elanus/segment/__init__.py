@@ -6,9 +6,9 @@ files (:func:`write_deltas`); querynodes and indexnodes read them back. Object
 keys come from :mod:`elanus.segment.paths`.
 """
 
+from elanus.columns import TS_COLUMN
 from elanus.segment.files import (
     PK_COLUMN,
-    TS_COLUMN,
     read_deltas,
     read_segment,
     write_deltas,

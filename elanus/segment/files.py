@@ -109,7 +109,7 @@ def _to_parquet(table: pa.Table, plain_columns: list[str]) -> bytes:
 
 
 def _is_float_vector(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_fixed_size_list(arrow_type) and arrow_type.value_type == pa.float32()
+    return bool(pa.types.is_fixed_size_list(arrow_type) and arrow_type.value_type == pa.float32())
 
 
 def _floats_to_binary(chunk: pa.FixedSizeListArray, dim: int) -> pa.Array:
