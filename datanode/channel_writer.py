@@ -93,7 +93,10 @@ class ChannelWriter:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stopping.set()
-        self._thread.join(timeout_s)
+        # A writer is registered before its thread starts; one stopped in between
+        # never serves (its thread sees the stop at once).
+        if self._thread.ident is not None:
+            self._thread.join(timeout_s)
 
     def seal(self, segment_id: int, seal_ts: int) -> None:
         self._commands.put(("seal", segment_id, seal_ts))
