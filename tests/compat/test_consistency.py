@@ -28,8 +28,7 @@ DIM = 8
 STRONG_PAIRS = 1000
 SESSION_PAIRS = 200
 CONSISTENCY_TIMEOUT = 10001  # Milvus's merr code for "waited for serve-time and gave up"
-# The default time-tick interval (proxy.time_tick_interval_s): a Strong read that
-# cost this much would be waiting for the periodic tick instead of forcing one.
+# The default time-tick interval (proxy.time_tick_interval_s).
 TICK_INTERVAL_S = 0.1
 
 # A server whose periodic ticks are 60 s apart: serve-time stays behind every
@@ -157,10 +156,10 @@ def test_strong_reads_through_another_connection_never_miss_an_acked_write(
             misses.append(pk)
     assert misses == [], f"{len(misses)} Strong reads missed an acknowledged write: {misses[:20]}"
     assert count_rows(reader, name) == STRONG_PAIRS
-    median = statistics.median(latencies)
-    assert median < TICK_INTERVAL_S / 2, (
-        f"a Strong read costs {median * 1000:.1f} ms (median): it waits for the periodic tick"
-    )
+    # That Strong forces a tick rather than waiting for the periodic one is
+    # proven on the slow-tick server below, where waiting would time out; the
+    # cost itself is a figure for bench/, printed here, not asserted.
+    print(f"\nStrong read (median of {STRONG_PAIRS}): {statistics.median(latencies) * 1000:.1f} ms")
 
 
 # --- Session
@@ -384,5 +383,3 @@ def test_measure_bounded_visibility_and_the_cost_of_strong(
         )
     extra = statistics.median(latency["Strong"]) - statistics.median(latency["Eventually"])
     print(f"Strong over Eventually: {ms(extra)} (median)")
-    assert extra < TICK_INTERVAL_S / 2, "Strong searches wait for the periodic tick"
-    assert statistics.median(visible_after) < 1.0
