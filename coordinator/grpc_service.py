@@ -10,7 +10,7 @@ import grpc
 
 from elanus.meta import ConsistencyLevel
 from elanus.rpc import answers, codec
-from elanus.services import CoordinatorClient
+from elanus.services import CoordinatorApi
 from proto.internal import roles_pb2 as pb
 from proto.internal import roles_pb2_grpc as pb_grpc
 
@@ -18,7 +18,7 @@ Context = grpc.ServicerContext
 
 
 class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
-    def __init__(self, core: CoordinatorClient) -> None:
+    def __init__(self, core: CoordinatorApi) -> None:
         self._core = core
 
     # --- root: time, ids, DDL

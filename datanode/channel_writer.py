@@ -41,7 +41,7 @@ from elanus.columns import arrow_schema, conform
 from elanus.config import DataNodeConfig
 from elanus.late_writes import LateWriteFilter
 from elanus.meta import ChannelCheckpoint, DeltaLog, SegmentInfo, SegmentState
-from elanus.services import ChannelLease, CoordinatorClient
+from elanus.services import ChannelLease, CoordinatorForDataNode
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 
@@ -59,7 +59,7 @@ class ChannelWriter:
         config: DataNodeConfig,
         stream: MessageStream,
         storage: ObjectStore,
-        coordinator: CoordinatorClient,
+        coordinator: CoordinatorForDataNode,
         lease: ChannelLease,
         on_lease_lost: Callable[[ChannelWriter], None] = lambda writer: None,
     ) -> None:

@@ -14,7 +14,7 @@ from datanode import compactor
 from datanode.channel_writer import ChannelWriter
 from elanus.config import DataNodeConfig
 from elanus.meta import CompactionPlan, SegmentInfo
-from elanus.services import ChannelLease, CoordinatorClient
+from elanus.services import ChannelLease, CoordinatorForDataNode
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 
@@ -28,7 +28,7 @@ class DataNode:
         config: DataNodeConfig,
         stream: MessageStream,
         storage: ObjectStore,
-        coordinator: CoordinatorClient,
+        coordinator: CoordinatorForDataNode,
     ) -> None:
         self.node_id = node_id
         self._config = config

@@ -99,7 +99,9 @@ class ChannelLease:
     epoch: int
 
 
-class CoordinatorClient(Protocol):
+class CoordinatorForProxy(Protocol):
+    """What a proxy asks the coordinator: time, ids, DDL, segments, flush, indexes, loads."""
+
     # --- root: time, ids, DDL
     def alloc_timestamp(self, count: int = 1) -> int:
         """The first of ``count`` consecutive, never-reused timestamps."""
@@ -146,7 +148,7 @@ class CoordinatorClient(Protocol):
 
     def drop_partition(self, db_name: str, collection: str, partition: str) -> None: ...
 
-    # --- data: segments, flush, checkpoints
+    # --- data: segments, flush, compaction, statistics
     def assign_segment(
         self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
     ) -> int: ...
@@ -166,22 +168,6 @@ class CoordinatorClient(Protocol):
         self, collection_id: int, partition_ids: Sequence[int] = ()
     ) -> CollectionStats: ...
 
-    def channel_snapshot(self, vchannel: str) -> ChannelSnapshot: ...
-
-    # A datanode's reports on its channel carry its lease; one from a node that is
-    # not the channel's current owner raises errors.ChannelLeaseLost and changes nothing.
-
-    def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
-        """A datanode persisted a sealed segment's files (state FLUSHED, or DROPPED if empty)."""
-
-    def add_delta_log(self, log: DeltaLog, lease: ChannelLease) -> None: ...
-
-    def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
-        """Replay of the channel may start at ``checkpoint`` (never moves backwards)."""
-
-    def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
-        """Everything on the channel with a timestamp < flush_ts is persisted."""
-
     # --- index
     def create_index(
         self,
@@ -200,10 +186,6 @@ class CoordinatorClient(Protocol):
 
     def drop_index(self, collection_id: int, field_name: str, index_name: str) -> None: ...
 
-    def index_built(self, task: IndexBuildTask, key: str) -> None: ...
-
-    def index_failed(self, task: IndexBuildTask, reason: str) -> None: ...
-
     # --- query: load state and shard leaders
     def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None: ...
 
@@ -217,6 +199,55 @@ class CoordinatorClient(Protocol):
 
     def shard_leaders(self, collection_id: int) -> dict[str, int]:
         """vchannel -> id of the querynode that serves it; raises CollectionNotLoaded."""
+
+
+class CoordinatorForQueryNode(Protocol):
+    """What a querynode asks the coordinator: a shard's state, to serve it from."""
+
+    def channel_snapshot(self, vchannel: str) -> ChannelSnapshot: ...
+
+
+class CoordinatorForDataNode(Protocol):
+    """What a datanode asks the coordinator: ids, its channels' state, and its reports.
+
+    A datanode's reports on its channel carry its lease; one from a node that is
+    not the channel's current owner raises errors.ChannelLeaseLost and changes nothing.
+    """
+
+    def alloc_ids(self, count: int) -> int:
+        """The first of ``count`` consecutive, never-reused ids."""
+
+    def channel_snapshot(self, vchannel: str) -> ChannelSnapshot: ...
+
+    def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
+        """A datanode persisted a sealed segment's files (state FLUSHED, or DROPPED if empty)."""
+
+    def add_delta_log(self, log: DeltaLog, lease: ChannelLease) -> None: ...
+
+    def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
+        """Replay of the channel may start at ``checkpoint`` (never moves backwards)."""
+
+    def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
+        """Everything on the channel with a timestamp < flush_ts is persisted."""
+
+
+class CoordinatorForIndexNode(Protocol):
+    """What an indexnode tells the coordinator: how each build it was given ended."""
+
+    def index_built(self, task: IndexBuildTask, key: str) -> None: ...
+
+    def index_failed(self, task: IndexBuildTask, reason: str) -> None: ...
+
+
+class CoordinatorApi(
+    CoordinatorForProxy,
+    CoordinatorForQueryNode,
+    CoordinatorForDataNode,
+    CoordinatorForIndexNode,
+    Protocol,
+):
+    """Everything the coordinator serves, to every caller: what the coordinator itself,
+    its gRPC service and its gRPC client implement. A caller names its own interface."""
 
 
 class DataNodeClient(Protocol):
@@ -256,4 +287,4 @@ class QueryNodeClient(Protocol):
 
 class IndexNodeClient(Protocol):
     def submit(self, task: IndexBuildTask) -> None:
-        """Queue a build; the node reports back through CoordinatorClient.index_built."""
+        """Queue a build; the node reports back through CoordinatorForIndexNode.index_built."""

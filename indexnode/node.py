@@ -23,7 +23,7 @@ from elanus.columns import HALF_WIDTH, vectors_from_column
 from elanus.config import IndexNodeConfig
 from elanus.meta import IndexBuildTask
 from elanus.schema import DataType, FieldSchema
-from elanus.services import CoordinatorClient
+from elanus.services import CoordinatorForIndexNode
 from elanus.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class IndexNode:
         node_id: int,
         config: IndexNodeConfig,
         storage: ObjectStore,
-        coordinator: CoordinatorClient,
+        coordinator: CoordinatorForIndexNode,
     ) -> None:
         self.node_id = node_id
         self._storage = storage

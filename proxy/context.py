@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from elanus import errors
 from elanus.config import ProxyConfig
 from elanus.meta import DEFAULT_DB, DEFAULT_PARTITION, CollectionInfo
-from elanus.services import CoordinatorClient
+from elanus.services import CoordinatorForProxy
 from proxy import convert
 from proxy.reads import Reader
 from proxy.writer import DmlWriter
@@ -17,7 +17,7 @@ from proxy.writer import DmlWriter
 class ProxyContext:
     node_id: int
     config: ProxyConfig
-    coordinator: CoordinatorClient
+    coordinator: CoordinatorForProxy
     writer: DmlWriter
     reader: Reader
     version: str

@@ -33,7 +33,7 @@ from elanus.requests import (
     search_params_with,
 )
 from elanus.schema import FieldSchema
-from elanus.services import CoordinatorClient, QueryNodeClient
+from elanus.services import CoordinatorForProxy, QueryNodeClient
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class SearchPlan:
 class Reader:
     def __init__(
         self,
-        coordinator: CoordinatorClient,
+        coordinator: CoordinatorForProxy,
         querynodes: Mapping[int, QueryNodeClient],
         graceful_time_s: float,
         max_topk: int,

@@ -37,7 +37,7 @@ import pyarrow as pa
 from elanus import dml, errors
 from elanus.deletes import ALL_PARTITIONS
 from elanus.meta import CollectionInfo
-from elanus.services import CoordinatorClient, SafeTsReport
+from elanus.services import CoordinatorForProxy, SafeTsReport
 from elanus.stream import MessageStream
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class DmlWriter:
         self,
         node_id: int,
         stream: MessageStream,
-        coordinator: CoordinatorClient,
+        coordinator: CoordinatorForProxy,
         tick_interval_s: float,
         is_live: Callable[[], bool] = lambda: True,
     ) -> None:

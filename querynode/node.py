@@ -11,7 +11,7 @@ from elanus.columns import arrow_schema
 from elanus.config import QueryNodeConfig
 from elanus.meta import IndexInfo, SegmentInfo
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
-from elanus.services import CoordinatorClient
+from elanus.services import CoordinatorForQueryNode
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 from querynode.delegator import ShardDelegator
@@ -26,7 +26,7 @@ class QueryNode:
         config: QueryNodeConfig,
         stream: MessageStream,
         storage: ObjectStore,
-        coordinator: CoordinatorClient,
+        coordinator: CoordinatorForQueryNode,
     ) -> None:
         self.node_id = node_id
         self._config = config

@@ -2,7 +2,7 @@
 
 The active coordinator is named by the leader key (:mod:`elanus.cluster.election`)
 once it serves. :class:`CoordinatorLink` implements the
-:class:`elanus.services.CoordinatorClient` calls by delegating to a gRPC client
+:class:`elanus.services.CoordinatorApi` calls by delegating to a gRPC client
 for that address, and swaps the client when the key changes: a watch follows
 the key, and a call that finds its coordinator unreachable reads it again.
 
@@ -92,7 +92,7 @@ def never_sent(error: errors.ElanusError) -> bool:
 
 
 class CoordinatorLink:
-    """:class:`elanus.services.CoordinatorClient` that follows the active coordinator.
+    """:class:`elanus.services.CoordinatorApi` that follows the active coordinator.
 
     ``connect(address)`` makes the client for one coordinator (a
     CoordinatorGrpcClient). Any method of that client can be called here;

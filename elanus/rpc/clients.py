@@ -10,8 +10,8 @@ connect lazily, so a client can be made before its server is up.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -36,9 +36,13 @@ from elanus.services import (
     ChannelLease,
     CollectionStats,
     CompactionProgress,
+    CoordinatorApi,
+    DataNodeClient,
     FlushResult,
+    IndexNodeClient,
     IndexProgress,
     LoadProgress,
+    QueryNodeClient,
     SafeTsReport,
 )
 from proto.internal import roles_pb2 as pb
@@ -76,7 +80,7 @@ class _RoleClient:
 
 
 class CoordinatorGrpcClient(_RoleClient):
-    """:class:`elanus.services.CoordinatorClient` over gRPC."""
+    """:class:`elanus.services.CoordinatorApi` over gRPC."""
 
     def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         super().__init__(address, pb_grpc.CoordinatorServiceStub, timeout_s)
@@ -380,3 +384,11 @@ class IndexNodeGrpcClient(_RoleClient):
 
     def submit(self, task: IndexBuildTask) -> None:
         self._call("Submit", pb.SubmitRequest(task=codec.build_task_to_pb(task)))
+
+
+if TYPE_CHECKING:
+    # Checked by mypy only: each client implements its callee's whole interface.
+    _coordinator_client: Callable[[str], CoordinatorApi] = CoordinatorGrpcClient
+    _datanode_client: Callable[[str], DataNodeClient] = DataNodeGrpcClient
+    _querynode_client: Callable[[str], QueryNodeClient] = QueryNodeGrpcClient
+    _indexnode_client: Callable[[str], IndexNodeClient] = IndexNodeGrpcClient

@@ -15,7 +15,7 @@ from elanus.cluster.coordinator_link import RETRY_SAFE, CoordinatorLink, never_s
 from elanus.cluster.election import COORDINATOR_LEADER_KEY, Leader
 from elanus.kv.embedded import EmbeddedKV
 from elanus.rpc import CoordinatorGrpcClient
-from elanus.services import CoordinatorClient
+from elanus.services import CoordinatorApi
 
 REFUSED = "AllocTimestamp to h:1: UNAVAILABLE: failed to connect to all addresses"
 CUT_OFF = "CreateCollection to h:1: UNAVAILABLE: Socket closed"
@@ -172,6 +172,6 @@ def test_the_transport_error_of_a_refused_connection_is_recognised() -> None:
 
 
 def test_every_retried_call_is_a_coordinator_call() -> None:
-    declared = {name for name in vars(CoordinatorClient) if not name.startswith("_")}
+    declared = {name for name in dir(CoordinatorApi) if not name.startswith("_")}
     assert declared >= RETRY_SAFE
     assert {"create_collection", "drop_collection", "create_index"}.isdisjoint(RETRY_SAFE)

@@ -37,9 +37,7 @@ class Role:
 
 
 ROLES = [
-    Role(
-        services.CoordinatorClient, "CoordinatorService", CoordinatorServicer, CoordinatorGrpcClient
-    ),
+    Role(services.CoordinatorApi, "CoordinatorService", CoordinatorServicer, CoordinatorGrpcClient),
     Role(services.DataNodeClient, "DataNodeService", DataNodeServicer, DataNodeGrpcClient),
     Role(services.QueryNodeClient, "QueryNodeService", QueryNodeServicer, QueryNodeGrpcClient),
     Role(services.IndexNodeClient, "IndexNodeService", IndexNodeServicer, IndexNodeGrpcClient),
@@ -47,12 +45,14 @@ ROLES = [
 
 
 def interface_methods(interface: type) -> list[str]:
-    """The methods an interface declares, in declaration order."""
-    return [
-        name
-        for name, value in vars(interface).items()
-        if not name.startswith("_") and inspect.isfunction(value)
-    ]
+    """The methods an interface declares (itself or the Protocols it joins), in
+    declaration order, each once."""
+    names: dict[str, None] = {}
+    for base in reversed(interface.__mro__):
+        for name, value in vars(base).items():
+            if not name.startswith("_") and inspect.isfunction(value):
+                names.setdefault(name)
+    return list(names)
 
 
 def rpc_name(method: str) -> str:
