@@ -7,10 +7,12 @@ interfaces (always via the :class:`Dispatcher`, never under a lock).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from coordinator.allocators import IdAllocator, TimestampOracle
@@ -81,6 +83,10 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
         self.loads = LoadRegistry(kv)
         self._drops = DropCompletion(self.catalog, self.segments, self.indexes, self.loads)
         self._dispatch = Dispatcher()
+        # vchannel -> (flush_ts, why) of its latest flush call that failed on the datanode,
+        # so flush_state reports it to the waiter instead of waiting out its deadline.
+        self._flush_failures: dict[str, tuple[int, str]] = {}
+        self._flush_failures_lock = threading.Lock()
         self.nodes = NodeRegistry()
         self._retention: ChannelRetention | None = None
         self.compaction = CompactionManager(
@@ -211,8 +217,13 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
             self.segments.request_flush(vchannel, flush_ts)
         self._notify_sealed(sealed)
         for vchannel in info.vchannels:
-            node = self.nodes.datanode_for(vchannel)
-            self._dispatch.submit("flush", lambda n=node, v=vchannel: n.flush_channel(v, flush_ts))
+            owner, node = self.nodes.channel_owner(vchannel)
+            done = self._dispatch.submit(
+                "flush", lambda n=node, v=vchannel: n.flush_channel(v, flush_ts), node
+            )
+            done.add_done_callback(
+                functools.partial(self._flush_call_done, vchannel, flush_ts, owner.node_id)
+            )
         pending = self.segments.of_collection(collection_id, [SegmentState.SEALED])
         flushed = self.segments.of_collection(collection_id, [SegmentState.FLUSHED])
         return FlushResult(
@@ -227,6 +238,7 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
         for segment_id in segment_ids:
             segment = self.segments.get(segment_id)
             if segment is not None and segment.state in (SegmentState.GROWING, SegmentState.SEALED):
+                self._raise_if_flush_failed(segment.vchannel, flush_ts)
                 self._check_flush_overdue(segment.vchannel, segment.seal_ts or flush_ts)
                 return False
         if not flush_ts or not collection_id:
@@ -237,9 +249,31 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
             return True
         for vchannel in info.vchannels:
             if self.segments.flushed_ts(vchannel) < flush_ts:
+                self._raise_if_flush_failed(vchannel, flush_ts)
                 self._check_flush_overdue(vchannel, flush_ts)
                 return False
         return True
+
+    def _flush_call_done(
+        self, vchannel: str, flush_ts: int, node_id: int, done: Future[None]
+    ) -> None:
+        failure = done.exception()
+        if failure is None:
+            return
+        why = f"datanode {node_id} failed it: {type(failure).__name__}: {failure}"
+        with self._flush_failures_lock:
+            latest = self._flush_failures.get(vchannel)
+            if latest is None or latest[0] <= flush_ts:
+                self._flush_failures[vchannel] = (flush_ts, why)
+
+    def _raise_if_flush_failed(self, vchannel: str, flush_ts: int) -> None:
+        """A flush not done yet whose call (or a later one) failed on the datanode fails."""
+        if not flush_ts:
+            return
+        with self._flush_failures_lock:
+            failed = self._flush_failures.get(vchannel)
+        if failed is not None and failed[0] >= flush_ts:
+            raise errors.ServiceUnavailable(f"flush of channel {vchannel}: {failed[1]}")
 
     def _check_flush_overdue(self, vchannel: str, since_ts: int) -> None:
         if not since_ts:
@@ -385,7 +419,7 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
             log.warning("no datanode to watch the channel yet", extra={"channel": vchannel})
             return
         self.nodes.mark_watched(vchannel, owner.epoch)
-        self._dispatch.submit("watch", lambda: node.watch_channel(vchannel, owner.epoch))
+        self._dispatch.submit("watch", lambda: node.watch_channel(vchannel, owner.epoch), node)
 
     def _notify_sealed(self, sealed: Sequence[SegmentInfo]) -> None:
         for segment in sealed:
@@ -393,13 +427,14 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
             self._dispatch.submit(
                 "seal",
                 lambda n=node, s=segment: n.seal_segment(s.vchannel, s.segment_id, s.seal_ts),
+                node,
             )
 
     def _notify_querynodes(self, collection_id: int, call: Any) -> None:
         if self.loads.get(collection_id) is None:
             return
         for node in self.nodes.querynodes():
-            self._dispatch.submit("querynode", lambda n=node: call(n))
+            self._dispatch.submit("querynode", lambda n=node: call(n), node)
 
     # --- membership hooks: nodes come and go (coordinator.membership calls these)
 

@@ -204,7 +204,7 @@ class IndexCoordination:
                 node_id, node = chosen
                 self.indexes.started(*build)
                 self.builds.start(build, task.build_id, node_id)
-            self._dispatch.submit("build", lambda n=node, t=task: self._submit_build(n, t))
+            self._dispatch.submit("build", lambda n=node, t=task: self._submit_build(n, t), node)
 
     def _submit_build(self, node: Any, task: IndexBuildTask) -> None:
         try:

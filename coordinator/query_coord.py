@@ -46,7 +46,9 @@ class QueryCoordination:
             return
         # Through the dispatcher, so a load still running on a node finishes first.
         for node in self.nodes.querynodes():
-            self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
+            self._dispatch.submit(
+                "release", lambda n=node: n.release_collection(collection_id), node
+            )
 
     def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
         info = self.catalog.get(collection_id)
@@ -54,10 +56,14 @@ class QueryCoordination:
         state = self.loads.release_partitions(collection_id, partition_ids, all_ids)
         for node in self.nodes.querynodes():
             if state is None:
-                self._dispatch.submit("release", lambda n=node: n.release_collection(collection_id))
+                self._dispatch.submit(
+                    "release", lambda n=node: n.release_collection(collection_id), node
+                )
             else:
                 self._dispatch.submit(
-                    "release", lambda n=node: n.release_partitions(collection_id, partition_ids)
+                    "release",
+                    lambda n=node: n.release_partitions(collection_id, partition_ids),
+                    node,
                 )
 
     def load_progress(self, collection_id: int, partition_ids: Sequence[int] = ()) -> LoadProgress:
@@ -126,4 +132,4 @@ class QueryCoordination:
                 raise
             self.loads.channel_loaded(collection_id, vchannel, nid)
 
-        self._dispatch.submit("load", load)
+        self._dispatch.submit("load", load, node)

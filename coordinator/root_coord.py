@@ -145,7 +145,7 @@ class CollectionDdl:
     def _forget_on_nodes(self, info: CollectionInfo) -> None:
         for node in self.nodes.querynodes():
             self._dispatch.submit(
-                "release", lambda n=node: n.release_collection(info.collection_id)
+                "release", lambda n=node: n.release_collection(info.collection_id), node
             )
         owners, live = self.nodes.channel_owners(), set(self.nodes.datanode_ids())
         for vchannel in info.vchannels:
@@ -153,6 +153,6 @@ class CollectionDdl:
                 with contextlib.suppress(errors.ServiceNotReady):  # the owner just left
                     node = self.nodes.datanode_for(vchannel)
                     unwatch = functools.partial(node.unwatch_channel, vchannel)
-                    self._dispatch.submit("unwatch", unwatch)
+                    self._dispatch.submit("unwatch", unwatch, node)
             # A dropped channel gets no new owner, and its old one leaves the saved owners.
             self.nodes.forget_channel(vchannel)
