@@ -126,7 +126,11 @@ class NodeRegistry:
                 owner = self._channel_owners.get(vchannel)
                 epoch = self._epochs.get(vchannel, 0)
             if owner != lease.node_id or epoch != lease.epoch:
-                current = "no datanode" if owner is None else f"datanode {owner} epoch {epoch}"
+                if owner is None:
+                    # forget_channel drops the epoch too: no epoch left means a dropped channel.
+                    current = errors.CHANNEL_DROPPED if not epoch else "no datanode"
+                else:
+                    current = f"datanode {owner} epoch {epoch}"
                 raise errors.ChannelLeaseLost(
                     f"datanode {lease.node_id} (epoch {lease.epoch}) no longer owns "
                     f"channel {vchannel}; it is now {current}"

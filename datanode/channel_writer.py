@@ -130,10 +130,16 @@ class ChannelWriter:
         log.error("datanode channel writer gave up", extra={"vchannel": self.vchannel})
 
     def _lose_lease(self, why: str) -> None:
-        """Another node owns the channel now: stop consuming it, never to restart."""
+        """Another node owns the channel now, or none (it was dropped): stop consuming
+        it, never to restart. Expected either way, so never an ERROR: a dropped or
+        unwatched channel is INFO, a channel taken over while this node still wrote it
+        (it was cut off) a WARNING."""
+        told_to_stop = self._stopping.is_set()
         self.lease_lost = True
         self._stopping.set()
-        log.error(
+        expected = told_to_stop or errors.CHANNEL_DROPPED in why
+        log.log(
+            logging.INFO if expected else logging.WARNING,
             "datanode lost the channel's lease, stops writing it",
             extra={
                 "vchannel": self.vchannel,

@@ -145,5 +145,10 @@ class ChannelLeaseLost(ElanusError):
     summary = "channel lease lost"
 
 
+# How a refused report names a channel whose collection was dropped: the datanode
+# takes that loss as expected, not as a fencing event.
+CHANNEL_DROPPED = "dropped with its collection"
+
+
 class InternalError(ElanusError):
     code, summary = 65535, "unexpected error"

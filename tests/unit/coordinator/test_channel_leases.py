@@ -195,3 +195,14 @@ def test_a_dropped_collections_channels_leave_the_owners(coord: Coordinator) -> 
     assert vchannel not in coord.nodes.channel_owners()
     with pytest.raises(errors.ChannelLeaseLost):
         coord.channel_flushed(vchannel, 1, stale)
+
+
+def test_a_report_on_a_dropped_channel_says_it_was_dropped(coord: Coordinator) -> None:
+    """The datanode logs this loss at INFO: the collection went, nothing went wrong."""
+    info = create(coord)
+    vchannel = info.vchannels[0]
+    lease = current_lease(coord, vchannel)
+    start = coord.channel_snapshot(vchannel).checkpoint
+    coord.drop_collection(DEFAULT_DB, info.name)
+    with pytest.raises(errors.ChannelLeaseLost, match=errors.CHANNEL_DROPPED):
+        coord.update_checkpoint(dataclasses.replace(start, position=start.position + 1), lease)
