@@ -1,66 +1,72 @@
-"""The coordinator's core: every coordinator call, with no transport in it.
+"""The coordinator: every coordinator call, with no transport in it.
 
-It composes the allocators, the catalog, the segment manager, the index catalog
-and the load registry, and tells nodes what to do through their client
-interfaces (always via the :class:`Dispatcher`, never under a lock).
+:class:`Coordinator` makes the shared state (allocators, catalog, segment manager,
+index catalog, load registry, node registry, dispatcher) and four parts that are
+given what they use, nothing more: :class:`RootCoordinator` (time, ids, ticks,
+DDL), :class:`DataCoordinator` (segments, flush, compaction, datanode reports),
+:class:`QueryCoordinator` (loads, shard leaders) and :class:`IndexCoordinator`
+(indexes, builds). It runs their lifecycle and answers every caller's interface
+(:class:`elanus.services.CoordinatorApi`) by delegating to the part that owns the
+call. Nodes are told things through their client interfaces, always via the
+:class:`Dispatcher`, never under a lock.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 import threading
-import time
-from collections.abc import Sequence
-from concurrent.futures import Future
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from coordinator.allocators import IdAllocator, TimestampOracle
 from coordinator.builds import BuildTracker
 from coordinator.catalog import Catalog
-from coordinator.compaction import CompactionHooks, CompactionManager
+from coordinator.data_coord import DataCoordinator
 from coordinator.ddl_recovery import DropCompletion
 from coordinator.dispatch import Dispatcher
 from coordinator.gc import GarbageCollector
 from coordinator.housekeeping import Housekeeping, PeriodicJob
-from coordinator.index_coord import IndexCoordination
+from coordinator.index_coord import IndexCoordinator
 from coordinator.indexes import IndexCatalog
 from coordinator.loads import LoadRegistry
+from coordinator.node_calls import NodeCalls
 from coordinator.nodes import NodeRegistry
-from coordinator.query_coord import QueryCoordination
+from coordinator.query_coord import QueryCoordinator
 from coordinator.retention import ChannelRetention
-from coordinator.root_coord import CollectionDdl
+from coordinator.root_coord import RootCoordinator
 from coordinator.segments import SegmentManager
 from coordinator.ticks import DEFAULT_TICK_INTERVAL_S, TickAggregator
-from elanus import errors
 from elanus.config import CoordinatorConfig
 from elanus.kv import MetaKV
 from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
     CollectionInfo,
+    ConsistencyLevel,
     DeltaLog,
+    IndexBuildTask,
+    IndexInfo,
     SegmentInfo,
-    SegmentState,
 )
+from elanus.schema import CollectionSchema
 from elanus.services import (
     ChannelLease,
     CollectionStats,
     CompactionProgress,
+    CoordinatorApi,
     DataNodeClient,
     FlushResult,
     IndexNodeClient,
+    IndexProgress,
+    LoadProgress,
     QueryNodeClient,
     SafeTsReport,
 )
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 
-log = logging.getLogger(__name__)
 
-
-class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
-    """Time, ids and the data role here; DDL, index and query roles in their mixins."""
+class Coordinator:
+    """The four coordinator roles on one set of state, behind every caller's interface."""
 
     def __init__(
         self,
@@ -73,7 +79,9 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
         self._config = config
         self._stream = stream
         self._storage = storage
-        self._ddl_lock = threading.RLock()
+        # Held by DDL, index definitions and segment assignment: a partition or an
+        # index dropped meanwhile must not be used.
+        ddl_lock = threading.RLock()
         self.tso = TimestampOracle(kv, config.tso_window_s)
         self.ids = IdAllocator(kv)
         self.catalog = Catalog(kv, config.dml_channel_pool)
@@ -83,30 +91,64 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
         self.loads = LoadRegistry(kv)
         self._drops = DropCompletion(self.catalog, self.segments, self.indexes, self.loads)
         self._dispatch = Dispatcher()
-        # vchannel -> (flush_ts, why) of its latest flush call that failed on the datanode,
-        # so flush_state reports it to the waiter instead of waiting out its deadline.
-        self._flush_failures: dict[str, tuple[int, str]] = {}
-        self._flush_failures_lock = threading.Lock()
         self.nodes = NodeRegistry()
         self._retention: ChannelRetention | None = None
-        self.compaction = CompactionManager(
-            config,
-            self.segments,
-            storage,
-            CompactionHooks(
-                alloc_id=lambda: self.ids.allocate(),
-                alloc_ts=lambda: self.tso.allocate(),
-                pk_name=lambda c: self.catalog.get(c).schema.primary_field.name,
-                datanode_for=lambda v: self.nodes.datanode_for(v),
-                committed=self._compaction_committed,
-            ),
-        )
-        self.gc = GarbageCollector(self.segments, storage, config.gc_grace_s)
-        self._housekeeping = Housekeeping(self._periodic_jobs())
         # Session events reach it directly: ticks.expect_proxy / ticks.proxy_left.
         self.ticks = TickAggregator(
             stream, self.tso.allocate, self.catalog.pchannels, tick_interval_s
         )
+        node_calls = NodeCalls(self.nodes, self.loads, self._dispatch)
+        self.root = RootCoordinator(
+            config,
+            stream,
+            ddl_lock,
+            self.tso,
+            self.ids,
+            self.ticks,
+            self.catalog,
+            self.segments,
+            self.loads,
+            self.nodes,
+            self._drops,
+            self._dispatch,
+            node_calls,
+        )
+        self.index = IndexCoordinator(
+            ddl_lock,
+            self.tso,
+            self.ids,
+            self.catalog,
+            self.segments,
+            self.indexes,
+            self.loads,
+            self.nodes,
+            self.builds,
+            storage,
+            self._dispatch,
+            node_calls,
+        )
+        self.data = DataCoordinator(
+            config,
+            stream,
+            storage,
+            ddl_lock,
+            self.tso,
+            self.ids,
+            self.catalog,
+            self.segments,
+            self.indexes,
+            self.nodes,
+            self._dispatch,
+            node_calls,
+            self.index,
+        )
+        self.query = QueryCoordinator(
+            self.catalog, self.indexes, self.loads, self.nodes, self._dispatch
+        )
+        self._node_calls = node_calls
+        self.compaction = self.data.compaction
+        self.gc = GarbageCollector(self.segments, storage, config.gc_grace_s)
+        self._housekeeping = Housekeeping(self._periodic_jobs())
 
     # --- lifecycle
 
@@ -122,20 +164,20 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
     def start(self) -> None:
         """Resume after a restart: finish interrupted drops, seal old growing segments,
         re-watch channels, reload, rebuild."""
-        self._resume_ddl()
+        self.root.resume_ddl()
         for pchannel in self.catalog.pchannels():
             self._stream.create_channel(pchannel)
         self.ticks.start()
         self.segments.seal_all_growing(self.tso.allocate())
         for info in self.catalog.all():
             for vchannel in info.vchannels:
-                self._watch(vchannel)
+                self._node_calls.watch(vchannel)
         for collection_id, partitions in self.loads.persisted().items():
-            self._dispatch_load(collection_id, sorted(partitions))
-        self.schedule_missing_builds()
+            self.query.dispatch_load(collection_id, sorted(partitions))
+        self.index.schedule_missing_builds()
         self._retention = ChannelRetention(
             self._stream,
-            self.lowest_checkpoints,
+            self.data.lowest_checkpoints,
             self._config.log_retention_s,
             self._config.retention_interval_s,
         )
@@ -153,166 +195,15 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
 
     def lowest_checkpoints(self) -> dict[str, int]:
         """Per physical channel, the lowest position any virtual channel still needs."""
-        lowest = {p: self._stream.end_position(p) for p in self.catalog.pchannels()}
-        for info in self.catalog.all():
-            for vchannel, pchannel in zip(info.vchannels, info.pchannels, strict=True):
-                try:
-                    position = self.segments.checkpoint(vchannel, pchannel).position
-                except LookupError:
-                    continue  # dropped meanwhile
-                lowest[pchannel] = min(lowest.get(pchannel, position), position)
-        return lowest
+        return self.data.lowest_checkpoints()
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
         return self._dispatch.wait_idle(timeout_s)
 
-    # --- root: time, ids, DDL
-
-    def alloc_timestamp(self, count: int = 1) -> int:
-        return self.tso.allocate(count)
-
-    def alloc_ids(self, count: int) -> int:
-        return self.ids.allocate(count)
-
-    # --- time ticks (coordinator/ticks.py)
-
-    def register_proxy(self, proxy_id: int) -> int:
-        return self.ticks.register_proxy(proxy_id)
-
-    def unregister_proxy(self, proxy_id: int) -> None:
-        self.ticks.unregister_proxy(proxy_id)
-
-    def report_safe_ts(self, proxy_id: int, report: SafeTsReport, wait_s: float) -> int:
-        return self.ticks.report(proxy_id, report, wait_s)
-
-    def request_tick(
-        self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
-    ) -> None:
-        self.ticks.request_tick(proxy_id, report, pchannels, at_least)
-
-    # --- data: segments, flush, checkpoints
-
-    def assign_segment(
-        self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
-    ) -> int:
-        # Under the DDL lock: a partition dropped meanwhile must not get a new segment.
-        with self._ddl_lock:
-            info = self.catalog.get(collection_id)
-            if all(p.partition_id != partition_id for p in info.partitions):
-                raise errors.PartitionNotFound(f"partition={partition_id}")
-            if vchannel not in info.vchannels:
-                raise errors.ParameterInvalid(f"channel {vchannel} is not one of {info.name}'s")
-            segment_id, sealed = self.segments.assign(
-                collection_id, partition_id, vchannel, num_rows, self.tso.allocate
-            )
-        if sealed is not None:
-            self._notify_sealed([sealed])
-        return segment_id
-
-    def flush(self, collection_id: int) -> FlushResult:
-        info = self.catalog.get(collection_id)
-        flush_ts = self.tso.allocate()
-        sealed = self.segments.seal_collection(collection_id, flush_ts)
-        for vchannel in info.vchannels:
-            self.segments.request_flush(vchannel, flush_ts)
-        self._notify_sealed(sealed)
-        for vchannel in info.vchannels:
-            owner, node = self.nodes.channel_owner(vchannel)
-            done = self._dispatch.submit(
-                "flush", lambda n=node, v=vchannel: n.flush_channel(v, flush_ts), node
-            )
-            done.add_done_callback(
-                functools.partial(self._flush_call_done, vchannel, flush_ts, owner.node_id)
-            )
-        pending = self.segments.of_collection(collection_id, [SegmentState.SEALED])
-        flushed = self.segments.of_collection(collection_id, [SegmentState.FLUSHED])
-        return FlushResult(
-            segment_ids=tuple(s.segment_id for s in pending),
-            flushed_segment_ids=tuple(s.segment_id for s in flushed),
-            seal_ts=flush_ts,
-            flush_ts=flush_ts,
-        )
-
-    def flush_state(self, collection_id: int, segment_ids: Sequence[int], flush_ts: int) -> bool:
-        """Whether the flush is done; raises once it has waited past ``flush_timeout_s``."""
-        for segment_id in segment_ids:
-            segment = self.segments.get(segment_id)
-            if segment is not None and segment.state in (SegmentState.GROWING, SegmentState.SEALED):
-                self._raise_if_flush_failed(segment.vchannel, flush_ts)
-                self._check_flush_overdue(segment.vchannel, segment.seal_ts or flush_ts)
-                return False
-        if not flush_ts or not collection_id:
-            return True
-        try:
-            info = self.catalog.get(collection_id)
-        except errors.CollectionNotFound:
-            return True
-        for vchannel in info.vchannels:
-            if self.segments.flushed_ts(vchannel) < flush_ts:
-                self._raise_if_flush_failed(vchannel, flush_ts)
-                self._check_flush_overdue(vchannel, flush_ts)
-                return False
-        return True
-
-    def _flush_call_done(
-        self, vchannel: str, flush_ts: int, node_id: int, done: Future[None]
-    ) -> None:
-        failure = done.exception()
-        if failure is None:
-            return
-        why = f"datanode {node_id} failed it: {type(failure).__name__}: {failure}"
-        with self._flush_failures_lock:
-            latest = self._flush_failures.get(vchannel)
-            if latest is None or latest[0] <= flush_ts:
-                self._flush_failures[vchannel] = (flush_ts, why)
-
-    def _raise_if_flush_failed(self, vchannel: str, flush_ts: int) -> None:
-        """A flush not done yet whose call (or a later one) failed on the datanode fails."""
-        if not flush_ts:
-            return
-        with self._flush_failures_lock:
-            failed = self._flush_failures.get(vchannel)
-        if failed is not None and failed[0] >= flush_ts:
-            raise errors.ServiceUnavailable(f"flush of channel {vchannel}: {failed[1]}")
-
-    def _check_flush_overdue(self, vchannel: str, since_ts: int) -> None:
-        if not since_ts:
-            return
-        waited_s = time.time() - (since_ts >> 18) / 1000
-        if waited_s < self._config.flush_timeout_s:
-            return
-        try:
-            self.nodes.datanode_for(vchannel)
-            cause = "its datanode has not persisted it"
-        except errors.ServiceNotReady:
-            cause = "no datanode serves the channel"
-        raise errors.ServiceUnavailable(
-            f"flush of channel {vchannel} not done after {waited_s:.0f}s "
-            f"(coordinator.flush_timeout_s={self._config.flush_timeout_s:g}): {cause}"
-        )
-
-    # --- compaction
-
-    def manual_compaction(self, collection_id: int) -> int:
-        self.catalog.get(collection_id)
-        return self.compaction.manual(collection_id)
-
-    def compaction_state(self, compaction_id: int) -> CompactionProgress:
-        return self.compaction.state(compaction_id)
-
-    def _compaction_committed(self, result: SegmentInfo, sources: Sequence[SegmentInfo]) -> None:
-        """After the KV swap: querynodes swap too (or drop, if nothing was left), then index."""
-        if result.state is SegmentState.FLUSHED:
-            self._notify_querynodes(result.collection_id, lambda n: n.segment_flushed(result))
-            self._schedule_builds(result)
-            return
-        for source in sources:
-            self._notify_querynodes(source.collection_id, lambda n, s=source: n.segment_dropped(s))
-
     def _periodic_jobs(self) -> list[PeriodicJob]:
         config = self._config
         jobs = [
-            PeriodicJob("seal", config.seal_check_interval_s, self._seal_expired),
+            PeriodicJob("seal", config.seal_check_interval_s, self.data.seal_expired),
             PeriodicJob("gc", config.gc_interval_s, self._collect_garbage),
         ]
         if config.compaction_auto:
@@ -329,125 +220,167 @@ class Coordinator(CollectionDdl, IndexCoordination, QueryCoordination):
 
     def _collect_garbage(self) -> None:
         # Metadata first: a drop that failed halfway leaves files the scan must see as orphans.
-        self._resume_ddl()
+        self.root.resume_ddl()
         self.gc.run_once()
-
-    def _seal_expired(self) -> None:
-        sealed = self.segments.seal_expired(
-            self._config.segment_max_age_s, self._config.segment_idle_s, self.tso.allocate
-        )
-        self._notify_sealed(sealed)
-
-    def collection_statistics(
-        self, collection_id: int, partition_ids: Sequence[int] = ()
-    ) -> CollectionStats:
-        self.catalog.get(collection_id)
-        wanted = set(partition_ids)
-        rows = 0
-        for segment in self.segments.of_collection(collection_id):
-            if wanted and segment.partition_id not in wanted:
-                continue
-            if segment.state is SegmentState.GROWING:
-                rows += self.segments.growing_rows(segment.segment_id)
-            else:
-                rows += segment.num_rows
-        return CollectionStats(row_count=rows)
-
-    def channel_snapshot(self, vchannel: str) -> ChannelSnapshot:
-        info = self._collection_of_channel(vchannel)
-        pchannel = info.pchannel_of(vchannel)
-        return ChannelSnapshot(
-            collection=info,
-            checkpoint=self.segments.checkpoint(vchannel, pchannel),
-            segments=tuple(self.segments.of_channel(vchannel)),
-            delta_logs=tuple(self.segments.deltas_of_channel(vchannel)),
-            indexes=tuple(self.indexes.of_collection(info.collection_id)),
-            pending_flush_ts=self.segments.pending_flush_ts(vchannel),
-        )
-
-    # A datanode's reports apply only under its channel's current lease (see
-    # coordinator/nodes.py): a node cut off meanwhile gets channel_lease_lost.
-
-    def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
-        with self.nodes.holding_lease(segment.vchannel, lease):
-            flushed = self.segments.mark_flushed(segment)
-        if flushed is None:
-            log.info(
-                "flushed segment is gone, removing its files", extra={"segment": segment.segment_id}
-            )
-            self._dispatch.submit("gc", lambda: self._remove_files([segment]))
-            return
-        log.info(
-            "segment flushed",
-            extra={
-                "segment": segment.segment_id,
-                "rows": segment.num_rows,
-                "state": flushed.state.value,
-            },
-        )
-        if flushed.state is not SegmentState.FLUSHED:
-            self._notify_querynodes(flushed.collection_id, lambda n: n.segment_dropped(flushed))
-            return
-        self._notify_querynodes(flushed.collection_id, lambda n: n.segment_flushed(flushed))
-        self._schedule_builds(flushed)
-
-    def add_delta_log(self, log_entry: DeltaLog, lease: ChannelLease) -> None:
-        with self.nodes.holding_lease(log_entry.vchannel, lease):
-            self.segments.add_delta(log_entry)
-
-    def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
-        with self.nodes.holding_lease(checkpoint.vchannel, lease):
-            self.segments.update_checkpoint(checkpoint)
-
-    def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
-        with self.nodes.holding_lease(vchannel, lease):
-            self.segments.channel_flushed(vchannel, flush_ts)
-
-    # --- internals
-
-    def _collection_of_channel(self, vchannel: str) -> CollectionInfo:
-        for info in self.catalog.all():
-            if vchannel in info.vchannels:
-                return info
-        raise errors.CollectionNotFound(f"channel={vchannel}")
-
-    def _watch(self, vchannel: str) -> None:
-        try:
-            owner, node = self.nodes.channel_owner(vchannel)
-        except errors.ServiceNotReady:
-            # A cluster's datanodes may join after this; membership watches it then.
-            log.warning("no datanode to watch the channel yet", extra={"channel": vchannel})
-            return
-        self.nodes.mark_watched(vchannel, owner.epoch)
-        self._dispatch.submit("watch", lambda: node.watch_channel(vchannel, owner.epoch), node)
-
-    def _notify_sealed(self, sealed: Sequence[SegmentInfo]) -> None:
-        for segment in sealed:
-            node = self.nodes.datanode_for(segment.vchannel)
-            self._dispatch.submit(
-                "seal",
-                lambda n=node, s=segment: n.seal_segment(s.vchannel, s.segment_id, s.seal_ts),
-                node,
-            )
-
-    def _notify_querynodes(self, collection_id: int, call: Any) -> None:
-        if self.loads.get(collection_id) is None:
-            return
-        for node in self.nodes.querynodes():
-            self._dispatch.submit("querynode", lambda n=node: call(n), node)
 
     # --- membership hooks: nodes come and go (coordinator.membership calls these)
 
     def watch_channel(self, vchannel: str) -> None:
         """Have the channel's datanode (a new one if its owner left) consume it."""
-        self._watch(vchannel)
+        self._node_calls.watch(vchannel)
 
-    def _remove_files(
-        self, segments: Sequence[SegmentInfo], extra_keys: Sequence[str] = ()
+    def place_channel(
+        self, collection_id: int, vchannel: str, partition_ids: Sequence[int]
     ) -> None:
-        for segment in segments:
-            for key in (segment.data_key, segment.pk_stats_key, *segment.index_files.values()):
-                if key:
-                    self._storage.delete(key)
-        for key in extra_keys:
-            self._storage.delete(key)
+        self.query.place_channel(collection_id, vchannel, partition_ids)
+
+    def loaded_partitions(self, collection_id: int) -> set[int] | None:
+        return self.query.loaded_partitions(collection_id)
+
+    def indexnode_left(self, node_id: int) -> None:
+        self.index.indexnode_left(node_id)
+
+    def schedule_missing_builds(self) -> None:
+        self.index.schedule_missing_builds()
+
+    # --- root: time, ids, ticks, DDL
+
+    def alloc_timestamp(self, count: int = 1) -> int:
+        return self.root.alloc_timestamp(count)
+
+    def alloc_ids(self, count: int) -> int:
+        return self.root.alloc_ids(count)
+
+    def register_proxy(self, proxy_id: int) -> int:
+        return self.root.register_proxy(proxy_id)
+
+    def unregister_proxy(self, proxy_id: int) -> None:
+        self.root.unregister_proxy(proxy_id)
+
+    def report_safe_ts(self, proxy_id: int, report: SafeTsReport, wait_s: float) -> int:
+        return self.root.report_safe_ts(proxy_id, report, wait_s)
+
+    def request_tick(
+        self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
+    ) -> None:
+        self.root.request_tick(proxy_id, report, pchannels, at_least)
+
+    def create_collection(
+        self,
+        db_name: str,
+        schema: CollectionSchema,
+        shards_num: int,
+        consistency_level: ConsistencyLevel,
+        properties: dict[str, str],
+    ) -> CollectionInfo:
+        return self.root.create_collection(
+            db_name, schema, shards_num, consistency_level, properties
+        )
+
+    def drop_collection(self, db_name: str, name: str) -> None:
+        self.root.drop_collection(db_name, name)
+
+    def describe_collection(
+        self, db_name: str, name: str = "", collection_id: int = 0
+    ) -> CollectionInfo:
+        return self.root.describe_collection(db_name, name, collection_id)
+
+    def list_collections(self, db_name: str) -> list[CollectionInfo]:
+        return self.root.list_collections(db_name)
+
+    def create_partition(self, db_name: str, collection: str, partition: str) -> None:
+        self.root.create_partition(db_name, collection, partition)
+
+    def drop_partition(self, db_name: str, collection: str, partition: str) -> None:
+        self.root.drop_partition(db_name, collection, partition)
+
+    # --- data: segments, flush, compaction, checkpoints
+
+    def assign_segment(
+        self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
+    ) -> int:
+        return self.data.assign_segment(collection_id, partition_id, vchannel, num_rows)
+
+    def flush(self, collection_id: int) -> FlushResult:
+        return self.data.flush(collection_id)
+
+    def flush_state(self, collection_id: int, segment_ids: Sequence[int], flush_ts: int) -> bool:
+        return self.data.flush_state(collection_id, segment_ids, flush_ts)
+
+    def manual_compaction(self, collection_id: int) -> int:
+        return self.data.manual_compaction(collection_id)
+
+    def compaction_state(self, compaction_id: int) -> CompactionProgress:
+        return self.data.compaction_state(compaction_id)
+
+    def collection_statistics(
+        self, collection_id: int, partition_ids: Sequence[int] = ()
+    ) -> CollectionStats:
+        return self.data.collection_statistics(collection_id, partition_ids)
+
+    def channel_snapshot(self, vchannel: str) -> ChannelSnapshot:
+        return self.data.channel_snapshot(vchannel)
+
+    def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
+        self.data.segment_flushed(segment, lease)
+
+    def add_delta_log(self, log: DeltaLog, lease: ChannelLease) -> None:
+        self.data.add_delta_log(log, lease)
+
+    def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
+        self.data.update_checkpoint(checkpoint, lease)
+
+    def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
+        self.data.channel_flushed(vchannel, flush_ts, lease)
+
+    # --- index
+
+    def create_index(
+        self,
+        collection_id: int,
+        field_name: str,
+        index_name: str,
+        index_type: str,
+        metric_type: str,
+        params: dict[str, Any],
+        user_params: dict[str, str],
+    ) -> IndexInfo:
+        return self.index.create_index(
+            collection_id, field_name, index_name, index_type, metric_type, params, user_params
+        )
+
+    def describe_indexes(
+        self, collection_id: int, field_name: str = "", index_name: str = ""
+    ) -> list[IndexProgress]:
+        return self.index.describe_indexes(collection_id, field_name, index_name)
+
+    def drop_index(self, collection_id: int, field_name: str, index_name: str) -> None:
+        self.index.drop_index(collection_id, field_name, index_name)
+
+    def index_built(self, task: IndexBuildTask, key: str) -> None:
+        self.index.index_built(task, key)
+
+    def index_failed(self, task: IndexBuildTask, reason: str) -> None:
+        self.index.index_failed(task, reason)
+
+    # --- query: load state and shard leaders
+
+    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
+        self.query.load_collection(collection_id, partition_ids)
+
+    def release_collection(self, collection_id: int) -> None:
+        self.query.release_collection(collection_id)
+
+    def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
+        self.query.release_partitions(collection_id, partition_ids)
+
+    def load_progress(self, collection_id: int, partition_ids: Sequence[int] = ()) -> LoadProgress:
+        return self.query.load_progress(collection_id, partition_ids)
+
+    def shard_leaders(self, collection_id: int) -> dict[str, int]:
+        return self.query.shard_leaders(collection_id)
+
+
+if TYPE_CHECKING:
+    # Checked by mypy only: the coordinator answers every caller's interface.
+    _implements: Callable[..., CoordinatorApi] = Coordinator

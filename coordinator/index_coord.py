@@ -1,7 +1,7 @@
 """The coordinator's index role: index definitions, build tasks and their progress.
 
-A mixin of :class:`coordinator.core.Coordinator`, which owns the state these
-methods use (catalog, segments, index catalog, nodes, dispatcher, allocators).
+A part of :class:`coordinator.core.Coordinator`, which makes the state it is given
+(catalog, segments, index catalog, nodes, dispatcher, allocators).
 
 Builds are retried: a build whose indexnode leaves (its session ends) or that
 fails goes back to the queue and to an indexnode (another one, or the same when
@@ -15,35 +15,57 @@ with its file.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
+from coordinator.allocators import IdAllocator, TimestampOracle
 from coordinator.builds import BuildKey, BuildTracker
 from coordinator.catalog import Catalog
 from coordinator.dispatch import Dispatcher
 from coordinator.indexes import IndexCatalog
 from coordinator.loads import LoadRegistry
+from coordinator.node_calls import NodeCalls
 from coordinator.nodes import NodeRegistry
 from coordinator.segments import SegmentManager
 from elanus import errors
 from elanus.meta import IndexBuildTask, IndexInfo, SegmentInfo, SegmentState
-from elanus.services import IndexProgress
+from elanus.services import IndexNodeClient, IndexProgress
 from elanus.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
 
-class IndexCoordination:
-    catalog: Catalog
-    segments: SegmentManager
-    indexes: IndexCatalog
-    loads: LoadRegistry
-    nodes: NodeRegistry
-    builds: BuildTracker
-    _dispatch: Dispatcher
-    _ddl_lock: threading.RLock
-    _storage: ObjectStore
+class IndexCoordinator:
+    def __init__(
+        self,
+        ddl_lock: threading.RLock,
+        tso: TimestampOracle,
+        ids: IdAllocator,
+        catalog: Catalog,
+        segments: SegmentManager,
+        indexes: IndexCatalog,
+        loads: LoadRegistry,
+        nodes: NodeRegistry,
+        builds: BuildTracker,
+        storage: ObjectStore,
+        dispatch: Dispatcher,
+        node_calls: NodeCalls,
+    ) -> None:
+        self._ddl_lock = ddl_lock
+        self.tso = tso
+        self.ids = ids
+        self.catalog = catalog
+        self.segments = segments
+        self.indexes = indexes
+        self.loads = loads
+        self.nodes = nodes
+        self.builds = builds
+        self._storage = storage
+        self._dispatch = dispatch
+        self._node_calls = node_calls
 
     def create_index(
         self,
@@ -72,7 +94,7 @@ class IndexCoordination:
             )
         if created:
             for segment in self.segments.of_collection(collection_id, [SegmentState.FLUSHED]):
-                self._schedule_builds(segment)
+                self.schedule_builds(segment)
         return info
 
     def describe_indexes(
@@ -101,7 +123,7 @@ class IndexCoordination:
             for index in found:
                 self.indexes.remove(index)
                 keys = self.segments.drop_index_files(collection_id, index.index_id)
-                self._dispatch.submit("gc", lambda k=keys: [self._storage.delete(x) for x in k])
+                self._dispatch.submit("gc", functools.partial(self._delete_files, keys))
 
     def index_built(self, task: IndexBuildTask, key: str) -> None:
         build = (task.index.index_id, task.segment.segment_id)
@@ -127,7 +149,7 @@ class IndexCoordination:
         ):
             self._storage.delete(key)  # the segment or the index went away meanwhile
             return
-        self._notify_querynodes(
+        self._node_calls.notify_querynodes(
             updated.collection_id, lambda n: n.segment_indexed(updated, task.index)
         )
 
@@ -169,14 +191,14 @@ class IndexCoordination:
         """Index builds no node has taken (none was registered, or its node left)."""
         for info in self.catalog.all():
             for segment in self.segments.of_collection(info.collection_id, [SegmentState.FLUSHED]):
-                self._schedule_builds(segment)
+                self.schedule_builds(segment)
 
     def _retry_build(self, build: BuildKey) -> None:
         segment = self.segments.get(build[1])
         if segment is not None and segment.state is SegmentState.FLUSHED:
-            self._schedule_builds(segment)
+            self.schedule_builds(segment)
 
-    def _schedule_builds(self, segment: SegmentInfo) -> None:
+    def schedule_builds(self, segment: SegmentInfo) -> None:
         try:
             info = self.catalog.get(segment.collection_id)
         except errors.CollectionNotFound:
@@ -204,10 +226,14 @@ class IndexCoordination:
                 node_id, node = chosen
                 self.indexes.started(*build)
                 self.builds.start(build, task.build_id, node_id)
-            self._dispatch.submit("build", lambda n=node, t=task: self._submit_build(n, t), node)
+            self._dispatch.submit("build", functools.partial(self._submit_build, node, task), node)
 
-    def _submit_build(self, node: Any, task: IndexBuildTask) -> None:
+    def _submit_build(self, node: IndexNodeClient, task: IndexBuildTask) -> None:
         try:
             node.submit(task)
         except Exception as exc:  # unreachable or refused: counts as a failed attempt
             self.index_failed(task, f"submitting the build failed: {type(exc).__name__}: {exc}")
+
+    def _delete_files(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._storage.delete(key)

@@ -1,11 +1,12 @@
 """The coordinator's query role: loads, releases, progress and shard leaders.
 
-A mixin of :class:`coordinator.core.Coordinator`, which owns the state these
-methods use (catalog, index catalog, load registry, nodes, dispatcher).
+A part of :class:`coordinator.core.Coordinator`, which makes the state it is given
+(catalog, index catalog, load registry, nodes, dispatcher).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -21,12 +22,20 @@ from elanus.services import LoadProgress, QueryNodeClient
 log = logging.getLogger(__name__)
 
 
-class QueryCoordination:
-    catalog: Catalog
-    indexes: IndexCatalog
-    loads: LoadRegistry
-    nodes: NodeRegistry
-    _dispatch: Dispatcher
+class QueryCoordinator:
+    def __init__(
+        self,
+        catalog: Catalog,
+        indexes: IndexCatalog,
+        loads: LoadRegistry,
+        nodes: NodeRegistry,
+        dispatch: Dispatcher,
+    ) -> None:
+        self.catalog = catalog
+        self.indexes = indexes
+        self.loads = loads
+        self.nodes = nodes
+        self._dispatch = dispatch
 
     def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
         info = self.catalog.get(collection_id)
@@ -38,7 +47,7 @@ class QueryCoordination:
                     "please create index firstly"
                 )
         self.loads.start(collection_id, partition_ids)
-        self._dispatch_load(collection_id, partition_ids)
+        self.dispatch_load(collection_id, partition_ids)
 
     def release_collection(self, collection_id: int) -> None:
         self.catalog.get(collection_id)
@@ -47,7 +56,7 @@ class QueryCoordination:
         # Through the dispatcher, so a load still running on a node finishes first.
         for node in self.nodes.querynodes():
             self._dispatch.submit(
-                "release", lambda n=node: n.release_collection(collection_id), node
+                "release", functools.partial(node.release_collection, collection_id), node
             )
 
     def release_partitions(self, collection_id: int, partition_ids: Sequence[int]) -> None:
@@ -56,15 +65,10 @@ class QueryCoordination:
         state = self.loads.release_partitions(collection_id, partition_ids, all_ids)
         for node in self.nodes.querynodes():
             if state is None:
-                self._dispatch.submit(
-                    "release", lambda n=node: n.release_collection(collection_id), node
-                )
+                release = functools.partial(node.release_collection, collection_id)
             else:
-                self._dispatch.submit(
-                    "release",
-                    lambda n=node: n.release_partitions(collection_id, partition_ids),
-                    node,
-                )
+                release = functools.partial(node.release_partitions, collection_id, partition_ids)
+            self._dispatch.submit("release", release, node)
 
     def load_progress(self, collection_id: int, partition_ids: Sequence[int] = ()) -> LoadProgress:
         info = self.catalog.get(collection_id)
@@ -94,7 +98,7 @@ class QueryCoordination:
         info = self.catalog.get(collection_id)
         return set(state.partition_ids) or {p.partition_id for p in info.partitions}
 
-    def _dispatch_load(self, collection_id: int, partition_ids: Sequence[int]) -> None:
+    def dispatch_load(self, collection_id: int, partition_ids: Sequence[int]) -> None:
         info = self.catalog.get(collection_id)
         for vchannel in info.vchannels:
             self.place_channel(collection_id, vchannel, partition_ids)

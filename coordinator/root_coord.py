@@ -1,7 +1,7 @@
-"""The coordinator's DDL: collections and partitions, created and dropped.
+"""The coordinator's root role: time, ids, time ticks, and the DDL of collections and partitions.
 
-A mixin of :class:`coordinator.core.Coordinator`, which owns the state these
-methods use. A drop commits with one catalog transaction that also records it
+A part of :class:`coordinator.core.Coordinator`, which makes the state it is given.
+A drop commits with one catalog transaction that also records it
 as pending (:mod:`coordinator.ddl_recovery`); the rest is idempotent and is
 finished at once, or at the next start or GC run if the coordinator died
 first. Files are left to the GC's grace period.
@@ -13,19 +13,22 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from coordinator.allocators import IdAllocator, TimestampOracle
 from coordinator.catalog import Catalog, PartitionDrop
 from coordinator.ddl_recovery import DropCompletion
 from coordinator.dispatch import Dispatcher
 from coordinator.loads import LoadRegistry
+from coordinator.node_calls import NodeCalls
 from coordinator.nodes import NodeRegistry
 from coordinator.segments import SegmentManager
+from coordinator.ticks import TickAggregator
 from elanus import errors
 from elanus.config import CoordinatorConfig
-from elanus.meta import CollectionInfo, ConsistencyLevel, PartitionInfo, SegmentInfo
+from elanus.meta import CollectionInfo, ConsistencyLevel, PartitionInfo
 from elanus.schema import CollectionSchema
+from elanus.services import SafeTsReport
 from elanus.stream import MessageStream
 
 log = logging.getLogger(__name__)
@@ -33,20 +36,62 @@ log = logging.getLogger(__name__)
 MAX_SHARDS = 16
 
 
-class CollectionDdl:
-    _config: CoordinatorConfig
-    _stream: MessageStream
-    _ddl_lock: threading.RLock
-    _drops: DropCompletion
-    _dispatch: Dispatcher
-    tso: TimestampOracle
-    ids: IdAllocator
-    catalog: Catalog
-    segments: SegmentManager
-    loads: LoadRegistry
-    nodes: NodeRegistry
-    _watch: Callable[[str], None]
-    _notify_sealed: Callable[[Sequence[SegmentInfo]], None]
+class RootCoordinator:
+    def __init__(
+        self,
+        config: CoordinatorConfig,
+        stream: MessageStream,
+        ddl_lock: threading.RLock,
+        tso: TimestampOracle,
+        ids: IdAllocator,
+        ticks: TickAggregator,
+        catalog: Catalog,
+        segments: SegmentManager,
+        loads: LoadRegistry,
+        nodes: NodeRegistry,
+        drops: DropCompletion,
+        dispatch: Dispatcher,
+        node_calls: NodeCalls,
+    ) -> None:
+        self._config = config
+        self._stream = stream
+        self._ddl_lock = ddl_lock
+        self.tso = tso
+        self.ids = ids
+        self.ticks = ticks
+        self.catalog = catalog
+        self.segments = segments
+        self.loads = loads
+        self.nodes = nodes
+        self._drops = drops
+        self._dispatch = dispatch
+        self._node_calls = node_calls
+
+    # --- time and ids
+
+    def alloc_timestamp(self, count: int = 1) -> int:
+        return self.tso.allocate(count)
+
+    def alloc_ids(self, count: int) -> int:
+        return self.ids.allocate(count)
+
+    # --- time ticks (coordinator/ticks.py)
+
+    def register_proxy(self, proxy_id: int) -> int:
+        return self.ticks.register_proxy(proxy_id)
+
+    def unregister_proxy(self, proxy_id: int) -> None:
+        self.ticks.unregister_proxy(proxy_id)
+
+    def report_safe_ts(self, proxy_id: int, report: SafeTsReport, wait_s: float) -> int:
+        return self.ticks.report(proxy_id, report, wait_s)
+
+    def request_tick(
+        self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
+    ) -> None:
+        self.ticks.request_tick(proxy_id, report, pchannels, at_least)
+
+    # --- DDL
 
     def create_collection(
         self,
@@ -75,7 +120,7 @@ class CollectionDdl:
             )
             if created:
                 for vchannel in info.vchannels:
-                    self._watch(vchannel)
+                    self._node_calls.watch(vchannel)
         return info
 
     def drop_collection(self, db_name: str, name: str) -> None:
@@ -133,9 +178,9 @@ class CollectionDdl:
             self._drops.finish_partition_drop(
                 PartitionDrop(info.collection_id, target.partition_id)
             )
-        self._notify_sealed(sealed)
+        self._node_calls.notify_sealed(sealed)
 
-    def _resume_ddl(self) -> None:
+    def resume_ddl(self) -> None:
         """Finish drops left pending (by a crash, or a KV error mid-call); nodes forget them."""
         with self._ddl_lock:
             resumed = self._drops.resume()
@@ -143,10 +188,9 @@ class CollectionDdl:
             self._forget_on_nodes(info)
 
     def _forget_on_nodes(self, info: CollectionInfo) -> None:
-        for node in self.nodes.querynodes():
-            self._dispatch.submit(
-                "release", lambda n=node: n.release_collection(info.collection_id), node
-            )
+        for querynode in self.nodes.querynodes():
+            release = functools.partial(querynode.release_collection, info.collection_id)
+            self._dispatch.submit("release", release, querynode)
         owners, live = self.nodes.channel_owners(), set(self.nodes.datanode_ids())
         for vchannel in info.vchannels:
             if owners.get(vchannel) in live:
