@@ -24,33 +24,39 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     # --- root: time, ids, DDL
 
     @answers(pb.AllocTimestampResponse)
-    def AllocTimestamp(self, request: pb.AllocTimestampRequest, context: Context) -> object:
+    def AllocTimestamp(
+        self, request: pb.AllocTimestampRequest, context: Context
+    ) -> pb.AllocTimestampResponse:
         return pb.AllocTimestampResponse(timestamp=self._core.alloc_timestamp(request.count))
 
     @answers(pb.AllocIdsResponse)
-    def AllocIds(self, request: pb.AllocIdsRequest, context: Context) -> object:
+    def AllocIds(self, request: pb.AllocIdsRequest, context: Context) -> pb.AllocIdsResponse:
         return pb.AllocIdsResponse(first_id=self._core.alloc_ids(request.count))
 
     # --- time ticks
 
     @answers(pb.RegisterProxyResponse)
-    def RegisterProxy(self, request: pb.RegisterProxyRequest, context: Context) -> object:
+    def RegisterProxy(
+        self, request: pb.RegisterProxyRequest, context: Context
+    ) -> pb.RegisterProxyResponse:
         return pb.RegisterProxyResponse(floor_ts=self._core.register_proxy(request.proxy_id))
 
     @answers(pb.Ack)
-    def UnregisterProxy(self, request: pb.UnregisterProxyRequest, context: Context) -> object:
+    def UnregisterProxy(self, request: pb.UnregisterProxyRequest, context: Context) -> pb.Ack:
         self._core.unregister_proxy(request.proxy_id)
         return pb.Ack()
 
     @answers(pb.ReportSafeTsResponse)
-    def ReportSafeTs(self, request: pb.ReportSafeTsRequest, context: Context) -> object:
+    def ReportSafeTs(
+        self, request: pb.ReportSafeTsRequest, context: Context
+    ) -> pb.ReportSafeTsResponse:
         demand = self._core.report_safe_ts(
             request.proxy_id, codec.safe_ts_report_from_pb(request.report), request.wait_s
         )
         return pb.ReportSafeTsResponse(demand=demand)
 
     @answers(pb.Ack)
-    def RequestTick(self, request: pb.RequestTickRequest, context: Context) -> object:
+    def RequestTick(self, request: pb.RequestTickRequest, context: Context) -> pb.Ack:
         self._core.request_tick(
             request.proxy_id,
             codec.safe_ts_report_from_pb(request.report),
@@ -60,7 +66,9 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         return pb.Ack()
 
     @answers(pb.CollectionResponse)
-    def CreateCollection(self, request: pb.CreateCollectionRequest, context: Context) -> object:
+    def CreateCollection(
+        self, request: pb.CreateCollectionRequest, context: Context
+    ) -> pb.CollectionResponse:
         info = self._core.create_collection(
             request.db_name,
             codec.schema_from_json(request.schema_json),
@@ -71,58 +79,68 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         return pb.CollectionResponse(collection_json=codec.to_json(info))
 
     @answers(pb.Ack)
-    def DropCollection(self, request: pb.DropCollectionRequest, context: Context) -> object:
+    def DropCollection(self, request: pb.DropCollectionRequest, context: Context) -> pb.Ack:
         self._core.drop_collection(request.db_name, request.name)
         return pb.Ack()
 
     @answers(pb.CollectionResponse)
-    def DescribeCollection(self, request: pb.DescribeCollectionRequest, context: Context) -> object:
+    def DescribeCollection(
+        self, request: pb.DescribeCollectionRequest, context: Context
+    ) -> pb.CollectionResponse:
         info = self._core.describe_collection(request.db_name, request.name, request.collection_id)
         return pb.CollectionResponse(collection_json=codec.to_json(info))
 
     @answers(pb.ListCollectionsResponse)
-    def ListCollections(self, request: pb.ListCollectionsRequest, context: Context) -> object:
+    def ListCollections(
+        self, request: pb.ListCollectionsRequest, context: Context
+    ) -> pb.ListCollectionsResponse:
         infos = self._core.list_collections(request.db_name)
         return pb.ListCollectionsResponse(collections_json=[codec.to_json(i) for i in infos])
 
     @answers(pb.Ack)
-    def CreatePartition(self, request: pb.CreatePartitionRequest, context: Context) -> object:
+    def CreatePartition(self, request: pb.CreatePartitionRequest, context: Context) -> pb.Ack:
         self._core.create_partition(request.db_name, request.collection, request.partition)
         return pb.Ack()
 
     @answers(pb.Ack)
-    def DropPartition(self, request: pb.DropPartitionRequest, context: Context) -> object:
+    def DropPartition(self, request: pb.DropPartitionRequest, context: Context) -> pb.Ack:
         self._core.drop_partition(request.db_name, request.collection, request.partition)
         return pb.Ack()
 
     # --- data: segments, flush, checkpoints
 
     @answers(pb.AssignSegmentResponse)
-    def AssignSegment(self, request: pb.AssignSegmentRequest, context: Context) -> object:
+    def AssignSegment(
+        self, request: pb.AssignSegmentRequest, context: Context
+    ) -> pb.AssignSegmentResponse:
         segment_id = self._core.assign_segment(
             request.collection_id, request.partition_id, request.vchannel, request.num_rows
         )
         return pb.AssignSegmentResponse(segment_id=segment_id)
 
     @answers(pb.FlushResponse)
-    def Flush(self, request: pb.FlushRequest, context: Context) -> object:
+    def Flush(self, request: pb.FlushRequest, context: Context) -> pb.FlushResponse:
         result = self._core.flush(request.collection_id)
         return pb.FlushResponse(result=codec.flush_result_to_pb(result))
 
     @answers(pb.FlushStateResponse)
-    def FlushState(self, request: pb.FlushStateRequest, context: Context) -> object:
+    def FlushState(self, request: pb.FlushStateRequest, context: Context) -> pb.FlushStateResponse:
         flushed = self._core.flush_state(
             request.collection_id, tuple(request.segment_ids), request.flush_ts
         )
         return pb.FlushStateResponse(flushed=flushed)
 
     @answers(pb.ManualCompactionResponse)
-    def ManualCompaction(self, request: pb.ManualCompactionRequest, context: Context) -> object:
+    def ManualCompaction(
+        self, request: pb.ManualCompactionRequest, context: Context
+    ) -> pb.ManualCompactionResponse:
         compaction_id = self._core.manual_compaction(request.collection_id)
         return pb.ManualCompactionResponse(compaction_id=compaction_id)
 
     @answers(pb.CompactionStateResponse)
-    def CompactionState(self, request: pb.CompactionStateRequest, context: Context) -> object:
+    def CompactionState(
+        self, request: pb.CompactionStateRequest, context: Context
+    ) -> pb.CompactionStateResponse:
         progress = self._core.compaction_state(request.compaction_id)
         return pb.CompactionStateResponse(
             state=progress.state,
@@ -134,37 +152,39 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     @answers(pb.CollectionStatisticsResponse)
     def CollectionStatistics(
         self, request: pb.CollectionStatisticsRequest, context: Context
-    ) -> object:
+    ) -> pb.CollectionStatisticsResponse:
         stats = self._core.collection_statistics(
             request.collection_id, tuple(request.partition_ids)
         )
         return pb.CollectionStatisticsResponse(result=codec.collection_stats_to_pb(stats))
 
     @answers(pb.ChannelSnapshotResponse)
-    def ChannelSnapshot(self, request: pb.ChannelSnapshotRequest, context: Context) -> object:
+    def ChannelSnapshot(
+        self, request: pb.ChannelSnapshotRequest, context: Context
+    ) -> pb.ChannelSnapshotResponse:
         snapshot = self._core.channel_snapshot(request.vchannel)
         return pb.ChannelSnapshotResponse(result=codec.snapshot_to_pb(snapshot))
 
     @answers(pb.Ack)
-    def SegmentFlushed(self, request: pb.SegmentFlushedRequest, context: Context) -> object:
+    def SegmentFlushed(self, request: pb.SegmentFlushedRequest, context: Context) -> pb.Ack:
         segment = codec.segment_from_json(request.segment_json)
         self._core.segment_flushed(segment, codec.lease_from_pb(request.lease))
         return pb.Ack()
 
     @answers(pb.Ack)
-    def AddDeltaLog(self, request: pb.AddDeltaLogRequest, context: Context) -> object:
+    def AddDeltaLog(self, request: pb.AddDeltaLogRequest, context: Context) -> pb.Ack:
         delta = codec.delta_log_from_json(request.delta_log_json)
         self._core.add_delta_log(delta, codec.lease_from_pb(request.lease))
         return pb.Ack()
 
     @answers(pb.Ack)
-    def UpdateCheckpoint(self, request: pb.UpdateCheckpointRequest, context: Context) -> object:
+    def UpdateCheckpoint(self, request: pb.UpdateCheckpointRequest, context: Context) -> pb.Ack:
         checkpoint = codec.checkpoint_from_json(request.checkpoint_json)
         self._core.update_checkpoint(checkpoint, codec.lease_from_pb(request.lease))
         return pb.Ack()
 
     @answers(pb.Ack)
-    def ChannelFlushed(self, request: pb.ChannelFlushedRequest, context: Context) -> object:
+    def ChannelFlushed(self, request: pb.ChannelFlushedRequest, context: Context) -> pb.Ack:
         lease = codec.lease_from_pb(request.lease)
         self._core.channel_flushed(request.vchannel, request.flush_ts, lease)
         return pb.Ack()
@@ -172,7 +192,9 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     # --- index
 
     @answers(pb.CreateIndexResponse)
-    def CreateIndex(self, request: pb.CreateIndexRequest, context: Context) -> object:
+    def CreateIndex(
+        self, request: pb.CreateIndexRequest, context: Context
+    ) -> pb.CreateIndexResponse:
         info = self._core.create_index(
             request.collection_id,
             request.field_name,
@@ -185,49 +207,55 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         return pb.CreateIndexResponse(index_json=codec.to_json(info))
 
     @answers(pb.DescribeIndexesResponse)
-    def DescribeIndexes(self, request: pb.DescribeIndexesRequest, context: Context) -> object:
+    def DescribeIndexes(
+        self, request: pb.DescribeIndexesRequest, context: Context
+    ) -> pb.DescribeIndexesResponse:
         progress = self._core.describe_indexes(
             request.collection_id, request.field_name, request.index_name
         )
         return pb.DescribeIndexesResponse(result=[codec.index_progress_to_pb(p) for p in progress])
 
     @answers(pb.Ack)
-    def DropIndex(self, request: pb.DropIndexRequest, context: Context) -> object:
+    def DropIndex(self, request: pb.DropIndexRequest, context: Context) -> pb.Ack:
         self._core.drop_index(request.collection_id, request.field_name, request.index_name)
         return pb.Ack()
 
     @answers(pb.Ack)
-    def IndexBuilt(self, request: pb.IndexBuiltRequest, context: Context) -> object:
+    def IndexBuilt(self, request: pb.IndexBuiltRequest, context: Context) -> pb.Ack:
         self._core.index_built(codec.build_task_from_pb(request.task), request.key)
         return pb.Ack()
 
     @answers(pb.Ack)
-    def IndexFailed(self, request: pb.IndexFailedRequest, context: Context) -> object:
+    def IndexFailed(self, request: pb.IndexFailedRequest, context: Context) -> pb.Ack:
         self._core.index_failed(codec.build_task_from_pb(request.task), request.reason)
         return pb.Ack()
 
     # --- query: load state and shard leaders
 
     @answers(pb.Ack)
-    def LoadCollection(self, request: pb.LoadCollectionRequest, context: Context) -> object:
+    def LoadCollection(self, request: pb.LoadCollectionRequest, context: Context) -> pb.Ack:
         self._core.load_collection(request.collection_id, tuple(request.partition_ids))
         return pb.Ack()
 
     @answers(pb.Ack)
-    def ReleaseCollection(self, request: pb.ReleaseCollectionRequest, context: Context) -> object:
+    def ReleaseCollection(self, request: pb.ReleaseCollectionRequest, context: Context) -> pb.Ack:
         self._core.release_collection(request.collection_id)
         return pb.Ack()
 
     @answers(pb.Ack)
-    def ReleasePartitions(self, request: pb.ReleasePartitionsRequest, context: Context) -> object:
+    def ReleasePartitions(self, request: pb.ReleasePartitionsRequest, context: Context) -> pb.Ack:
         self._core.release_partitions(request.collection_id, tuple(request.partition_ids))
         return pb.Ack()
 
     @answers(pb.LoadProgressResponse)
-    def LoadProgress(self, request: pb.LoadProgressRequest, context: Context) -> object:
+    def LoadProgress(
+        self, request: pb.LoadProgressRequest, context: Context
+    ) -> pb.LoadProgressResponse:
         progress = self._core.load_progress(request.collection_id, tuple(request.partition_ids))
         return pb.LoadProgressResponse(result=codec.load_progress_to_pb(progress))
 
     @answers(pb.ShardLeadersResponse)
-    def ShardLeaders(self, request: pb.ShardLeadersRequest, context: Context) -> object:
+    def ShardLeaders(
+        self, request: pb.ShardLeadersRequest, context: Context
+    ) -> pb.ShardLeadersResponse:
         return pb.ShardLeadersResponse(leaders=self._core.shard_leaders(request.collection_id))
