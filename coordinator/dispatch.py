@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -96,8 +97,11 @@ class Dispatcher:
             for lane in self._lanes.values():
                 lane.wake.notify()
             threads = list(self._threads)
+        deadline = (
+            time.monotonic() + timeout_s
+        )  # one bound for all: a hung node's lane may never end
         for thread in threads:
-            thread.join(timeout_s)
+            thread.join(max(deadline - time.monotonic(), 0.0))
 
     def _run(self, lane: _Lane) -> None:
         while True:
