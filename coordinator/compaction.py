@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from coordinator.segments import SegmentManager
+from elanus import errors
 from elanus.config import CoordinatorConfig
 from elanus.meta import CompactionPlan, DeltaLog, SegmentInfo, SegmentState
 from elanus.services import CompactionProgress, DataNodeClient
@@ -182,6 +183,8 @@ class CompactionManager:
             ok = False
             try:
                 ok = self._execute(plan)
+            except errors.ElanusError as exc:  # its datanode unreachable or refusing
+                log.warning("compaction failed", extra={"plan": plan.plan_id, "reason": str(exc)})
             except Exception:
                 log.exception("compaction failed", extra={"plan": plan.plan_id})
             with self._lock:

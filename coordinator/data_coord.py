@@ -128,7 +128,9 @@ class DataCoordinator:
         )
 
     def flush_state(self, collection_id: int, segment_ids: Sequence[int], flush_ts: int) -> bool:
-        """Whether the flush is done; raises once it has waited past ``flush_timeout_s``."""
+        """Whether the flush is done; raises once it has waited past ``flush_timeout_s``,
+        and at once when its call failed on the datanode of any of its channels."""
+        self._raise_if_any_flush_failed(collection_id, flush_ts)
         for segment_id in segment_ids:
             segment = self.segments.get(segment_id)
             if segment is not None and segment.state in (SegmentState.GROWING, SegmentState.SEALED):
@@ -143,7 +145,6 @@ class DataCoordinator:
             return True
         for vchannel in info.vchannels:
             if self.segments.flushed_ts(vchannel) < flush_ts:
-                self._raise_if_flush_failed(vchannel, flush_ts)
                 self._check_flush_overdue(vchannel, flush_ts)
                 return False
         return True
@@ -159,6 +160,17 @@ class DataCoordinator:
             latest = self._flush_failures.get(vchannel)
             if latest is None or latest[0] <= flush_ts:
                 self._flush_failures[vchannel] = (flush_ts, why)
+
+    def _raise_if_any_flush_failed(self, collection_id: int, flush_ts: int) -> None:
+        if not flush_ts or not collection_id:
+            return
+        try:
+            info = self.catalog.get(collection_id)
+        except errors.CollectionNotFound:
+            return
+        for vchannel in info.vchannels:
+            if self.segments.flushed_ts(vchannel) < flush_ts:
+                self._raise_if_flush_failed(vchannel, flush_ts)
 
     def _raise_if_flush_failed(self, vchannel: str, flush_ts: int) -> None:
         """A flush not done yet whose call (or a later one) failed on the datanode fails."""

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from elanus import errors
+
 log = logging.getLogger(__name__)
 
 
@@ -52,5 +54,9 @@ class Housekeeping:
                 job.next_at = now + job.interval_s
                 try:
                     job.run()
+                except errors.ElanusError as exc:  # a node or the KV unreachable: next round
+                    log.warning(
+                        "coordinator job failed", extra={"job": job.name, "reason": str(exc)}
+                    )
                 except Exception:
                     log.exception("coordinator job failed", extra={"job": job.name})

@@ -199,6 +199,8 @@ class Membership:
         while not self._stopping.wait(self._interval_s):
             try:
                 self.reconcile()
+            except errors.ElanusError as exc:  # a node or the KV unreachable: tried again
+                log.warning("reconciling nodes failed", extra={"reason": str(exc)})
             except Exception:
                 log.exception("reconciling nodes failed")
 
