@@ -77,8 +77,8 @@ class RecordingDataNode:
 
     calls: list[tuple[str, tuple]] = field(default_factory=list)
 
-    def watch_channel(self, vchannel: str) -> None:
-        self.calls.append(("watch", (vchannel,)))
+    def watch_channel(self, vchannel: str, epoch: int) -> None:
+        self.calls.append(("watch", (vchannel, epoch)))
 
     def unwatch_channel(self, vchannel: str) -> None:
         self.calls.append(("unwatch", (vchannel,)))
