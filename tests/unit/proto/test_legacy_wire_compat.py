@@ -30,13 +30,14 @@ PYMILVUS1_MODULES = ["milvus.grpc_gen.status_pb2", "milvus.grpc_gen.milvus_pb2"]
 SERVICE = "milvus.grpc.MilvusService"
 
 # The RPCs issue 16 names (1.x without the hybrid collections): each must be declared.
-SERVED_RPCS = """
+_SERVED_RPC_TEXT = """
     CreateCollection HasCollection DescribeCollection CountCollection ShowCollections
     ShowCollectionInfo DropCollection CreateIndex DescribeIndex DropIndex CreatePartition
     HasPartition ShowPartitions DropPartition Insert GetVectorsByID GetVectorIDs Search
     SearchByID SearchInFiles Cmd DeleteByID PreloadCollection ReleaseCollection
     ReloadSegments Flush Compact
-""".split()
+"""
+SERVED_RPCS = _SERVED_RPC_TEXT.split()
 
 
 def _dump(python: Path, modules: list[str], env: dict[str, str]) -> dict[str, Any]:
