@@ -341,7 +341,10 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
         info = self._info(request.collection_name)
         if request.tag == DEFAULT_PARTITION:
             raise t.Refused(status_pb2.ILLEGAL_ARGUMENT, "the default partition cannot be dropped")
-        self._partition_id(info, request.tag)
+        partition_id = self._partition_id(info, request.tag)
+        # Elanus drops no loaded partition; 1.x has no loading, so release it first.
+        if self.ctx.coordinator.load_progress(info.collection_id).state != "NotLoad":
+            self.ctx.coordinator.release_partitions(info.collection_id, [partition_id])
         self.ctx.coordinator.drop_partition(DEFAULT_DB, info.name, request.tag)
 
     # --- rows
