@@ -206,3 +206,35 @@ def test_binary_metrics(client: Any, new_name: Any, metric: Any) -> None:
     assert status.OK(), status
     status = client.create_index(name, IndexType.HNSW, {"M": 8, "efConstruction": 16})
     assert not status.OK() and status.code == 8
+
+
+def test_readme_quick_start(server: Any, new_name: Any) -> None:
+    """The snippet in the project README, against this server."""
+    host, port = host_port(server.uri)
+    name = new_name("readme")
+    client = Milvus(host=host, port=port)
+    assert client.create_collection(
+        {
+            "collection_name": name,
+            "dimension": 128,
+            "index_file_size": 1024,
+            "metric_type": MetricType.L2,
+        }
+    ).OK()
+    assert client.create_partition(name, "tag01").OK()
+    vectors = [[random.random() for _ in range(128)] for _ in range(20)]
+    status, ids = client.insert(collection_name=name, records=vectors)
+    assert status.OK()
+    assert client.insert(name, vectors, partition_tag="tag01")[0].OK()
+    assert client.delete_entity_by_id(name, ids[:10]).OK()
+    assert client.flush([name]).OK()
+    assert client.create_index(name, IndexType.IVF_FLAT, {"nlist": 4096}).OK()
+    status, results = client.search(
+        name, top_k=2, query_records=vectors[10:12], params={"nprobe": 16}
+    )
+    assert status.OK(), status
+    for row, wanted in zip(results, ids[10:12], strict=True):
+        assert row[0].distance == pytest.approx(0.0, abs=1e-4)
+        assert wanted in {hit.id for hit in row}
+    assert client.drop_collection(name).OK()
+    client.close()
