@@ -3,7 +3,9 @@
 This directory runs only in ``.venv-pymilvus1`` (tests/run's group ``legacy1``):
 pymilvus 1.1.2 (module ``milvus``) with a current grpcio, protobuf 3.20.x and
 PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python. Elsewhere it is not collected.
-The server is started with tests/compat/server.py's handle, probed with 1.x.
+The server is started with tests/compat/server.py's handle, probed with 1.x;
+with ELANUS_COMPAT_TARGET=cluster it is proxy 0 of `elanus cluster up`, as for
+tests/compat.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ else:
     os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+ON_CLUSTER = os.environ.get("ELANUS_COMPAT_TARGET", "elanus") == "cluster"
 
 
 def _load_server_module() -> Any:
@@ -64,9 +68,37 @@ def _probe(uri: str) -> None:
         client.close()
 
 
+@dataclass
+class ClusterTarget:
+    """Proxy 0 of a cluster, shaped like a standalone server handle for the tests."""
+
+    cluster: Any
+
+    @property
+    def uri(self) -> str:
+        return str(self.cluster.uri(0))
+
+    @property
+    def port(self) -> int:
+        return int(self.cluster.port)
+
+    def log_tail(self) -> str:
+        return str(self.cluster.log_tail())
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     base = tmp_path_factory.mktemp("elanus-legacy")
+    if ON_CLUSTER:
+        cluster = server_module.ElanusCluster(
+            base / "cluster", server_module.consecutive_free_ports(2)
+        )
+        cluster.start()
+        try:
+            yield ClusterTarget(cluster)
+        finally:
+            cluster.stop()
+        return
     handle = server_module.ElanusServer(
         data_dir=base / "data",
         port=server_module.free_port(),

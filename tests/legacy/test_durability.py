@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from milvus import Milvus
 
-from .conftest import _probe, host_port, server_module
+from .conftest import ON_CLUSTER, _probe, host_port, server_module
 
 
 @pytest.mark.fault
+@pytest.mark.skipif(ON_CLUSTER, reason="kills a standalone server; cluster faults: tests/cluster")
 def test_acknowledged_1x_writes_survive_kill_9(tmp_path: Path) -> None:
     handle = server_module.ElanusServer(
         data_dir=tmp_path / "data",
