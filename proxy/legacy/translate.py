@@ -177,7 +177,16 @@ def view(info: CollectionInfo, index_metric: str) -> LegacyView:
             "(it needs an INT64 primary key and one float or binary vector field, nothing "
             "else); use a Milvus 2.x client for it",
         )
+    binary = vectors[0].data_type is DataType.BINARY_VECTOR
+    # A 2.x collection without an index has no metric yet: 1.x's default for its vectors.
     metric_name = info.properties.get(METRIC_PROPERTY, "") or index_metric
+    metric_name = metric_name or ("HAMMING" if binary else "L2")
+    if metric_name not in METRIC_NUMBERS:
+        raise Refused(
+            status_pb2.ILLEGAL_METRIC_TYPE,
+            f"collection {info.name!r} uses the metric {metric_name}, which Milvus 1.x does "
+            "not have; use a Milvus 2.x client for it",
+        )
     try:
         size = int(info.properties.get(INDEX_FILE_SIZE_PROPERTY, DEFAULT_INDEX_FILE_SIZE))
     except ValueError:

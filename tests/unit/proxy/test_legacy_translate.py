@@ -92,6 +92,11 @@ def test_view_refuses_schemas_1x_cannot_express() -> None:
     )
     with pytest.raises(t.Refused, match="cannot express"):
         t.view(_info(wide), "L2")
+    cosine = t.new_schema("c", 4, binary=False)
+    with pytest.raises(t.Refused, match="COSINE") as raised:
+        t.view(_info(cosine), "COSINE")
+    assert raised.value.code == status_pb2.ILLEGAL_METRIC_TYPE
+    assert t.view(_info(cosine), "").metric_name == "L2"  # no index yet: 1.x's default
 
 
 def test_vectors_from_records_checks_dimension() -> None:
