@@ -11,8 +11,10 @@ from concurrent import futures
 
 import grpc
 
+from proto.legacy.v1 import milvus_pb2_grpc as legacy_pb2_grpc
 from proto.public import milvus_pb2_grpc
 from proxy.context import ProxyContext
+from proxy.legacy.service import LegacyServicer
 from proxy.rpc_admin import AdminRpcs
 from proxy.rpc_data import DataRpcs
 
@@ -42,6 +44,7 @@ def serve(ctx: ProxyContext, host: str, port: int, workers: int = 16) -> grpc.Se
         ],
     )
     milvus_pb2_grpc.add_MilvusServiceServicer_to_server(MilvusServicer(ctx), server)
+    legacy_pb2_grpc.add_MilvusServiceServicer_to_server(LegacyServicer(ctx), server)
     address = f"{host}:{port}"
     if server.add_insecure_port(address) == 0:
         raise OSError(f"cannot listen on {address}")

@@ -15,10 +15,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pymilvus import MilvusClient
 
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
@@ -67,6 +66,9 @@ class ElanusServer:
     port: int
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    # Called with the uri until it returns without raising; the default lists
+    # collections with pymilvus (imported only then, so other clients can use this).
+    ready_probe: Callable[[str], None] | None = field(default=None, repr=False)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -112,9 +114,7 @@ class ElanusServer:
                 )
             if port_accepts(self.port):
                 try:
-                    client = MilvusClient(uri=self.uri, timeout=5)
-                    client.list_collections()
-                    client.close()
+                    (self.ready_probe or _pymilvus_probe)(self.uri)
                     return
                 except Exception as error:  # any failure means "not yet"
                     last_error = f"{type(error).__name__}: {error}"
@@ -153,6 +153,14 @@ class ElanusServer:
             return "(no server log)"
         tail = text.splitlines()[-lines:]
         return f"--- elanus log tail ({self.log_path}) ---\n" + "\n".join(tail)
+
+
+def _pymilvus_probe(uri: str) -> None:
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(uri=uri, timeout=5)
+    client.list_collections()
+    client.close()
 
 
 CLUSTER_UP_TIMEOUT_S = 900.0  # a first run installs etcd, Kafka and MinIO
