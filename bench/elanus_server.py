@@ -33,8 +33,10 @@ TIMED_RPCS = ("Search", "Insert")
 
 def instrument(timing_path: str, profilers: dict[str, cProfile.Profile]) -> None:
     """Wrap the TIMED_RPCS handlers and VectorIndex.search to time each request."""
+    import dataclasses
+
     from elanus.vectors.index import VectorIndex
-    from proxy.rpc_data import DataRpcs
+    from proxy import routes
 
     per_thread = threading.local()
     timing_fd = os.open(timing_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -54,7 +56,7 @@ def instrument(timing_path: str, profilers: dict[str, cProfile.Profile]) -> None
 
     def timed(rpc_name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
-        def handler(self: Any, request: Any, context: Any) -> Any:
+        def handler(ctx: Any, request: Any, call: Any) -> Any:
             per_thread.index_s = 0.0
             profiler = profilers.get(rpc_name)
             # One request at a time per profiler: cProfile is not re-entrant.
@@ -62,8 +64,8 @@ def instrument(timing_path: str, profilers: dict[str, cProfile.Profile]) -> None
             started = time.perf_counter()
             try:
                 if profiling:
-                    return profiler.runcall(original, self, request, context)  # type: ignore[union-attr]
-                return original(self, request, context)
+                    return profiler.runcall(original, ctx, request, call)  # type: ignore[union-attr]
+                return original(ctx, request, call)
             finally:
                 elapsed = time.perf_counter() - started
                 if profiling:
@@ -74,8 +76,13 @@ def instrument(timing_path: str, profilers: dict[str, cProfile.Profile]) -> None
         return handler
 
     VectorIndex.search = timed_index_search  # type: ignore[method-assign]
-    for rpc_name in TIMED_RPCS:
-        setattr(DataRpcs, rpc_name, timed(rpc_name, getattr(DataRpcs, rpc_name)))
+    # The server builds its servicer from routes.ROUTES when it starts, after this.
+    routes.ROUTES = tuple(
+        dataclasses.replace(route, handler=timed(route.method, route.handler))
+        if route.method in TIMED_RPCS
+        else route
+        for route in routes.ROUTES
+    )
 
 
 def use_source_tree(tree: str) -> None:

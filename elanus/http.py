@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,12 +28,12 @@ log = logging.getLogger(__name__)
 
 PROXY_REQUESTS = Counter(
     "elanus_proxy_requests",
-    "Data requests the proxy handled, by operation and outcome",
+    "RPCs the proxy answered, by RPC (operation) and outcome (ok or the error's name)",
     ["operation", "outcome"],
 )
 PROXY_REQUEST_SECONDS = Histogram(
     "elanus_proxy_request_seconds",
-    "Time the proxy spent on a data request, by operation",
+    "Time the proxy spent answering an RPC, by RPC (operation)",
     ["operation"],
 )
 ROWS_INSERTED = Counter("elanus_rows_inserted", "Rows written by insert and upsert")
@@ -48,17 +47,12 @@ OnCall = Callable[[tuple[Any, ...], dict[str, Any]], None]
 class Metered:
     """Delegates every attribute to ``target``; the methods in ``hooks`` also run their hook.
 
-    A hook sees the call's arguments and runs after the call returns. When
-    ``operation_metrics`` is set, the hooked calls are also counted and timed
-    as proxy requests (outcome ``ok`` or the exception's class name).
+    A hook sees the call's arguments and runs after the call returns.
     """
 
-    def __init__(
-        self, target: Any, hooks: dict[str, OnCall], operation_metrics: bool = False
-    ) -> None:
+    def __init__(self, target: Any, hooks: dict[str, OnCall]) -> None:
         self._target = target
         self._hooks = hooks
-        self._operation_metrics = operation_metrics
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._target, name)
@@ -67,25 +61,19 @@ class Metered:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            outcome = "ok"
-            try:
-                result = attribute(*args, **kwargs)
-            except BaseException as exc:
-                outcome = type(exc).__name__
-                raise
-            finally:
-                if self._operation_metrics:
-                    PROXY_REQUESTS.labels(name, outcome).inc()
-                    PROXY_REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
+            result = attribute(*args, **kwargs)
             hook(args, kwargs)
             return result
 
         return call
 
 
-def _no_op(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    return None
+class ProxyRequestMetrics:
+    """The proxy pipeline's observer: every RPC counted and timed, failures included."""
+
+    def observe(self, method: str, outcome: str, seconds: float) -> None:
+        PROXY_REQUESTS.labels(method, outcome).inc()
+        PROXY_REQUEST_SECONDS.labels(method).observe(seconds)
 
 
 def _count_rows(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -100,13 +88,13 @@ Target = TypeVar("Target")
 
 
 def meter_proxy_writer(writer: Target) -> Target:
-    hooks: dict[str, OnCall] = {"insert": _count_rows, "upsert": _count_rows, "delete": _no_op}
-    return cast(Target, Metered(writer, hooks, True))
+    hooks: dict[str, OnCall] = {"insert": _count_rows, "upsert": _count_rows}
+    return cast(Target, Metered(writer, hooks))
 
 
 def meter_proxy_reader(reader: Target) -> Target:
-    hooks: dict[str, OnCall] = {"search": lambda a, k: SEARCHES.inc(), "query": _no_op}
-    return cast(Target, Metered(reader, hooks, True))
+    hooks: dict[str, OnCall] = {"search": lambda a, k: SEARCHES.inc()}
+    return cast(Target, Metered(reader, hooks))
 
 
 def meter_datanode_coordinator(coordinator: Target) -> Target:

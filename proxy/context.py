@@ -22,6 +22,11 @@ class ProxyContext:
     reader: Reader
     version: str
 
+    def require_database(self, db_name: str) -> None:
+        """Refuse a call inside a database that does not exist (only ``default`` does)."""
+        if db_name != DEFAULT_DB:
+            raise errors.DatabaseNotFound(f"database={db_name}")
+
     def collection(self, db_name: str, name: str) -> CollectionInfo:
         if not name:
             raise errors.ParameterInvalid("collection name should not be empty")

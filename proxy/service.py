@@ -1,33 +1,76 @@
-"""The gRPC front door: MilvusService on one port, every RPC a thin handler.
+"""The gRPC front door: MilvusService (2.x) and the Milvus 1.x service on one port.
 
-RPCs Elanus does not serve are not overridden here, so the generated base class
-answers them UNIMPLEMENTED, which is the honest answer.
+The 2.x servicer is made from the route table (proxy/routes.py): each method
+hands its request to the pipeline. A method without a route answers
+UNIMPLEMENTED, quietly: it is an honest answer, not a fault of the server.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from concurrent import futures
+from typing import Any
 
 import grpc
 
 from proto.legacy.v1 import milvus_pb2_grpc as legacy_pb2_grpc
 from proto.public import milvus_pb2_grpc
+from proxy import routes
 from proxy.context import ProxyContext
 from proxy.legacy.service import LegacyServicer
-from proxy.rpc_admin import AdminRpcs
-from proxy.rpc_data import DataRpcs
+from proxy.pipeline import Guard, Pipeline, RequestObserver, Route
 
 log = logging.getLogger(__name__)
 
 
-class MilvusServicer(AdminRpcs, DataRpcs, milvus_pb2_grpc.MilvusServiceServicer):
-    def __init__(self, ctx: ProxyContext) -> None:
-        self.ctx = ctx
+def milvus_servicer(pipeline: Pipeline) -> milvus_pb2_grpc.MilvusServiceServicer:
+    """A MilvusService servicer whose every method runs through ``pipeline``."""
+    declared = [
+        name for name in vars(milvus_pb2_grpc.MilvusServiceServicer) if not name.startswith("_")
+    ]
+    methods: dict[str, Callable[..., Any]] = {}
+    for name in declared:
+        methods[name] = _served(pipeline, name) if name in pipeline.routes else _unserved(name)
+    unknown = set(pipeline.routes) - set(declared)
+    if unknown:
+        raise ValueError(f"routes for methods MilvusService does not declare: {sorted(unknown)}")
+    servicer_type = type("MilvusServicer", (milvus_pb2_grpc.MilvusServiceServicer,), methods)
+    return servicer_type()  # type: ignore[no-any-return]
 
 
-def serve(ctx: ProxyContext, host: str, port: int, workers: int = 16) -> grpc.Server:
+def _served(pipeline: Pipeline, method: str) -> Callable[..., Any]:
+    def handle(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        metadata = {
+            key: value
+            for key, value in context.invocation_metadata()
+            if isinstance(value, str)  # binary headers (-bin) carry nothing we read
+        }
+        return pipeline.serve(method, request, metadata)
+
+    handle.__name__ = method
+    return handle
+
+
+def _unserved(method: str) -> Callable[..., Any]:
+    def handle(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented by Elanus yet")
+
+    handle.__name__ = method
+    return handle
+
+
+def serve(
+    ctx: ProxyContext,
+    host: str,
+    port: int,
+    workers: int = 16,
+    guard: Guard | None = None,
+    observer: RequestObserver | None = None,
+    table: Sequence[Route] | None = None,
+) -> grpc.Server:
     """Start the server and return it once it listens."""
+    pipeline = Pipeline(ctx, routes.ROUTES if table is None else table, guard, observer)
     limit = ctx.config.max_request_bytes
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="proxy-rpc"),
@@ -43,7 +86,7 @@ def serve(ctx: ProxyContext, host: str, port: int, workers: int = 16) -> grpc.Se
             ("grpc.http2.max_ping_strikes", 0),
         ],
     )
-    milvus_pb2_grpc.add_MilvusServiceServicer_to_server(MilvusServicer(ctx), server)
+    milvus_pb2_grpc.add_MilvusServiceServicer_to_server(milvus_servicer(pipeline), server)
     legacy_pb2_grpc.add_MilvusServiceServicer_to_server(LegacyServicer(ctx), server)
     address = f"{host}:{port}"
     if server.add_insecure_port(address) == 0:

@@ -61,7 +61,8 @@ def shard_of(pks: pa.Array, shards: int) -> np.ndarray:
     if pa.types.is_integer(pks.type):
         keys = pks.to_numpy(zero_copy_only=False).astype(np.uint64)
         mixed = (keys ^ (keys >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
-        return ((mixed >> np.uint64(33)) % np.uint64(shards)).astype(np.int64)
+        shard_of: np.ndarray = ((mixed >> np.uint64(33)) % np.uint64(shards)).astype(np.int64)
+        return shard_of
     return np.array([zlib.crc32(k.encode()) % shards for k in pks.to_pylist()], dtype=np.int64)
 
 
@@ -168,14 +169,14 @@ class DmlWriter:
                 for shard in range(info.shards_num):
                     keys = pks.filter(pa.array(shards_of[scope] == shard))
                     if len(keys):
-                        batch = dml.DeleteBatch(
+                        deletes = dml.DeleteBatch(
                             self._stamp(ts),
                             info.collection_id,
                             scope,
                             info.vchannels[shard],
                             keys,
                         )
-                        payloads.append((info.pchannels[shard], dml.encode_delete(batch)))
+                        payloads.append((info.pchannels[shard], dml.encode_delete(deletes)))
             if upsert is not None:
                 target_partition, rows = upsert
                 shards = shards_of[ALL_PARTITIONS]

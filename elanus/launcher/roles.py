@@ -16,6 +16,7 @@ from typing import Any
 from elanus.config import Config
 from elanus.http import (
     Health,
+    ProxyRequestMetrics,
     meter_datanode_coordinator,
     meter_indexnode_coordinator,
     meter_proxy_reader,
@@ -394,7 +395,7 @@ def _run_proxy(process: RoleProcess) -> None:
         version(),
     )
     port = process.port if process.port is not None else config.proxy.port
-    server = serve(ctx, config.proxy.host, port)
+    server = serve(ctx, config.proxy.host, port, observer=ProxyRequestMetrics())
     process.address = f"{config.proxy.advertise_host or config.proxy.host}:{port}"
     session.append(process.announce(kv))
     # Stops run in reverse: the server first, then the writer drains and leaves the

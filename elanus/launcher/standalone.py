@@ -10,6 +10,7 @@ from typing import Any
 from elanus.config import Config
 from elanus.http import (
     Health,
+    ProxyRequestMetrics,
     meter_datanode_coordinator,
     meter_indexnode_coordinator,
     meter_proxy_reader,
@@ -146,7 +147,7 @@ class Standalone:
             meter_proxy_reader(roles.reader),
             version(),
         )
-        server = serve(ctx, proxy_config.host, proxy_config.port)
+        server = serve(ctx, proxy_config.host, proxy_config.port, observer=ProxyRequestMetrics())
         self._stops.append(lambda: server.stop(grace=2).wait(5))
         self._stops.append(lambda: setattr(health, "state", "stopping"))
         health.state = "serving"

@@ -112,7 +112,10 @@ def _filter_json_keys(column: pa.Array, keys: Sequence[str]) -> list[str]:
 
 def _field_data(column: pa.Array, f: FieldSchema) -> schema_pb2.FieldData:
     fd = schema_pb2.FieldData(
-        type=int(f.data_type), field_name=f.name, field_id=f.field_id, is_dynamic=f.is_dynamic
+        type=schema_pb2.DataType.ValueType(f.data_type),
+        field_name=f.name,
+        field_id=f.field_id,
+        is_dynamic=f.is_dynamic,
     )
     if f.data_type == DataType.FLOAT_VECTOR:
         fd.vectors.dim = f.dim
@@ -153,7 +156,7 @@ def _fill_arrays(fd: schema_pb2.FieldData, column: pa.Array, f: FieldSchema) -> 
     """One ScalarField per row; a null row gets an empty one and a False flag."""
     arrays = fd.scalars.array_data
     arrays.SetInParent()
-    arrays.element_type = int(f.element_type)
+    arrays.element_type = schema_pb2.DataType.ValueType(f.element_type)
     if column.null_count:
         fd.valid_data.extend(column.is_valid().to_pylist())
     element_slot = SCALAR_SLOT[f.element_type]

@@ -65,17 +65,18 @@ def table_from_field_data(
     if num_rows <= 0:
         raise DataInvalid("the request contains no rows")
     by_name: dict[str, schema_pb2.FieldData] = {}
-    for fd in fields_data:
-        name = DYNAMIC_FIELD_NAME if fd.is_dynamic else fd.field_name
+    for sent in fields_data:
+        name = DYNAMIC_FIELD_NAME if sent.is_dynamic else sent.field_name
         if name in by_name:
             raise DataInvalid(f"field '{name}' appears more than once in the data")
-        by_name[name] = fd
+        by_name[name] = sent
     dynamic = schema.dynamic_field
     columns: dict[str, pa.Array] = {}
     for f in schema.fields:
         if f.is_dynamic:
             continue
-        fd = by_name.pop(f.name, None)
+        fd = by_name.get(f.name)
+        by_name.pop(f.name, None)
         if f.auto_id and not for_upsert:
             if fd is not None:
                 raise DataInvalid(
@@ -142,7 +143,7 @@ def _scalar_values(fd: schema_pb2.FieldData, f: FieldSchema) -> Any:
 
 
 def _column_from_field_data(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int) -> pa.Array:
-    if fd.type != f.data_type:
+    if fd.type != int(f.data_type):
         raise DataInvalid(
             f"field '{f.name}' is {type_name(f.data_type)} in the schema but the data is "
             f"{type_name(fd.type)}"
@@ -303,13 +304,14 @@ def _vector_column(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int) -> p
             f"the dim ({fd.vectors.dim}) of field '{f.name}' does not match the schema's dim "
             f"({f.dim})"
         )
+    flat: np.ndarray | bytes
     if f.data_type == DataType.FLOAT_VECTOR:
         flat = np.asarray(fd.vectors.float_vector.data, dtype=np.float32)
         rows, extra = divmod(flat.size, f.dim)
         if not np.isfinite(flat).all():
             raise DataInvalid(f"field '{f.name}' contains NaN or infinite values")
     elif f.data_type.is_half_vector:
-        flat = getattr(fd.vectors, expected)
+        flat = getattr(fd.vectors, str(expected))
         rows, extra = divmod(len(flat), f.dim * HALF_WIDTH)
         per_row, uneven = divmod(len(flat), max(num_rows, 1) * HALF_WIDTH)
         if num_rows and not uneven and per_row != f.dim:

@@ -107,7 +107,7 @@ def schema_to_proto(
                 name=f.name,
                 is_primary_key=f.is_primary,
                 description=f.description,
-                data_type=int(f.data_type),
+                data_type=schema_pb2.DataType.ValueType(f.data_type),
                 type_params=[
                     common_pb2.KeyValuePair(key=k, value=v) for k, v in f.type_params.items()
                 ],
@@ -115,7 +115,7 @@ def schema_to_proto(
                 is_dynamic=f.is_dynamic,
                 is_partition_key=f.is_partition_key,
                 nullable=f.nullable,
-                element_type=int(f.element_type),
+                element_type=schema_pb2.DataType.ValueType(f.element_type),
                 default_value=_default_to_proto(f),
             )
         )
@@ -124,7 +124,7 @@ def schema_to_proto(
 
 def _element_type(f: schema_pb2.FieldSchema) -> DataType:
     """An ARRAY field's element type; clients may send junk there for other fields."""
-    if f.data_type != DataType.ARRAY:
+    if f.data_type != int(DataType.ARRAY):
         return DataType.NONE
     if f.element_type not in DataType._value2member_map_:
         raise IllegalSchema(

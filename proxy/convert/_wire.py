@@ -48,7 +48,7 @@ SCALAR_SLOT = {
 def type_name(data_type: int) -> str:
     """Milvus's spelling of a data type ("FloatVector"), for messages users read."""
     try:
-        return schema_pb2.DataType.Name(data_type)
+        return schema_pb2.DataType.Name(schema_pb2.DataType.ValueType(data_type))
     except ValueError:
         return f"DataType({data_type})"
 
@@ -95,6 +95,7 @@ def vectors_from_placeholder_group(data: bytes, field: FieldSchema) -> np.ndarra
         raise DataInvalid("the search request has no query vectors")
     if field.data_type.is_half_vector:
         return _half_query_vectors(placeholder, field)
+    dtype: type[np.generic]
     if field.data_type == DataType.FLOAT_VECTOR:
         expected_type, width, dtype = common_pb2.FloatVector, field.dim * 4, np.float32
     elif field.data_type == DataType.BINARY_VECTOR:
@@ -105,10 +106,10 @@ def vectors_from_placeholder_group(data: bytes, field: FieldSchema) -> np.ndarra
         _wrong_query_type(placeholder, field)
     _check_query_widths(placeholder.values, width, 8 * width // field.dim, field)
     vectors = np.frombuffer(b"".join(placeholder.values), dtype=dtype)
-    vectors = vectors.reshape(len(placeholder.values), -1).copy()
-    if dtype is np.float32 and not np.isfinite(vectors).all():
+    shaped: np.ndarray = vectors.reshape(len(placeholder.values), -1).copy()
+    if dtype is np.float32 and not np.isfinite(shaped).all():
         raise DataInvalid("the query vectors contain NaN or infinite values")
-    return vectors
+    return shaped
 
 
 # Query vector types a half vector field accepts. Raw bytes arrive as BinaryVector
@@ -131,10 +132,10 @@ def _half_query_vectors(placeholder: common_pb2.PlaceholderValue, field: FieldSc
         vectors = half_to_float32(bits, field.data_type)
     else:
         _wrong_query_type(placeholder, field)
-    vectors = vectors.reshape(len(placeholder.values), field.dim).copy()
-    if not np.isfinite(vectors).all():
+    shaped: np.ndarray = vectors.reshape(len(placeholder.values), field.dim).copy()
+    if not np.isfinite(shaped).all():
         raise DataInvalid("the query vectors contain NaN or infinite values")
-    return vectors
+    return shaped
 
 
 def _wrong_query_type(placeholder: common_pb2.PlaceholderValue, field: FieldSchema) -> NoReturn:
@@ -175,7 +176,7 @@ def status(error: BaseException | None = None) -> common_pb2.Status:
         error = InternalError(f"{type(error).__name__}: {error}")
     return common_pb2.Status(
         code=error.code,
-        error_code=error.legacy_code,
+        error_code=common_pb2.ErrorCode.ValueType(error.legacy_code),
         reason=error.reason,
         retriable=error.retriable,
         detail=error.reason,

@@ -161,9 +161,9 @@ def test_standalone_serves_health_and_counts_real_traffic(standalone: tuple[int,
     found = samples(body.decode())
     assert found[("elanus_rows_inserted_total", ())] == ROWS
     assert found[("elanus_searches_total", ())] >= 1
-    inserts = found[("elanus_proxy_requests_total", (("operation", "insert"), ("outcome", "ok")))]
+    inserts = found[("elanus_proxy_requests_total", (("operation", "Insert"), ("outcome", "ok")))]
     assert inserts >= 1
-    assert found[("elanus_proxy_request_seconds_count", (("operation", "search"),))] >= 1
+    assert found[("elanus_proxy_request_seconds_count", (("operation", "Search"),))] >= 1
     # The client's write flushes: the datanode reported each flushed segment.
     assert found[("elanus_segments_flushed_total", ())] >= 1
 

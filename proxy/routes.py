@@ -1,0 +1,174 @@
+"""The MilvusService RPCs Elanus serves: one line each, and the privilege Milvus
+checks for it (the one privilege table; RBAC, issue 15, enforces it).
+
+An RPC missing here answers UNIMPLEMENTED. Adding one is a handler in
+proxy/rpcs/ and a line below.
+"""
+
+from __future__ import annotations
+
+from proto.public import milvus_pb2 as pb
+from proxy.pipeline import PUBLIC, Privilege, Route, staged
+from proxy.rpcs import (
+    collections,
+    delete,
+    indexes,
+    loading,
+    maintenance,
+    partitions,
+    query,
+    search,
+    server,
+    writes,
+)
+
+
+def on_global(name: str) -> Privilege:
+    return Privilege("Global", name)
+
+
+def on_collection(name: str) -> Privilege:
+    return Privilege("Collection", name)
+
+
+ROUTES: tuple[Route, ...] = (
+    # the server
+    Route("Connect", server.connect, pb.ConnectResponse, PUBLIC),
+    Route("GetVersion", server.get_version, pb.GetVersionResponse, PUBLIC, in_database=False),
+    Route("CheckHealth", server.check_health, pb.CheckHealthResponse, PUBLIC, in_database=False),
+    Route(
+        "GetComponentStates",
+        server.get_component_states,
+        pb.ComponentStates,
+        PUBLIC,
+        in_database=False,
+    ),
+    Route(
+        "AllocTimestamp",
+        server.alloc_timestamp,
+        pb.AllocTimestampResponse,
+        PUBLIC,
+        in_database=False,
+    ),
+    # databases
+    Route(
+        "ListDatabases",
+        server.list_databases,
+        pb.ListDatabasesResponse,
+        on_global("ListDatabases"),
+        in_database=False,
+    ),
+    Route(
+        "DescribeDatabase",
+        server.describe_database,
+        pb.DescribeDatabaseResponse,
+        Privilege("Database", "DescribeDatabase"),
+    ),
+    # collections
+    Route("CreateCollection", collections.create_collection, None, on_global("CreateCollection")),
+    Route("DropCollection", collections.drop_collection, None, on_global("DropCollection")),
+    Route(
+        "HasCollection",
+        collections.has_collection,
+        pb.BoolResponse,
+        on_collection("DescribeCollection"),
+    ),
+    Route(
+        "DescribeCollection",
+        collections.describe_collection,
+        pb.DescribeCollectionResponse,
+        on_collection("DescribeCollection"),
+    ),
+    Route(
+        "ShowCollections",
+        collections.show_collections,
+        pb.ShowCollectionsResponse,
+        on_global("ShowCollections"),
+    ),
+    Route(
+        "GetCollectionStatistics",
+        collections.get_collection_statistics,
+        pb.GetCollectionStatisticsResponse,
+        on_collection("GetStatistics"),
+    ),
+    # partitions
+    Route("CreatePartition", partitions.create_partition, None, on_collection("CreatePartition")),
+    Route("DropPartition", partitions.drop_partition, None, on_collection("DropPartition")),
+    Route("HasPartition", partitions.has_partition, pb.BoolResponse, on_collection("HasPartition")),
+    Route(
+        "ShowPartitions",
+        partitions.show_partitions,
+        pb.ShowPartitionsResponse,
+        on_collection("ShowPartitions"),
+    ),
+    Route(
+        "GetPartitionStatistics",
+        partitions.get_partition_statistics,
+        pb.GetPartitionStatisticsResponse,
+        on_collection("GetStatistics"),
+    ),
+    # loading
+    Route("LoadCollection", loading.load_collection, None, on_collection("Load")),
+    Route("ReleaseCollection", loading.release_collection, None, on_collection("Release")),
+    Route("LoadPartitions", loading.load_partitions, None, on_collection("Load")),
+    Route("ReleasePartitions", loading.release_partitions, None, on_collection("Release")),
+    Route(
+        "GetLoadingProgress",
+        loading.get_loading_progress,
+        pb.GetLoadingProgressResponse,
+        on_collection("GetLoadingProgress"),
+    ),
+    Route(
+        "GetLoadState",
+        loading.get_load_state,
+        pb.GetLoadStateResponse,
+        on_collection("GetLoadState"),
+    ),
+    # indexes
+    Route("CreateIndex", indexes.create_index, None, on_collection("CreateIndex")),
+    Route(
+        "DescribeIndex",
+        indexes.describe_index,
+        pb.DescribeIndexResponse,
+        on_collection("IndexDetail"),
+    ),
+    Route(
+        "GetIndexState",
+        indexes.get_index_state,
+        pb.GetIndexStateResponse,
+        on_collection("IndexDetail"),
+    ),
+    Route(
+        "GetIndexBuildProgress",
+        indexes.get_index_build_progress,
+        pb.GetIndexBuildProgressResponse,
+        on_collection("IndexDetail"),
+    ),
+    Route("DropIndex", indexes.drop_index, None, on_collection("DropIndex")),
+    # flushing and compaction
+    Route("Flush", maintenance.flush, pb.FlushResponse, on_collection("Flush")),
+    Route(
+        "GetFlushState",
+        maintenance.get_flush_state,
+        pb.GetFlushStateResponse,
+        on_collection("GetFlushState"),
+    ),
+    Route(
+        "ManualCompaction",
+        maintenance.manual_compaction,
+        pb.ManualCompactionResponse,
+        on_collection("Compaction"),
+    ),
+    Route(
+        "GetCompactionState",
+        maintenance.get_compaction_state,
+        pb.GetCompactionStateResponse,
+        on_collection("Compaction"),
+    ),
+    # rows
+    Route("Insert", writes.insert, pb.MutationResult, on_collection("Insert")),
+    Route("Upsert", writes.upsert, pb.MutationResult, on_collection("Upsert")),
+    Route("Delete", staged(delete.Delete()), pb.MutationResult, on_collection("Delete")),
+    Route("Search", staged(search.Search()), pb.SearchResults, on_collection("Search")),
+    Route("Query", staged(query.Query()), pb.QueryResults, on_collection("Query")),
+)

@@ -1,0 +1,109 @@
+"""Collections: create, drop, describe, list, statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elanus import errors, timestamps
+from elanus.meta import CollectionInfo, ConsistencyLevel
+from proto.public import common_pb2, milvus_pb2, schema_pb2
+from proxy import convert
+from proxy.context import ProxyContext
+from proxy.pipeline import Call
+
+
+def create_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    pb = schema_pb2.CollectionSchema()
+    try:
+        pb.ParseFromString(request.schema)
+    except Exception:
+        raise errors.IllegalSchema("the schema cannot be parsed") from None
+    if not pb.name:
+        pb.name = request.collection_name
+    if pb.name != request.collection_name:
+        raise errors.ParameterInvalid(
+            f"collection name ({request.collection_name}) and schema name ({pb.name}) differ"
+        )
+    schema = convert.validate_new_schema(convert.schema_from_proto(pb))
+    properties = convert.kv_pairs_to_dict(request.properties)
+    ctx.coordinator.create_collection(
+        call.db_name,
+        schema,
+        request.shards_num,
+        ConsistencyLevel(request.consistency_level),
+        properties,
+    )
+
+
+def drop_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    try:
+        ctx.collection(call.db_name, request.collection_name)
+    except errors.CollectionNotFound:
+        return None  # dropping what is not there succeeds, as in Milvus
+    ctx.coordinator.drop_collection(call.db_name, request.collection_name)
+
+
+def has_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    try:
+        ctx.collection(call.db_name, request.collection_name)
+    except errors.CollectionNotFound:
+        return milvus_pb2.BoolResponse(status=convert.status(), value=False)
+    return milvus_pb2.BoolResponse(status=convert.status(), value=True)
+
+
+def describe_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    if request.collectionID and not request.collection_name:
+        info = ctx.coordinator.describe_collection(call.db_name, collection_id=request.collectionID)
+    else:
+        info = ctx.collection(call.db_name, request.collection_name)
+    return _describe(info)
+
+
+def show_collections(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    infos = ctx.coordinator.list_collections(call.db_name)
+    if request.collection_names:
+        wanted = set(request.collection_names)
+        missing = wanted - {i.name for i in infos}
+        if missing:
+            raise errors.CollectionNotFound(f"collection={sorted(missing)[0]}")
+        infos = [i for i in infos if i.name in wanted]
+    response = milvus_pb2.ShowCollectionsResponse(status=convert.status())
+    for info in infos:
+        progress = ctx.coordinator.load_progress(info.collection_id)
+        if request.type == milvus_pb2.InMemory and progress.state == "NotLoad":
+            continue
+        response.collection_names.append(info.name)
+        response.collection_ids.append(info.collection_id)
+        response.created_timestamps.append(info.created_ts)
+        response.created_utc_timestamps.append(timestamps.physical_ms(info.created_ts))
+        response.inMemory_percentages.append(progress.percent)
+        response.query_service_available.append(progress.state == "Loaded")
+        response.shards_num.append(info.shards_num)
+    return response
+
+
+def get_collection_statistics(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    info = ctx.collection(call.db_name, request.collection_name)
+    stats = ctx.coordinator.collection_statistics(info.collection_id)
+    return milvus_pb2.GetCollectionStatisticsResponse(
+        status=convert.status(),
+        stats=[common_pb2.KeyValuePair(key="row_count", value=str(stats.row_count))],
+    )
+
+
+def _describe(info: CollectionInfo) -> milvus_pb2.DescribeCollectionResponse:
+    return milvus_pb2.DescribeCollectionResponse(
+        status=convert.status(),
+        schema=convert.schema_to_proto(info.schema),
+        collectionID=info.collection_id,
+        virtual_channel_names=list(info.vchannels),
+        physical_channel_names=list(info.pchannels),
+        created_timestamp=info.created_ts,
+        created_utc_timestamp=timestamps.physical_ms(info.created_ts),
+        shards_num=info.shards_num,
+        consistency_level=common_pb2.ConsistencyLevel.ValueType(info.consistency_level),
+        collection_name=info.name,
+        properties=[common_pb2.KeyValuePair(key=k, value=v) for k, v in info.properties.items()],
+        db_name=info.db_name,
+        num_partitions=len(info.partitions),
+    )

@@ -1,0 +1,114 @@
+"""Vector indexes: create, describe, build state, drop."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from elanus import errors, vectors
+from proto.public import common_pb2, milvus_pb2
+from proxy import convert
+from proxy.context import ProxyContext
+from proxy.pipeline import Call
+
+INDEX_STATES = {
+    "Finished": common_pb2.Finished,
+    "InProgress": common_pb2.InProgress,
+    "Failed": common_pb2.Failed,
+}
+# Keys some clients send among the index params that are not build parameters.
+_IGNORED_INDEX_KEYS = {"mmap.enabled", "index_name", "field_name"}
+
+
+def create_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    info = ctx.collection(call.db_name, request.collection_name)
+    field = info.schema.field(request.field_name)
+    if field is None:
+        raise errors.FieldNotFound(f"field={request.field_name}")
+    pairs = convert.kv_pairs_to_dict(request.extra_params)
+    build_params = convert.json_object(pairs.pop("params", ""), "index params")
+    requested_type = pairs.pop("index_type", "")
+    metric_type = pairs.pop("metric_type", "")
+    build_params.update({k: v for k, v in pairs.items() if k not in _IGNORED_INDEX_KEYS})
+    if not field.data_type.is_vector:
+        raise errors.IndexNotSupported(
+            f"indexes on scalar field '{field.name}' are not supported yet; "
+            "filters on it work without one"
+        )
+    spec = vectors.parse_index_spec(requested_type, metric_type, build_params, field)
+    # DescribeIndex echoes the parameters flat, as Milvus does: {"nlist": "8", ...}.
+    user_params = {
+        "index_type": spec.requested_type,
+        "metric_type": spec.metric_type,
+        **{k: v if isinstance(v, str) else json.dumps(v) for k, v in build_params.items()},
+    }
+    ctx.coordinator.create_index(
+        info.collection_id,
+        field.name,
+        request.index_name or field.name,
+        spec.index_type,
+        spec.metric_type,
+        spec.params,
+        user_params,
+    )
+
+
+def describe_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    info = ctx.collection(call.db_name, request.collection_name)
+    found = ctx.coordinator.describe_indexes(
+        info.collection_id, request.field_name, request.index_name
+    )
+    if not found:
+        raise errors.IndexNotFound(f"collection={info.name}")
+    response = milvus_pb2.DescribeIndexResponse(status=convert.status())
+    for progress in found:
+        index = progress.index
+        response.index_descriptions.append(
+            milvus_pb2.IndexDescription(
+                index_name=index.index_name,
+                indexID=index.index_id,
+                params=[
+                    common_pb2.KeyValuePair(key=k, value=v) for k, v in index.user_params.items()
+                ],
+                field_name=index.field_name,
+                indexed_rows=progress.indexed_rows,
+                total_rows=progress.total_rows,
+                pending_index_rows=progress.pending_rows,
+                state=INDEX_STATES[progress.state],
+                index_state_fail_reason=progress.fail_reason,
+            )
+        )
+    return response
+
+
+def get_index_state(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    progress = _one_index(ctx, request, call)
+    return milvus_pb2.GetIndexStateResponse(
+        status=convert.status(),
+        state=INDEX_STATES[progress.state],
+        fail_reason=progress.fail_reason,
+    )
+
+
+def get_index_build_progress(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    progress = _one_index(ctx, request, call)
+    return milvus_pb2.GetIndexBuildProgressResponse(
+        status=convert.status(),
+        indexed_rows=progress.indexed_rows,
+        total_rows=progress.total_rows,
+    )
+
+
+def drop_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    info = ctx.collection(call.db_name, request.collection_name)
+    ctx.coordinator.drop_index(info.collection_id, request.field_name, request.index_name)
+
+
+def _one_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    info = ctx.collection(call.db_name, request.collection_name)
+    found = ctx.coordinator.describe_indexes(
+        info.collection_id, request.field_name, request.index_name
+    )
+    if not found:
+        raise errors.IndexNotFound(f"collection={info.name}")
+    return found[0]
