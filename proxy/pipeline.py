@@ -97,8 +97,8 @@ Handler = Callable[["ProxyContext", Any, Call], Message]
 class Route:
     """One RPC: its handler, the message it answers with, the privilege it needs.
 
-    ``reply`` None means the RPC answers a bare ``common.Status``; a handler of
-    such an RPC may return None for success.
+    ``reply`` None means the RPC answers a bare Status; a handler of such an
+    RPC may return None for success.
     """
 
     method: str
@@ -110,6 +110,19 @@ class Route:
     in_database: bool = True
 
 
+@dataclass(frozen=True)
+class Wire:
+    """How one API spells its answers: the Milvus 2.x API, or the 1.x one."""
+
+    name: str
+    # Put before the method in metrics, so that 1.x "Search" is not 2.x "Search".
+    metric_prefix: str
+    # The reply of a Status-only RPC that succeeded.
+    success: Callable[[], Message]
+    # The reply (of type ``reply``, None for a bare Status) carrying an error.
+    failure: Callable[[type[Message] | None, errors.ElanusError], Message]
+
+
 class Pipeline:
     def __init__(
         self,
@@ -117,6 +130,7 @@ class Pipeline:
         routes: Sequence[Route],
         guard: Guard | None = None,
         observer: RequestObserver | None = None,
+        wire: Wire | None = None,
     ) -> None:
         self.ctx = ctx
         self.routes = {route.method: route for route in routes}
@@ -124,6 +138,7 @@ class Pipeline:
             raise ValueError("two routes for one method")
         self._guard = guard or OpenDoor()
         self._observer = observer or Unobserved()
+        self._wire = wire or MILVUS_V2
 
     def serve(self, method: str, request: Any, metadata: Mapping[str, str]) -> Message:
         """Run one RPC through every step and return its reply; never raises."""
@@ -139,26 +154,28 @@ class Pipeline:
                 self.ctx.require_database(call.db_name)
             reply = route.handler(self.ctx, request, call)
             if reply is None:
-                reply = convert.status()
+                reply = self._wire.success()
         except errors.ElanusError as exc:
             outcome = type(exc).__name__
             # A refused request is an expected answer, not a fault of the server.
             log.info(
                 "request refused",
                 extra={
+                    "api": self._wire.name,
                     "rpc": method,
                     "collection": call.collection_name,
                     "code": exc.code,
                     "reason": exc.reason,
                 },
             )
-            reply = failure(route.reply, exc)
+            reply = self._wire.failure(route.reply, exc)
         except Exception as exc:
             outcome = "InternalError"
-            log.exception("request failed", extra={"rpc": method})
-            reply = failure(route.reply, errors.InternalError(f"{type(exc).__name__}: {exc}"))
+            log.exception("request failed", extra={"api": self._wire.name, "rpc": method})
+            internal = errors.InternalError(f"{type(exc).__name__}: {exc}")
+            reply = self._wire.failure(route.reply, internal)
         elapsed = time.perf_counter() - started
-        self._observer.observe(method, outcome, elapsed)
+        self._observer.observe(self._wire.metric_prefix + method, outcome, elapsed)
         if call.stages:
             log.debug(
                 "request stages",
@@ -178,6 +195,9 @@ def failure(reply: type[Message] | None, exc: errors.ElanusError) -> Message:
     if reply is None or reply is common_pb2.Status:
         return status
     return reply(status=status)
+
+
+MILVUS_V2 = Wire("v2", "", convert.status, failure)
 
 
 # --- RPCs in stages

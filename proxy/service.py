@@ -1,14 +1,14 @@
 """The gRPC front door: MilvusService (2.x) and the Milvus 1.x service on one port.
 
-The 2.x servicer is made from the route table (proxy/routes.py): each method
-hands its request to the pipeline. A method without a route answers
+Each servicer is made from a route table (proxy/routes.py, proxy/legacy/routes.py):
+each method hands its request to the pipeline. A method without a route answers
 UNIMPLEMENTED, quietly: it is an honest answer, not a fault of the server.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from typing import Any
 
@@ -18,25 +18,38 @@ from proto.legacy.v1 import milvus_pb2_grpc as legacy_pb2_grpc
 from proto.public import milvus_pb2_grpc
 from proxy import routes
 from proxy.context import ProxyContext
-from proxy.legacy.service import LegacyServicer
+from proxy.legacy.routes import MILVUS_V1, UNSERVED_REASONS, legacy_routes
+from proxy.legacy.service import LegacyApi
 from proxy.pipeline import Guard, Pipeline, RequestObserver, Route
 
 log = logging.getLogger(__name__)
 
 
-def milvus_servicer(pipeline: Pipeline) -> milvus_pb2_grpc.MilvusServiceServicer:
-    """A MilvusService servicer whose every method runs through ``pipeline``."""
-    declared = [
-        name for name in vars(milvus_pb2_grpc.MilvusServiceServicer) if not name.startswith("_")
-    ]
+def grpc_servicer(
+    base: type[Any], pipeline: Pipeline, unserved_reasons: Mapping[str, str] | None = None
+) -> Any:
+    """A servicer of generated class ``base`` whose every method runs through ``pipeline``."""
+    declared = [name for name in vars(base) if not name.startswith("_")]
+    reasons = unserved_reasons or {}
     methods: dict[str, Callable[..., Any]] = {}
     for name in declared:
-        methods[name] = _served(pipeline, name) if name in pipeline.routes else _unserved(name)
+        if name in pipeline.routes:
+            methods[name] = _served(pipeline, name)
+        else:
+            methods[name] = _unserved(reasons.get(name, f"{name} is not implemented by Elanus yet"))
     unknown = set(pipeline.routes) - set(declared)
     if unknown:
-        raise ValueError(f"routes for methods MilvusService does not declare: {sorted(unknown)}")
-    servicer_type = type("MilvusServicer", (milvus_pb2_grpc.MilvusServiceServicer,), methods)
-    return servicer_type()  # type: ignore[no-any-return]
+        raise ValueError(f"routes for methods {base.__name__} does not declare: {sorted(unknown)}")
+    servicer_type = type(base.__name__.removesuffix("Servicer") + "Pipeline", (base,), methods)
+    return servicer_type()
+
+
+def milvus_servicer(pipeline: Pipeline) -> milvus_pb2_grpc.MilvusServiceServicer:
+    """The Milvus 2.x MilvusService, served by ``pipeline``."""
+    servicer: milvus_pb2_grpc.MilvusServiceServicer = grpc_servicer(
+        milvus_pb2_grpc.MilvusServiceServicer, pipeline
+    )
+    return servicer
 
 
 def _served(pipeline: Pipeline, method: str) -> Callable[..., Any]:
@@ -52,11 +65,10 @@ def _served(pipeline: Pipeline, method: str) -> Callable[..., Any]:
     return handle
 
 
-def _unserved(method: str) -> Callable[..., Any]:
+def _unserved(reason: str) -> Callable[..., Any]:
     def handle(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented by Elanus yet")
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, reason)
 
-    handle.__name__ = method
     return handle
 
 
@@ -71,6 +83,7 @@ def serve(
 ) -> grpc.Server:
     """Start the server and return it once it listens."""
     pipeline = Pipeline(ctx, routes.ROUTES if table is None else table, guard, observer)
+    legacy = Pipeline(ctx, legacy_routes(LegacyApi(ctx)), guard, observer, MILVUS_V1)
     limit = ctx.config.max_request_bytes
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="proxy-rpc"),
@@ -87,7 +100,8 @@ def serve(
         ],
     )
     milvus_pb2_grpc.add_MilvusServiceServicer_to_server(milvus_servicer(pipeline), server)
-    legacy_pb2_grpc.add_MilvusServiceServicer_to_server(LegacyServicer(ctx), server)
+    legacy_servicer = grpc_servicer(legacy_pb2_grpc.MilvusServiceServicer, legacy, UNSERVED_REASONS)
+    legacy_pb2_grpc.add_MilvusServiceServicer_to_server(legacy_servicer, server)
     address = f"{host}:{port}"
     if server.add_insecure_port(address) == 0:
         raise OSError(f"cannot listen on {address}")

@@ -1,32 +1,31 @@
-"""The Milvus 1.x servicer: each RPC translated onto the proxy's own operations.
+"""The Milvus 1.x API: each RPC translated onto the proxy's own operations.
 
 It uses the same :class:`~proxy.context.ProxyContext` as the 2.x API: the
 coordinator for DDL, indexes, loads, flush and compaction, the DML writer for
 inserts and deletes, the reader for search and query. Reads are Strong (a 1.x
 client expects to see what it wrote). A 1.x collection needs no load: the
 servicer loads it when it is created and whenever a read finds it released.
-Every handler answers a 1.x Status; nothing raises through to gRPC.
+A handler answers its reply or raises; the pipeline (proxy/legacy/routes.py)
+turns what it raises into a 1.x Status.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import grpc
 import numpy as np
 import pyarrow as pa
 
 from elanus import errors, vectors
 from elanus.columns import vector_column, vectors_from_column
 from elanus.meta import DEFAULT_DB, DEFAULT_PARTITION, CollectionInfo, ConsistencyLevel
-from proto.legacy.v1 import milvus_pb2, milvus_pb2_grpc, status_pb2
+from proto.legacy.v1 import milvus_pb2, status_pb2
 from proxy.context import ProxyContext
 from proxy.legacy import translate as t
+from proxy.pipeline import Call
 from proxy.reads import Consistency, SearchPlan
 
 log = logging.getLogger(__name__)
@@ -35,32 +34,10 @@ STRONG = Consistency(ConsistencyLevel.STRONG, False, 0)
 WAIT_S = 120.0  # for a load, a flush or a compaction the 1.x call waits on
 POLL_S = 0.05
 
-F = TypeVar("F", bound=Callable[..., Any])
 
+class LegacyApi:
+    """The 1.x RPCs, each answering its reply or raising (proxy/legacy/routes.py serves them)."""
 
-def legacy_rpc(reply: type | None) -> Callable[[F], F]:
-    """Answer what the handler raises as a 1.x Status (``reply`` None: a bare Status)."""
-
-    def decorate(handler: F) -> F:
-        @functools.wraps(handler)
-        def wrapper(self: Any, request: Any, context: Any) -> Any:
-            try:
-                result = handler(self, request, context)
-                return t.status() if result is None else result
-            except (t.Refused, errors.ElanusError) as exc:
-                log.info("1.x request refused", extra={"rpc": handler.__name__, "reason": str(exc)})
-                failure = t.refusal_status(exc)
-            except Exception as exc:
-                log.exception("1.x request failed", extra={"rpc": handler.__name__})
-                failure = t.refusal_status(exc)
-            return failure if reply is None else reply(status=failure)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
-class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
     def __init__(self, ctx: ProxyContext) -> None:
         self.ctx = ctx
 
@@ -201,8 +178,7 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
 
     # --- collections
 
-    @legacy_rpc(None)
-    def CreateCollection(self, request: Any, context: Any) -> Any:
+    def CreateCollection(self, request: Any, call: Call) -> Any:
         name = request.collection_name
         t.check_collection_name(name)
         metric_name, elanus_metric, binary = t.metric(request.metric_type or 1)
@@ -224,16 +200,14 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
         self._build_index(target, "BIN_FLAT" if binary else "FLAT", {})
         return None
 
-    @legacy_rpc(milvus_pb2.BoolReply)
-    def HasCollection(self, request: Any, context: Any) -> Any:
+    def HasCollection(self, request: Any, call: Call) -> Any:
         try:
             self._info(request.collection_name)
         except errors.CollectionNotFound:
             return milvus_pb2.BoolReply(status=t.status(), bool_reply=False)
         return milvus_pb2.BoolReply(status=t.status(), bool_reply=True)
 
-    @legacy_rpc(milvus_pb2.CollectionSchema)
-    def DescribeCollection(self, request: Any, context: Any) -> Any:
+    def DescribeCollection(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         return milvus_pb2.CollectionSchema(
             status=t.status(),
@@ -250,21 +224,18 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
             target.info, partition_ids, "", {}, (), None, 0, True, STRONG
         ).count
 
-    @legacy_rpc(milvus_pb2.CollectionRowCount)
-    def CountCollection(self, request: Any, context: Any) -> Any:
+    def CountCollection(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         return milvus_pb2.CollectionRowCount(
             status=t.status(), collection_row_count=self._count(target)
         )
 
-    @legacy_rpc(milvus_pb2.CollectionNameList)
-    def ShowCollections(self, request: Any, context: Any) -> Any:
+    def ShowCollections(self, request: Any, call: Call) -> Any:
         # Every collection is listed; one a 1.x client cannot use is refused when it is used.
         names = [i.name for i in self.ctx.coordinator.list_collections(DEFAULT_DB)]
         return milvus_pb2.CollectionNameList(status=t.status(), collection_names=sorted(names))
 
-    @legacy_rpc(milvus_pb2.CollectionInfo)
-    def ShowCollectionInfo(self, request: Any, context: Any) -> Any:
+    def ShowCollectionInfo(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         self._ensure_loaded(target.info)
         info = self._info(target.info.name)
@@ -276,21 +247,18 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
         text = json.dumps({"row_count": total, "partitions": partitions})
         return milvus_pb2.CollectionInfo(status=t.status(), json_info=text)
 
-    @legacy_rpc(None)
-    def DropCollection(self, request: Any, context: Any) -> Any:
+    def DropCollection(self, request: Any, call: Call) -> Any:
         info = self._info(request.collection_name)  # 1.x: dropping what is not there fails
         self.ctx.coordinator.drop_collection(DEFAULT_DB, info.name)
 
     # --- indexes
 
-    @legacy_rpc(None)
-    def CreateIndex(self, request: Any, context: Any) -> Any:
+    def CreateIndex(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         _, elanus_type = t.index_type(request.index_type, target.binary)
         self._build_index(target, elanus_type, t.json_params(request.extra_params))
 
-    @legacy_rpc(milvus_pb2.IndexParam)
-    def DescribeIndex(self, request: Any, context: Any) -> Any:
+    def DescribeIndex(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         found = self.ctx.coordinator.describe_indexes(target.info.collection_id, target.vector.name)
         if not found:
@@ -308,36 +276,31 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
             extra_params=[milvus_pb2.KeyValuePair(key="params", value=params)],
         )
 
-    @legacy_rpc(None)
-    def DropIndex(self, request: Any, context: Any) -> Any:
+    def DropIndex(self, request: Any, call: Call) -> Any:
         # 1.x: a collection without a built index is searched by brute force, i.e. FLAT.
         target = self._view(request.collection_name)
         self._build_index(target, "BIN_FLAT" if target.binary else "FLAT", {})
 
     # --- partitions
 
-    @legacy_rpc(None)
-    def CreatePartition(self, request: Any, context: Any) -> Any:
+    def CreatePartition(self, request: Any, call: Call) -> Any:
         info = self._info(request.collection_name)
         t.check_partition_tag(request.tag)
         if info.partition(request.tag) is not None:
             raise t.Refused(status_pb2.ILLEGAL_ARGUMENT, f"partition {request.tag!r} exists")
         self.ctx.coordinator.create_partition(DEFAULT_DB, info.name, request.tag)
 
-    @legacy_rpc(milvus_pb2.BoolReply)
-    def HasPartition(self, request: Any, context: Any) -> Any:
+    def HasPartition(self, request: Any, call: Call) -> Any:
         info = self._info(request.collection_name)
         found = info.partition(request.tag) is not None
         return milvus_pb2.BoolReply(status=t.status(), bool_reply=found)
 
-    @legacy_rpc(milvus_pb2.PartitionList)
-    def ShowPartitions(self, request: Any, context: Any) -> Any:
+    def ShowPartitions(self, request: Any, call: Call) -> Any:
         info = self._info(request.collection_name)
         tags = [p.name for p in info.partitions]
         return milvus_pb2.PartitionList(status=t.status(), partition_tag_array=tags)
 
-    @legacy_rpc(None)
-    def DropPartition(self, request: Any, context: Any) -> Any:
+    def DropPartition(self, request: Any, call: Call) -> Any:
         info = self._info(request.collection_name)
         if request.tag == DEFAULT_PARTITION:
             raise t.Refused(status_pb2.ILLEGAL_ARGUMENT, "the default partition cannot be dropped")
@@ -349,8 +312,7 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
 
     # --- rows
 
-    @legacy_rpc(milvus_pb2.VectorIds)
-    def Insert(self, request: Any, context: Any) -> Any:
+    def Insert(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         partition_id = self._partition_id(target.info, request.partition_tag)
         data = t.vectors_from_records(request.row_record_array, target)
@@ -374,8 +336,7 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
         self.ctx.writer.insert(target.info, partition_id, table)
         return milvus_pb2.VectorIds(status=t.status(), vector_id_array=pks.tolist())
 
-    @legacy_rpc(milvus_pb2.VectorsData)
-    def GetVectorsByID(self, request: Any, context: Any) -> Any:
+    def GetVectorsByID(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         tags = [request.partition_tag] if request.partition_tag else []
         stored = self._stored_vectors(
@@ -391,16 +352,14 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
                 record.float_data.extend(vector.tolist())
         return reply
 
-    @legacy_rpc(milvus_pb2.VectorIds)
-    def GetVectorIDs(self, request: Any, context: Any) -> Any:
+    def GetVectorIDs(self, request: Any, call: Call) -> Any:
         self._view(request.collection_name)
         raise t.Refused(
             status_pb2.ILLEGAL_ARGUMENT,
             "Elanus does not name segments the 1.x way; list_id_in_segment is not supported",
         )
 
-    @legacy_rpc(None)
-    def DeleteByID(self, request: Any, context: Any) -> Any:
+    def DeleteByID(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         partition_id = (
             self._partition_id(target.info, request.partition_tag) if request.partition_tag else 0
@@ -412,16 +371,14 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
 
     # --- search
 
-    @legacy_rpc(milvus_pb2.TopKQueryResult)
-    def Search(self, request: Any, context: Any) -> Any:
+    def Search(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         queries = t.vectors_from_records(request.query_record_array, target)
         return self._search(
             target, queries, request.topk, request.partition_tag_array, request.extra_params
         )
 
-    @legacy_rpc(milvus_pb2.TopKQueryResult)
-    def SearchByID(self, request: Any, context: Any) -> Any:
+    def SearchByID(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         ids = list(request.id_array)
         if not ids:
@@ -435,8 +392,7 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
             target, queries, request.topk, request.partition_tag_array, request.extra_params
         )
 
-    @legacy_rpc(milvus_pb2.TopKQueryResult)
-    def SearchInFiles(self, request: Any, context: Any) -> Any:
+    def SearchInFiles(self, request: Any, call: Call) -> Any:
         raise t.Refused(
             status_pb2.ILLEGAL_ARGUMENT,
             "Elanus has no 1.x segment files to search in; search the collection instead",
@@ -444,8 +400,7 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
 
     # --- the server, loading, flush, compaction
 
-    @legacy_rpc(milvus_pb2.StringReply)
-    def Cmd(self, request: Any, context: Any) -> Any:
+    def Cmd(self, request: Any, call: Call) -> Any:
         command = request.cmd.strip()
         if command == "version":
             reply = t.SERVER_VERSION
@@ -462,25 +417,21 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
             raise t.Refused(status_pb2.ILLEGAL_ARGUMENT, f"unknown command {command!r}")
         return milvus_pb2.StringReply(status=t.status(), string_reply=reply)
 
-    @legacy_rpc(None)
-    def PreloadCollection(self, request: Any, context: Any) -> Any:
+    def PreloadCollection(self, request: Any, call: Call) -> Any:
         target = self._view(request.collection_name)
         for tag in request.partition_tag_array:
             self._partition_id(target.info, tag)
         self._ensure_loaded(target.info)
 
-    @legacy_rpc(None)
-    def ReleaseCollection(self, request: Any, context: Any) -> Any:
+    def ReleaseCollection(self, request: Any, call: Call) -> Any:
         # Whole collections only: a 1.x read loads the collection again when it needs it.
         target = self._view(request.collection_name)
         self.ctx.coordinator.release_collection(target.info.collection_id)
 
-    @legacy_rpc(None)
-    def ReloadSegments(self, request: Any, context: Any) -> Any:
+    def ReloadSegments(self, request: Any, call: Call) -> Any:
         self._view(request.collection_name)  # segments are always current in Elanus
 
-    @legacy_rpc(None)
-    def Flush(self, request: Any, context: Any) -> Any:
+    def Flush(self, request: Any, call: Call) -> Any:
         names = list(request.collection_name_array) or [
             i.name for i in self.ctx.coordinator.list_collections(DEFAULT_DB)
         ]
@@ -495,8 +446,7 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
                     raise errors.ServiceUnavailable(f"flush of {info.name} did not finish")
                 time.sleep(POLL_S)
 
-    @legacy_rpc(None)
-    def Compact(self, request: Any, context: Any) -> Any:
+    def Compact(self, request: Any, call: Call) -> Any:
         info = self._info(request.collection_name)
         compaction_id = self.ctx.coordinator.manual_compaction(info.collection_id)
         deadline = time.monotonic() + WAIT_S
@@ -504,18 +454,3 @@ class LegacyServicer(milvus_pb2_grpc.MilvusServiceServicer):
             if time.monotonic() > deadline:
                 raise errors.ServiceUnavailable(f"compaction of {info.name} did not finish")
             time.sleep(POLL_S)
-
-    # --- hybrid collections (Milvus 0.11): declared by pymilvus 1.1.2, not served
-
-    def _hybrid(self, request: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(
-            grpc.StatusCode.UNIMPLEMENTED,
-            "hybrid collections (Milvus 0.11) are not supported; use a Milvus 2.x client "
-            "for collections with scalar fields",
-        )
-
-    CreateHybridCollection = HasHybridCollection = DropHybridCollection = _hybrid
-    DescribeHybridCollection = CountHybridCollection = ShowHybridCollections = _hybrid
-    ShowHybridCollectionInfo = PreloadHybridCollection = InsertEntity = _hybrid
-    HybridSearch = HybridSearchInSegments = GetEntityByID = GetEntityIDs = _hybrid
-    DeleteEntitiesByID = _hybrid

@@ -69,13 +69,18 @@ NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 Code = int
 
 
-class Refused(Exception):
-    """A 1.x request refused with a 1.x ErrorCode and a reason."""
+class Refused(errors.ElanusError):
+    """A 1.x request refused with a 1.x ErrorCode and a reason (shown bare, as 1.x does)."""
 
-    def __init__(self, code: Code, reason: str) -> None:
+    code = errors.ParameterInvalid.code
+
+    def __init__(self, v1_code: Code, reason: str) -> None:
         super().__init__(reason)
-        self.code = code
-        self.reason = reason
+        self.v1_code = v1_code
+
+    @property
+    def reason(self) -> str:
+        return self.detail
 
 
 def status(code: Code = status_pb2.SUCCESS, reason: str = "") -> status_pb2.Status:
@@ -85,7 +90,7 @@ def status(code: Code = status_pb2.SUCCESS, reason: str = "") -> status_pb2.Stat
 def refusal_status(exc: BaseException) -> status_pb2.Status:
     """The 1.x Status for what a handler raised."""
     if isinstance(exc, Refused):
-        return status(exc.code, exc.reason)
+        return status(exc.v1_code, exc.reason)
     if isinstance(exc, errors.CollectionNotFound):
         return status(status_pb2.COLLECTION_NOT_EXISTS, exc.reason)
     if isinstance(exc, errors.IndexNotSupported):

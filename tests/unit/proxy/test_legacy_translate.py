@@ -44,7 +44,7 @@ def test_status_codes_are_1x_numbers() -> None:
 def test_invalid_collection_names(name: str) -> None:
     with pytest.raises(t.Refused) as raised:
         t.check_collection_name(name)
-    assert raised.value.code == status_pb2.ILLEGAL_COLLECTION_NAME
+    assert raised.value.v1_code == status_pb2.ILLEGAL_COLLECTION_NAME
 
 
 def test_metrics_and_index_types() -> None:
@@ -53,13 +53,13 @@ def test_metrics_and_index_types() -> None:
     for unsupported in (6, 7, 99):
         with pytest.raises(t.Refused) as raised:
             t.metric(unsupported)
-        assert raised.value.code == status_pb2.ILLEGAL_METRIC_TYPE
+        assert raised.value.v1_code == status_pb2.ILLEGAL_METRIC_TYPE
     assert t.index_type(5, binary=False) == ("IVF_SQ8H", "IVF_SQ8")
     assert t.index_type(2, binary=True) == ("IVF_FLAT", "BIN_IVF_FLAT")
     for number, binary in ((4, False), (12, False), (11, True)):
         with pytest.raises(t.Refused) as raised:
             t.index_type(number, binary)
-        assert raised.value.code == status_pb2.ILLEGAL_INDEX_TYPE
+        assert raised.value.v1_code == status_pb2.ILLEGAL_INDEX_TYPE
 
 
 def test_new_schema_and_view() -> None:
@@ -78,7 +78,7 @@ def test_new_schema_and_view() -> None:
     for dim, binary in ((0, False), (40000, False), (12, True)):
         with pytest.raises(t.Refused) as raised:
             t.new_schema("c", dim, binary)
-        assert raised.value.code == status_pb2.ILLEGAL_DIMENSION
+        assert raised.value.v1_code == status_pb2.ILLEGAL_DIMENSION
 
 
 def test_view_refuses_schemas_1x_cannot_express() -> None:
@@ -95,7 +95,7 @@ def test_view_refuses_schemas_1x_cannot_express() -> None:
     cosine = t.new_schema("c", 4, binary=False)
     with pytest.raises(t.Refused, match="COSINE") as raised:
         t.view(_info(cosine), "COSINE")
-    assert raised.value.code == status_pb2.ILLEGAL_METRIC_TYPE
+    assert raised.value.v1_code == status_pb2.ILLEGAL_METRIC_TYPE
     assert t.view(_info(cosine), "").metric_name == "L2"  # no index yet: 1.x's default
 
 
@@ -104,7 +104,7 @@ def test_vectors_from_records_checks_dimension() -> None:
     records = [milvus_pb2.RowRecord(float_data=[1, 2, 3]), milvus_pb2.RowRecord(float_data=[4, 5])]
     with pytest.raises(t.Refused) as raised:
         t.vectors_from_records(records, view)
-    assert raised.value.code == status_pb2.ILLEGAL_DIMENSION
+    assert raised.value.v1_code == status_pb2.ILLEGAL_DIMENSION
     good = t.vectors_from_records(records[:1], view)
     assert good.tolist() == [[1.0, 2.0, 3.0]]
 

@@ -243,3 +243,41 @@ def test_a_route_for_an_rpc_the_service_does_not_declare_is_refused_at_start() -
     bogus = Route("NoSuchRpc", lambda ctx, request, call: None, None, PUBLIC)
     with pytest.raises(ValueError, match="NoSuchRpc"):
         milvus_servicer(Pipeline(context(), [*ROUTES, bogus]))
+
+
+# --- the Milvus 1.x API on the same pipeline
+
+
+def test_every_legacy_route_names_a_declared_rpc_and_answers_its_reply_type() -> None:
+    from proto.legacy.v1 import milvus_pb2 as v1
+    from proto.legacy.v1 import status_pb2
+    from proxy.legacy.routes import legacy_routes
+    from proxy.legacy.service import LegacyApi
+
+    service = v1.DESCRIPTOR.services_by_name["MilvusService"]
+    for route in legacy_routes(LegacyApi(context())):
+        declared = service.methods_by_name.get(route.method)
+        assert declared is not None, route.method
+        reply = status_pb2.Status if route.reply is None else route.reply
+        assert reply.DESCRIPTOR.full_name == declared.output_type.full_name, route.method
+
+
+def test_a_legacy_refusal_is_a_1x_status_and_is_observed_under_its_own_name() -> None:
+    from proto.legacy.v1 import milvus_pb2 as v1
+    from proto.legacy.v1 import status_pb2
+    from proxy.legacy import translate
+    from proxy.legacy.routes import MILVUS_V1
+
+    recorder = Recorder()
+
+    def handler(ctx: ProxyContext, request: Any, call: Call) -> v1.BoolReply:
+        raise translate.Refused(status_pb2.ILLEGAL_COLLECTION_NAME, "Invalid collection name")
+
+    route = Route("HasCollection", handler, v1.BoolReply, Privilege("Collection", "Describe"))
+    pipeline = Pipeline(context(), [route], recorder, recorder, MILVUS_V1)
+    reply = pipeline.serve("HasCollection", v1.CollectionName(collection_name="1x"), {})
+    assert isinstance(reply, v1.BoolReply)
+    assert reply.status.error_code == status_pb2.ILLEGAL_COLLECTION_NAME
+    assert reply.status.reason == "Invalid collection name"
+    assert recorder.events[0][1][3] == Privilege("Collection", "Describe")
+    assert recorder.events[-1] == ("observe", ("v1.HasCollection", "Refused"))
