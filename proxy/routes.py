@@ -12,6 +12,7 @@ from proxy.pipeline import PUBLIC, Privilege, Route, staged
 from proxy.rpcs import (
     collections,
     delete,
+    flush_all,
     indexes,
     loading,
     maintenance,
@@ -152,6 +153,13 @@ ROUTES: tuple[Route, ...] = (
         maintenance.get_flush_state,
         pb.GetFlushStateResponse,
         on_collection("GetFlushState"),
+    ),
+    Route("FlushAll", flush_all.flush_all, pb.FlushAllResponse, on_global("FlushAll")),
+    Route(
+        "GetFlushAllState",
+        flush_all.get_flush_all_state,
+        pb.GetFlushAllStateResponse,
+        on_global("FlushAll"),
     ),
     Route(
         "ManualCompaction",
