@@ -1,4 +1,9 @@
-"""Collections and partitions: the DDL half of the coordinator, kept in the KV.
+"""Databases, collections, partitions and aliases: the DDL half of the coordinator, in the KV.
+
+A database is one JSON value under ``databases/{name}``; ``default`` always
+exists (stored only once its properties change). An alias is
+``aliases/{db}/{alias}`` -> collection id; in one database a name is a
+collection or an alias, never both.
 
 A collection is one JSON value under ``collections/{id}`` plus a name entry
 ``collection-names/{db}/{name}`` -> id; both change in one transaction, so a
@@ -23,10 +28,12 @@ from dataclasses import dataclass
 from elanus import errors
 from elanus.kv import Compare, Delete, MetaKV, Put
 from elanus.meta import (
+    DEFAULT_DB,
     DEFAULT_PARTITION,
     ChannelCheckpoint,
     CollectionInfo,
     ConsistencyLevel,
+    DatabaseInfo,
     PartitionInfo,
     from_json,
     to_json,
@@ -36,6 +43,21 @@ from elanus.schema import CollectionSchema
 log = logging.getLogger(__name__)
 
 MAX_PARTITIONS = 1024
+MAX_DATABASES = 64  # Milvus's rootCoord.maxDatabaseNum, ``default`` included
+DEFAULT_DB_ID = 1
+
+
+def database_key(name: str) -> str:
+    return f"databases/{name}"
+
+
+def alias_key(db_name: str, alias: str) -> str:
+    return f"aliases/{db_name}/{alias}"
+
+
+def alias_detail(db_name: str, alias: str) -> str:
+    """Milvus's fields of an alias error: ``...[database=db][alias=a]``."""
+    return f"database={db_name}][alias={alias}"
 
 
 def collection_key(collection_id: int) -> str:
@@ -82,6 +104,16 @@ class Catalog:
         for item in kv.get_prefix("collections/"):
             info = from_json(CollectionInfo, item.value)
             self._by_id[info.collection_id] = info
+        self._databases: dict[str, DatabaseInfo] = {
+            DEFAULT_DB: DatabaseInfo(DEFAULT_DB_ID, DEFAULT_DB, 0)
+        }
+        for item in kv.get_prefix("databases/"):
+            db = from_json(DatabaseInfo, item.value)
+            self._databases[db.name] = db
+        self._aliases: dict[tuple[str, str], int] = {}
+        for item in kv.get_prefix("aliases/"):
+            db_name, alias = item.key.removeprefix("aliases/").split("/", 1)
+            self._aliases[(db_name, alias)] = int(item.value)
 
     # --- reads
 
@@ -98,6 +130,18 @@ class Catalog:
                 if info.db_name == db_name and info.name == name:
                     return info
         raise errors.CollectionNotFound(f"collection={name}")
+
+    def resolve(self, db_name: str, name: str) -> CollectionInfo:
+        """The collection named ``name`` in the database, or the one its alias ``name`` names."""
+        with self._lock:
+            collection_id = self._aliases.get((db_name, name))
+            if collection_id is not None and collection_id in self._by_id:
+                return self._by_id[collection_id]
+            return self.find(db_name, name)
+
+    def is_alias(self, db_name: str, name: str) -> bool:
+        with self._lock:
+            return (db_name, name) in self._aliases
 
     def all(self, db_name: str | None = None) -> list[CollectionInfo]:
         with self._lock:
@@ -130,6 +174,12 @@ class Catalog:
         transaction.
         """
         with self._lock:
+            self.database(db_name)
+            if (db_name, schema.name) in self._aliases:
+                raise errors.Refused(
+                    f"collection name [{schema.name}] conflicts with an existing alias, "
+                    "please choose a unique name"
+                )
             existing = self._find_or_none(db_name, schema.name)
             if existing is not None:
                 if existing.schema == schema and existing.shards_num == shards_num:
@@ -172,8 +222,17 @@ class Catalog:
             return info, True
 
     def drop(self, info: CollectionInfo) -> None:
-        """Remove the collection and record its drop as pending, in one transaction."""
+        """Remove the collection and record its drop as pending, in one transaction.
+
+        Refused while the collection has aliases, as Milvus refuses it."""
         with self._lock:
+            aliases = self.aliases(info.db_name, info.collection_id)
+            if aliases:
+                raise errors.Refused(
+                    f"unable to drop the collection [{info.name}] because it has associated "
+                    f"aliases [{' '.join(aliases)}], please remove all aliases before dropping "
+                    "the collection"
+                )
             self._kv.txn(
                 [],
                 [
@@ -233,6 +292,122 @@ class Catalog:
 
     def partition_drop_done(self, drop: PartitionDrop) -> None:
         self._kv.delete(dropping_partition_key(drop.collection_id, drop.partition_id))
+
+    # --- databases
+
+    def database(self, name: str) -> DatabaseInfo:
+        with self._lock:
+            db = self._databases.get(name)
+        if db is None:
+            raise errors.DatabaseNotFound(f"database={name}")
+        return db
+
+    def databases(self) -> list[DatabaseInfo]:
+        with self._lock:
+            return sorted(self._databases.values(), key=lambda d: (d.created_ts, d.db_id))
+
+    def create_database(self, db: DatabaseInfo) -> None:
+        with self._lock:
+            if db.name in self._databases:
+                raise errors.Refused(f"database already exist: {db.name}")
+            if len(self._databases) >= MAX_DATABASES:
+                raise errors.DatabaseNumLimitExceeded(f"limit={MAX_DATABASES}")
+            if not self._kv.txn(
+                [Compare(database_key(db.name), 0)], [Put(database_key(db.name), to_json(db))]
+            ):
+                raise errors.Refused(f"database already exist: {db.name}")
+            self._databases[db.name] = db
+            log.info("database created", extra={"database": db.name, "id": db.db_id})
+
+    def drop_database(self, name: str) -> None:
+        """Drop an empty database; dropping one that does not exist succeeds, as in Milvus."""
+        with self._lock:
+            if name == DEFAULT_DB:
+                raise errors.Refused("can not drop default database")
+            if name not in self._databases:
+                return
+            if self.all(name):
+                raise errors.Refused(
+                    f"database:{name} not empty, must drop all collections before drop database"
+                )
+            self._kv.delete(database_key(name))
+            del self._databases[name]
+            log.info("database dropped", extra={"database": name})
+
+    def alter_database(
+        self, name: str, properties: dict[str, str], delete_keys: tuple[str, ...]
+    ) -> None:
+        with self._lock:
+            current = self.database(name)
+            merged = {k: v for k, v in current.properties.items() if k not in delete_keys}
+            merged.update(properties)
+            updated = dataclasses.replace(current, properties=merged)
+            self._kv.put(database_key(name), to_json(updated))
+            self._databases[name] = updated
+
+    # --- aliases
+
+    def aliases(self, db_name: str, collection_id: int | None = None) -> list[str]:
+        """The database's aliases (of one collection if ``collection_id``), sorted."""
+        with self._lock:
+            return sorted(
+                alias
+                for (db, alias), target in self._aliases.items()
+                if db == db_name and (collection_id is None or target == collection_id)
+            )
+
+    def alias_target(self, db_name: str, alias: str) -> CollectionInfo:
+        with self._lock:
+            collection_id = self._aliases.get((db_name, alias))
+            info = None if collection_id is None else self._by_id.get(collection_id)
+        if info is None:
+            raise errors.AliasNotFound(alias_detail(db_name, alias))
+        return info
+
+    def create_alias(self, db_name: str, alias: str, collection: str) -> None:
+        """Name ``collection`` also ``alias``; again for the same collection is a no-op."""
+        with self._lock:
+            info = self._alias_candidate(db_name, alias, collection)
+            current = self._aliases.get((db_name, alias))
+            if current == info.collection_id:
+                return
+            if current is not None:
+                other = self._by_id[current].name if current in self._by_id else str(current)
+                raise errors.AliasAlreadyExist(
+                    alias_detail(db_name, alias),
+                    cause=f"{alias} is alias to another collection: {other}",
+                )
+            ok = self._kv.txn(
+                [Compare(alias_key(db_name, alias), 0)],
+                [Put(alias_key(db_name, alias), str(info.collection_id).encode())],
+            )
+            if not ok:
+                raise errors.AliasAlreadyExist(alias_detail(db_name, alias))
+            self._aliases[(db_name, alias)] = info.collection_id
+
+    def alter_alias(self, db_name: str, alias: str, collection: str) -> None:
+        """Point an existing alias at another collection, in one write: a reader resolves
+        it to the old collection or the new one, never to nothing."""
+        with self._lock:
+            info = self._alias_candidate(db_name, alias, collection)
+            if (db_name, alias) not in self._aliases:
+                raise errors.AliasNotFound(alias_detail(db_name, alias))
+            self._kv.put(alias_key(db_name, alias), str(info.collection_id).encode())
+            self._aliases[(db_name, alias)] = info.collection_id
+
+    def drop_alias(self, db_name: str, alias: str) -> None:
+        """Dropping an alias that does not exist succeeds, as in Milvus."""
+        with self._lock:
+            if (db_name, alias) not in self._aliases:
+                return
+            self._kv.delete(alias_key(db_name, alias))
+            del self._aliases[(db_name, alias)]
+
+    def _alias_candidate(self, db_name: str, alias: str, collection: str) -> CollectionInfo:
+        self.database(db_name)
+        if self._find_or_none(db_name, alias) is not None:
+            raise errors.AliasCollectionNameConflict(alias_detail(db_name, alias))
+        return self.find(db_name, collection)
 
     def _save(self, info: CollectionInfo) -> CollectionInfo:
         self._kv.put(collection_key(info.collection_id), to_json(info))

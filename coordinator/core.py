@@ -42,6 +42,7 @@ from elanus.meta import (
     ChannelSnapshot,
     CollectionInfo,
     ConsistencyLevel,
+    DatabaseInfo,
     DeltaLog,
     IndexBuildTask,
     IndexInfo,
@@ -287,6 +288,38 @@ class Coordinator:
 
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
         return self.root.list_collections(db_name)
+
+    def create_database(self, db_name: str, properties: dict[str, str]) -> None:
+        self.root.create_database(db_name, properties)
+
+    def drop_database(self, db_name: str) -> None:
+        self.root.drop_database(db_name)
+
+    def alter_database(
+        self, db_name: str, properties: dict[str, str], delete_keys: Sequence[str]
+    ) -> None:
+        self.root.alter_database(db_name, properties, delete_keys)
+
+    def list_databases(self) -> list[DatabaseInfo]:
+        return self.root.list_databases()
+
+    def describe_database(self, db_name: str) -> DatabaseInfo:
+        return self.root.describe_database(db_name)
+
+    def create_alias(self, db_name: str, alias: str, collection: str) -> None:
+        self.root.create_alias(db_name, alias, collection)
+
+    def alter_alias(self, db_name: str, alias: str, collection: str) -> None:
+        self.root.alter_alias(db_name, alias, collection)
+
+    def drop_alias(self, db_name: str, alias: str) -> None:
+        self.root.drop_alias(db_name, alias)
+
+    def describe_alias(self, db_name: str, alias: str) -> str:
+        return self.root.describe_alias(db_name, alias)
+
+    def list_aliases(self, db_name: str, collection: str) -> list[str]:
+        return self.root.list_aliases(db_name, collection)
 
     def create_partition(self, db_name: str, collection: str, partition: str) -> None:
         self.root.create_partition(db_name, collection, partition)

@@ -97,6 +97,70 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         infos = self._core.list_collections(request.db_name)
         return pb.ListCollectionsResponse(collections_json=[codec.to_json(i) for i in infos])
 
+    # --- databases
+
+    @answers(pb.Ack)
+    def CreateDatabase(self, request: pb.CreateDatabaseRequest, context: Context) -> pb.Ack:
+        self._core.create_database(request.db_name, dict(request.properties))
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def DropDatabase(self, request: pb.DropDatabaseRequest, context: Context) -> pb.Ack:
+        self._core.drop_database(request.db_name)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def AlterDatabase(self, request: pb.AlterDatabaseRequest, context: Context) -> pb.Ack:
+        self._core.alter_database(
+            request.db_name, dict(request.properties), tuple(request.delete_keys)
+        )
+        return pb.Ack()
+
+    @answers(pb.ListDatabasesResponse)
+    def ListDatabases(
+        self, request: pb.ListDatabasesRequest, context: Context
+    ) -> pb.ListDatabasesResponse:
+        databases = self._core.list_databases()
+        return pb.ListDatabasesResponse(databases_json=[codec.to_json(d) for d in databases])
+
+    @answers(pb.DatabaseResponse)
+    def DescribeDatabase(
+        self, request: pb.DescribeDatabaseRequest, context: Context
+    ) -> pb.DatabaseResponse:
+        database = self._core.describe_database(request.db_name)
+        return pb.DatabaseResponse(database_json=codec.to_json(database))
+
+    # --- aliases
+
+    @answers(pb.Ack)
+    def CreateAlias(self, request: pb.AliasRequest, context: Context) -> pb.Ack:
+        self._core.create_alias(request.db_name, request.alias, request.collection)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def AlterAlias(self, request: pb.AliasRequest, context: Context) -> pb.Ack:
+        self._core.alter_alias(request.db_name, request.alias, request.collection)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def DropAlias(self, request: pb.DropAliasRequest, context: Context) -> pb.Ack:
+        self._core.drop_alias(request.db_name, request.alias)
+        return pb.Ack()
+
+    @answers(pb.DescribeAliasResponse)
+    def DescribeAlias(
+        self, request: pb.DescribeAliasRequest, context: Context
+    ) -> pb.DescribeAliasResponse:
+        collection = self._core.describe_alias(request.db_name, request.alias)
+        return pb.DescribeAliasResponse(collection=collection)
+
+    @answers(pb.ListAliasesResponse)
+    def ListAliases(
+        self, request: pb.ListAliasesRequest, context: Context
+    ) -> pb.ListAliasesResponse:
+        aliases = self._core.list_aliases(request.db_name, request.collection)
+        return pb.ListAliasesResponse(aliases=aliases)
+
     @answers(pb.Ack)
     def CreatePartition(self, request: pb.CreatePartitionRequest, context: Context) -> pb.Ack:
         self._core.create_partition(request.db_name, request.collection, request.partition)

@@ -26,7 +26,7 @@ from coordinator.segments import SegmentManager
 from coordinator.ticks import TickAggregator
 from elanus import errors
 from elanus.config import CoordinatorConfig
-from elanus.meta import CollectionInfo, ConsistencyLevel, PartitionInfo
+from elanus.meta import CollectionInfo, ConsistencyLevel, DatabaseInfo, PartitionInfo
 from elanus.schema import CollectionSchema
 from elanus.services import SafeTsReport
 from elanus.stream import MessageStream
@@ -126,6 +126,8 @@ class RootCoordinator:
     def drop_collection(self, db_name: str, name: str) -> None:
         """The catalog drop commits it; its files are left to the GC's grace period."""
         with self._ddl_lock:
+            if self.catalog.is_alias(db_name, name):
+                raise errors.Refused(f"cannot drop the collection via alias = {name}")
             info = self.catalog.find(db_name, name)
             self.catalog.drop(info)
             self._drops.finish_collection_drop(info)
@@ -140,10 +142,61 @@ class RootCoordinator:
             if name and info.name != name:
                 raise errors.CollectionNotFound(f"collection={name}")
             return info
-        return self.catalog.find(db_name, name)
+        self.catalog.database(db_name)
+        return self.catalog.resolve(db_name, name)
 
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
+        self.catalog.database(db_name)
         return self.catalog.all(db_name)
+
+    # --- databases
+
+    def create_database(self, db_name: str, properties: dict[str, str]) -> None:
+        with self._ddl_lock:
+            db = DatabaseInfo(self.ids.allocate(), db_name, self.tso.allocate(), dict(properties))
+            self.catalog.create_database(db)
+
+    def drop_database(self, db_name: str) -> None:
+        with self._ddl_lock:
+            self.catalog.drop_database(db_name)
+
+    def alter_database(
+        self, db_name: str, properties: dict[str, str], delete_keys: Sequence[str]
+    ) -> None:
+        with self._ddl_lock:
+            self.catalog.alter_database(db_name, properties, tuple(delete_keys))
+
+    def list_databases(self) -> list[DatabaseInfo]:
+        return self.catalog.databases()
+
+    def describe_database(self, db_name: str) -> DatabaseInfo:
+        return self.catalog.database(db_name)
+
+    # --- aliases
+
+    def create_alias(self, db_name: str, alias: str, collection: str) -> None:
+        with self._ddl_lock:
+            self.catalog.create_alias(db_name, alias, collection)
+
+    def alter_alias(self, db_name: str, alias: str, collection: str) -> None:
+        with self._ddl_lock:
+            self.catalog.alter_alias(db_name, alias, collection)
+
+    def drop_alias(self, db_name: str, alias: str) -> None:
+        with self._ddl_lock:
+            self.catalog.database(db_name)
+            self.catalog.drop_alias(db_name, alias)
+
+    def describe_alias(self, db_name: str, alias: str) -> str:
+        self.catalog.database(db_name)
+        return self.catalog.alias_target(db_name, alias).name
+
+    def list_aliases(self, db_name: str, collection: str) -> list[str]:
+        self.catalog.database(db_name)
+        if not collection:
+            return self.catalog.aliases(db_name)
+        info = self.catalog.resolve(db_name, collection)
+        return self.catalog.aliases(db_name, info.collection_id)
 
     def create_partition(self, db_name: str, collection: str, partition: str) -> None:
         with self._ddl_lock:

@@ -13,12 +13,18 @@
     ├── IndexNotSupported             701
     ├── IndexDuplicate                702
     ├── DatabaseNotFound              800
+    ├── DatabaseNumLimitExceeded      801
+    ├── DatabaseInvalidName           802
     ├── ParameterInvalid              1100  (legacy IllegalArgument)
     │   ├── ExpressionError           1100
     │   └── DataInvalid               1100
     ├── ParameterMissing              1101
     ├── ParameterTooLarge             1102
+    ├── AliasNotFound                 1600
+    ├── AliasCollectionNameConflict   1601
+    ├── AliasAlreadyExist             1602
     ├── FieldNotFound                 1700
+    ├── Refused                       65535 (Milvus's plain refusals: the reason is the detail)
     ├── ConsistencyTimeout            10001 (retriable)
     ├── ChannelLeaseLost              65535 (between roles: a fenced datanode report)
     └── InternalError                 65535
@@ -46,13 +52,16 @@ class ElanusError(Exception):
     retriable: bool = False
     summary: str = "unexpected error"
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", cause: str = "") -> None:
         self.detail = detail
+        # What went wrong, before the summary, as Milvus wraps it ("cause: summary[detail]").
+        self.cause = cause
         super().__init__(self.reason)
 
     @property
     def reason(self) -> str:
-        return f"{self.summary}[{self.detail}]" if self.detail else self.summary
+        base = f"{self.summary}[{self.detail}]" if self.detail else self.summary
+        return f"{self.cause}: {base}" if self.cause else base
 
 
 class ServiceNotReady(ElanusError):
@@ -101,6 +110,37 @@ class IndexDuplicate(ElanusError):
 
 class DatabaseNotFound(ElanusError):
     code, summary = 800, "database not found"
+
+
+class DatabaseNumLimitExceeded(ElanusError):
+    code, summary = 801, "exceeded the limit number of database"
+
+
+class DatabaseInvalidName(ElanusError):
+    code, summary = 802, "invalid database name"
+
+
+class AliasNotFound(ElanusError):
+    code, summary = 1600, "alias not found"
+
+
+class AliasCollectionNameConflict(ElanusError):
+    code, summary = 1601, "alias and collection name conflict"
+
+
+class AliasAlreadyExist(ElanusError):
+    code, summary = 1602, "alias already exist"
+
+
+class Refused(ElanusError):
+    """A refusal Milvus answers with a bare message and code 65535 (for example a
+    collection dropped while it has aliases): the reason is the detail alone."""
+
+    summary = "refused"
+
+    @property
+    def reason(self) -> str:
+        return self.detail or self.summary
 
 
 class ParameterInvalid(ElanusError):

@@ -37,6 +37,16 @@ class SegmentState(enum.Enum):
 
 
 @dataclass(frozen=True)
+class DatabaseInfo:
+    """A database: a namespace of collections and aliases, with its properties."""
+
+    db_id: int
+    name: str
+    created_ts: int
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PartitionInfo:
     partition_id: int
     name: str

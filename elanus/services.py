@@ -18,6 +18,7 @@ from elanus.meta import (
     CollectionInfo,
     CompactionPlan,
     ConsistencyLevel,
+    DatabaseInfo,
     DeltaLog,
     IndexBuildTask,
     IndexInfo,
@@ -143,6 +144,38 @@ class CoordinatorForProxy(Protocol):
     ) -> CollectionInfo: ...
 
     def list_collections(self, db_name: str) -> list[CollectionInfo]: ...
+
+    # --- databases: ``default`` always exists and cannot be dropped
+    def create_database(self, db_name: str, properties: dict[str, str]) -> None:
+        """Refused if it exists, or if there are MAX_DATABASES (64) already."""
+
+    def drop_database(self, db_name: str) -> None:
+        """Refused while it holds collections; a database that does not exist is no error."""
+
+    def alter_database(
+        self, db_name: str, properties: dict[str, str], delete_keys: Sequence[str]
+    ) -> None:
+        """Set ``properties`` and remove ``delete_keys`` from the database's properties."""
+
+    def list_databases(self) -> list[DatabaseInfo]: ...
+
+    def describe_database(self, db_name: str) -> DatabaseInfo:
+        """Raises DatabaseNotFound: the proxy asks it for every call inside a database."""
+
+    # --- aliases, per database; a name is a collection or an alias, never both.
+    # describe_collection takes an alias for the name and answers its collection.
+    def create_alias(self, db_name: str, alias: str, collection: str) -> None: ...
+
+    def alter_alias(self, db_name: str, alias: str, collection: str) -> None:
+        """Point an existing alias at another collection, atomically."""
+
+    def drop_alias(self, db_name: str, alias: str) -> None: ...
+
+    def describe_alias(self, db_name: str, alias: str) -> str:
+        """The name of the collection the alias names; raises AliasNotFound."""
+
+    def list_aliases(self, db_name: str, collection: str) -> list[str]:
+        """The database's aliases, or the collection's if ``collection`` is given."""
 
     def create_partition(self, db_name: str, collection: str, partition: str) -> None: ...
 

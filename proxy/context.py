@@ -23,11 +23,15 @@ class ProxyContext:
     version: str
 
     def require_database(self, db_name: str) -> None:
-        """Refuse a call inside a database that does not exist (only ``default`` does)."""
-        if db_name != DEFAULT_DB:
-            raise errors.DatabaseNotFound(f"database={db_name}")
+        """Refuse a call inside a database that does not exist (DatabaseNotFound, 800).
+
+        Asked of the coordinator every time, not cached: another proxy may have
+        dropped or created it a moment ago."""
+        self.coordinator.describe_database(db_name or DEFAULT_DB)
 
     def collection(self, db_name: str, name: str) -> CollectionInfo:
+        """The collection ``name`` names in the database: its own name or an alias of it
+        (the coordinator resolves aliases, once, here)."""
         if not name:
             raise errors.ParameterInvalid("collection name should not be empty")
         # Milvus checks the name before looking it up: a malformed name is invalid, not missing.

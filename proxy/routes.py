@@ -10,7 +10,9 @@ from __future__ import annotations
 from proto.public import milvus_pb2 as pb
 from proxy.pipeline import PUBLIC, Privilege, Route, staged
 from proxy.rpcs import (
+    aliases,
     collections,
+    databases,
     delete,
     flush_all,
     indexes,
@@ -53,15 +55,35 @@ ROUTES: tuple[Route, ...] = (
     ),
     # databases
     Route(
+        "CreateDatabase",
+        databases.create_database,
+        None,
+        on_global("CreateDatabase"),
+        in_database=False,
+    ),
+    Route(
+        "DropDatabase",
+        databases.drop_database,
+        None,
+        on_global("DropDatabase"),
+        in_database=False,
+    ),
+    Route(
+        "AlterDatabase",
+        databases.alter_database,
+        None,
+        Privilege("Database", "AlterDatabase"),
+    ),
+    Route(
         "ListDatabases",
-        server.list_databases,
+        databases.list_databases,
         pb.ListDatabasesResponse,
         on_global("ListDatabases"),
         in_database=False,
     ),
     Route(
         "DescribeDatabase",
-        server.describe_database,
+        databases.describe_database,
         pb.DescribeDatabaseResponse,
         Privilege("Database", "DescribeDatabase"),
     ),
@@ -91,6 +113,22 @@ ROUTES: tuple[Route, ...] = (
         collections.get_collection_statistics,
         pb.GetCollectionStatisticsResponse,
         on_collection("GetStatistics"),
+    ),
+    # aliases
+    Route("CreateAlias", aliases.create_alias, None, on_global("CreateAlias")),
+    Route("AlterAlias", aliases.alter_alias, None, on_global("CreateAlias")),
+    Route("DropAlias", aliases.drop_alias, None, on_global("DropAlias")),
+    Route(
+        "DescribeAlias",
+        aliases.describe_alias,
+        pb.DescribeAliasResponse,
+        on_global("DescribeAlias"),
+    ),
+    Route(
+        "ListAliases",
+        aliases.list_aliases,
+        pb.ListAliasesResponse,
+        on_global("ListAliases"),
     ),
     # partitions
     Route("CreatePartition", partitions.create_partition, None, on_collection("CreatePartition")),

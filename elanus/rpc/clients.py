@@ -22,6 +22,7 @@ from elanus.meta import (
     CollectionInfo,
     CompactionPlan,
     ConsistencyLevel,
+    DatabaseInfo,
     DeltaLog,
     IndexBuildTask,
     IndexInfo,
@@ -151,6 +152,48 @@ class CoordinatorGrpcClient(_RoleClient):
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
         response = self._call("ListCollections", pb.ListCollectionsRequest(db_name=db_name))
         return [codec.collection_from_json(c) for c in response.collections_json]
+
+    def create_database(self, db_name: str, properties: dict[str, str]) -> None:
+        request = pb.CreateDatabaseRequest(db_name=db_name, properties=properties)
+        self._call("CreateDatabase", request)
+
+    def drop_database(self, db_name: str) -> None:
+        self._call("DropDatabase", pb.DropDatabaseRequest(db_name=db_name))
+
+    def alter_database(
+        self, db_name: str, properties: dict[str, str], delete_keys: Sequence[str]
+    ) -> None:
+        request = pb.AlterDatabaseRequest(
+            db_name=db_name, properties=properties, delete_keys=delete_keys
+        )
+        self._call("AlterDatabase", request)
+
+    def list_databases(self) -> list[DatabaseInfo]:
+        response = self._call("ListDatabases", pb.ListDatabasesRequest())
+        return [codec.database_from_json(d) for d in response.databases_json]
+
+    def describe_database(self, db_name: str) -> DatabaseInfo:
+        response = self._call("DescribeDatabase", pb.DescribeDatabaseRequest(db_name=db_name))
+        return codec.database_from_json(response.database_json)
+
+    def create_alias(self, db_name: str, alias: str, collection: str) -> None:
+        request = pb.AliasRequest(db_name=db_name, alias=alias, collection=collection)
+        self._call("CreateAlias", request)
+
+    def alter_alias(self, db_name: str, alias: str, collection: str) -> None:
+        request = pb.AliasRequest(db_name=db_name, alias=alias, collection=collection)
+        self._call("AlterAlias", request)
+
+    def drop_alias(self, db_name: str, alias: str) -> None:
+        self._call("DropAlias", pb.DropAliasRequest(db_name=db_name, alias=alias))
+
+    def describe_alias(self, db_name: str, alias: str) -> str:
+        request = pb.DescribeAliasRequest(db_name=db_name, alias=alias)
+        return str(self._call("DescribeAlias", request).collection)
+
+    def list_aliases(self, db_name: str, collection: str) -> list[str]:
+        request = pb.ListAliasesRequest(db_name=db_name, collection=collection)
+        return list(self._call("ListAliases", request).aliases)
 
     def create_partition(self, db_name: str, collection: str, partition: str) -> None:
         request = pb.CreatePartitionRequest(

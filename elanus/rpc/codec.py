@@ -20,6 +20,7 @@ from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
     CollectionInfo,
+    DatabaseInfo,
     DeltaLog,
     IndexBuildTask,
     IndexInfo,
@@ -145,6 +146,10 @@ def schema_from_json(data: bytes) -> CollectionSchema:
 
 def collection_from_json(data: bytes) -> CollectionInfo:
     return from_json(CollectionInfo, data)
+
+
+def database_from_json(data: bytes) -> DatabaseInfo:
+    return from_json(DatabaseInfo, data)
 
 
 def segment_from_json(data: bytes) -> SegmentInfo:

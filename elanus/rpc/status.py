@@ -29,7 +29,11 @@ def error_info(exc: BaseException) -> pb.ErrorInfo:
     """What the callee answers for ``exc``."""
     if isinstance(exc, errors.ElanusError):
         return pb.ErrorInfo(
-            kind=_public_class(exc).__name__, code=exc.code, detail=exc.detail, reason=exc.reason
+            kind=_public_class(exc).__name__,
+            code=exc.code,
+            detail=exc.detail,
+            reason=exc.reason,
+            cause=exc.cause,
         )
     internal = errors.InternalError(f"{type(exc).__name__}: {exc}")
     return pb.ErrorInfo(
@@ -51,7 +55,7 @@ def error_from_info(info: pb.ErrorInfo) -> errors.ElanusError:
     """The exception the caller raises: the callee's class, or InternalError if unknown here."""
     kind: Any = getattr(errors, info.kind, None)
     if isinstance(kind, type) and issubclass(kind, errors.ElanusError):
-        return kind(info.detail)
+        return kind(info.detail, info.cause)
     return errors.InternalError(f"{info.kind} (code {info.code}): {info.reason}")
 
 

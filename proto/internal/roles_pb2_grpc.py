@@ -89,6 +89,56 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.CreatePartitionRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
                 _registered_method=True)
+        self.CreateDatabase = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/CreateDatabase',
+                request_serializer=proto_dot_internal_dot_roles__pb2.CreateDatabaseRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
+        self.DropDatabase = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/DropDatabase',
+                request_serializer=proto_dot_internal_dot_roles__pb2.DropDatabaseRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
+        self.AlterDatabase = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/AlterDatabase',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AlterDatabaseRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
+        self.ListDatabases = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/ListDatabases',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ListDatabasesRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.ListDatabasesResponse.FromString,
+                _registered_method=True)
+        self.DescribeDatabase = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/DescribeDatabase',
+                request_serializer=proto_dot_internal_dot_roles__pb2.DescribeDatabaseRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.DatabaseResponse.FromString,
+                _registered_method=True)
+        self.CreateAlias = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/CreateAlias',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AliasRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
+        self.AlterAlias = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/AlterAlias',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AliasRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
+        self.DropAlias = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/DropAlias',
+                request_serializer=proto_dot_internal_dot_roles__pb2.DropAliasRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
+        self.DescribeAlias = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/DescribeAlias',
+                request_serializer=proto_dot_internal_dot_roles__pb2.DescribeAliasRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.DescribeAliasResponse.FromString,
+                _registered_method=True)
+        self.ListAliases = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/ListAliases',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ListAliasesRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.ListAliasesResponse.FromString,
+                _registered_method=True)
         self.DropPartition = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/DropPartition',
                 request_serializer=proto_dot_internal_dot_roles__pb2.DropPartitionRequest.SerializeToString,
@@ -267,6 +317,66 @@ class CoordinatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreatePartition(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateDatabase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropDatabase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AlterDatabase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDatabases(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeDatabase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateAlias(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AlterAlias(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropAlias(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeAlias(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAliases(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -464,6 +574,56 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
                     servicer.CreatePartition,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.CreatePartitionRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'CreateDatabase': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateDatabase,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.CreateDatabaseRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'DropDatabase': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropDatabase,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.DropDatabaseRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'AlterDatabase': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterDatabase,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AlterDatabaseRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'ListDatabases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDatabases,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ListDatabasesRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.ListDatabasesResponse.SerializeToString,
+            ),
+            'DescribeDatabase': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeDatabase,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.DescribeDatabaseRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.DatabaseResponse.SerializeToString,
+            ),
+            'CreateAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAlias,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AliasRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'AlterAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterAlias,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AliasRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'DropAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropAlias,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.DropAliasRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'DescribeAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeAlias,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.DescribeAliasRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.DescribeAliasResponse.SerializeToString,
+            ),
+            'ListAliases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAliases,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ListAliasesRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.ListAliasesResponse.SerializeToString,
             ),
             'DropPartition': grpc.unary_unary_rpc_method_handler(
                     servicer.DropPartition,
@@ -873,6 +1033,276 @@ class CoordinatorService:
             '/elanus.internal.CoordinatorService/CreatePartition',
             proto_dot_internal_dot_roles__pb2.CreatePartitionRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateDatabase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/CreateDatabase',
+            proto_dot_internal_dot_roles__pb2.CreateDatabaseRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropDatabase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/DropDatabase',
+            proto_dot_internal_dot_roles__pb2.DropDatabaseRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterDatabase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/AlterDatabase',
+            proto_dot_internal_dot_roles__pb2.AlterDatabaseRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDatabases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/ListDatabases',
+            proto_dot_internal_dot_roles__pb2.ListDatabasesRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.ListDatabasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeDatabase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/DescribeDatabase',
+            proto_dot_internal_dot_roles__pb2.DescribeDatabaseRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.DatabaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/CreateAlias',
+            proto_dot_internal_dot_roles__pb2.AliasRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/AlterAlias',
+            proto_dot_internal_dot_roles__pb2.AliasRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/DropAlias',
+            proto_dot_internal_dot_roles__pb2.DropAliasRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/DescribeAlias',
+            proto_dot_internal_dot_roles__pb2.DescribeAliasRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.DescribeAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAliases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/ListAliases',
+            proto_dot_internal_dot_roles__pb2.ListAliasesRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.ListAliasesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,6 +62,16 @@ class CoordinatorServiceStub:
     DescribeCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DescribeCollectionRequest, _roles_pb2.CollectionResponse]
     ListCollections: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ListCollectionsRequest, _roles_pb2.ListCollectionsResponse]
     CreatePartition: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreatePartitionRequest, _roles_pb2.Ack]
+    CreateDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreateDatabaseRequest, _roles_pb2.Ack]
+    DropDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DropDatabaseRequest, _roles_pb2.Ack]
+    AlterDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AlterDatabaseRequest, _roles_pb2.Ack]
+    ListDatabases: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ListDatabasesRequest, _roles_pb2.ListDatabasesResponse]
+    DescribeDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DescribeDatabaseRequest, _roles_pb2.DatabaseResponse]
+    CreateAlias: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AliasRequest, _roles_pb2.Ack]
+    AlterAlias: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AliasRequest, _roles_pb2.Ack]
+    DropAlias: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DropAliasRequest, _roles_pb2.Ack]
+    DescribeAlias: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DescribeAliasRequest, _roles_pb2.DescribeAliasResponse]
+    ListAliases: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ListAliasesRequest, _roles_pb2.ListAliasesResponse]
     DropPartition: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DropPartitionRequest, _roles_pb2.Ack]
     AssignSegment: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AssignSegmentRequest, _roles_pb2.AssignSegmentResponse]
     """data: segments, flush, checkpoints"""
@@ -104,6 +114,16 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     DescribeCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.DescribeCollectionRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     ListCollections: _aio.UnaryUnaryMultiCallable[_roles_pb2.ListCollectionsRequest, _roles_pb2.ListCollectionsResponse]  # type: ignore[assignment]
     CreatePartition: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreatePartitionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    CreateDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreateDatabaseRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    DropDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.DropDatabaseRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    AlterDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.AlterDatabaseRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    ListDatabases: _aio.UnaryUnaryMultiCallable[_roles_pb2.ListDatabasesRequest, _roles_pb2.ListDatabasesResponse]  # type: ignore[assignment]
+    DescribeDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.DescribeDatabaseRequest, _roles_pb2.DatabaseResponse]  # type: ignore[assignment]
+    CreateAlias: _aio.UnaryUnaryMultiCallable[_roles_pb2.AliasRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    AlterAlias: _aio.UnaryUnaryMultiCallable[_roles_pb2.AliasRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    DropAlias: _aio.UnaryUnaryMultiCallable[_roles_pb2.DropAliasRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    DescribeAlias: _aio.UnaryUnaryMultiCallable[_roles_pb2.DescribeAliasRequest, _roles_pb2.DescribeAliasResponse]  # type: ignore[assignment]
+    ListAliases: _aio.UnaryUnaryMultiCallable[_roles_pb2.ListAliasesRequest, _roles_pb2.ListAliasesResponse]  # type: ignore[assignment]
     DropPartition: _aio.UnaryUnaryMultiCallable[_roles_pb2.DropPartitionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     AssignSegment: _aio.UnaryUnaryMultiCallable[_roles_pb2.AssignSegmentRequest, _roles_pb2.AssignSegmentResponse]  # type: ignore[assignment]
     """data: segments, flush, checkpoints"""
@@ -209,6 +229,76 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _roles_pb2.CreatePartitionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateDatabase(
+        self,
+        request: _roles_pb2.CreateDatabaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def DropDatabase(
+        self,
+        request: _roles_pb2.DropDatabaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterDatabase(
+        self,
+        request: _roles_pb2.AlterDatabaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def ListDatabases(
+        self,
+        request: _roles_pb2.ListDatabasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.ListDatabasesResponse, _abc.Awaitable[_roles_pb2.ListDatabasesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DescribeDatabase(
+        self,
+        request: _roles_pb2.DescribeDatabaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.DatabaseResponse, _abc.Awaitable[_roles_pb2.DatabaseResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateAlias(
+        self,
+        request: _roles_pb2.AliasRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterAlias(
+        self,
+        request: _roles_pb2.AliasRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def DropAlias(
+        self,
+        request: _roles_pb2.DropAliasRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def DescribeAlias(
+        self,
+        request: _roles_pb2.DescribeAliasRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.DescribeAliasResponse, _abc.Awaitable[_roles_pb2.DescribeAliasResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAliases(
+        self,
+        request: _roles_pb2.ListAliasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.ListAliasesResponse, _abc.Awaitable[_roles_pb2.ListAliasesResponse]]: ...
 
     @_abc_1.abstractmethod
     def DropPartition(

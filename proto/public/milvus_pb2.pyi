@@ -288,9 +288,93 @@ class AllocTimestampResponse(_message.Message):
 Global___AllocTimestampResponse: _TypeAlias = AllocTimestampResponse  # noqa: Y015
 
 @_typing.final
-class ListDatabasesRequest(_message.Message):
+class CreateDatabaseRequest(_message.Message):
     """---- Databases -------------------------------------------------------------"""
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    PROPERTIES_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def properties(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.KeyValuePair]: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        db_name: _builtins.str = ...,
+        properties: _abc.Iterable[_common_pb2.KeyValuePair] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "db_name", b"db_name", "properties", b"properties"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateDatabaseRequest: _TypeAlias = CreateDatabaseRequest  # noqa: Y015
+
+@_typing.final
+class DropDatabaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        db_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "db_name", b"db_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DropDatabaseRequest: _TypeAlias = DropDatabaseRequest  # noqa: Y015
+
+@_typing.final
+class AlterDatabaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    DB_ID_FIELD_NUMBER: _builtins.int
+    PROPERTIES_FIELD_NUMBER: _builtins.int
+    DELETE_KEYS_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    db_id: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def properties(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.KeyValuePair]: ...
+    @_builtins.property
+    def delete_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        db_name: _builtins.str = ...,
+        db_id: _builtins.str = ...,
+        properties: _abc.Iterable[_common_pb2.KeyValuePair] | None = ...,
+        delete_keys: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "db_id", b"db_id", "db_name", b"db_name", "delete_keys", b"delete_keys", "properties", b"properties"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlterDatabaseRequest: _TypeAlias = AlterDatabaseRequest  # noqa: Y015
+
+@_typing.final
+class ListDatabasesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     BASE_FIELD_NUMBER: _builtins.int
@@ -1083,6 +1167,35 @@ class DropAliasRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DropAliasRequest: _TypeAlias = DropAliasRequest  # noqa: Y015
+
+@_typing.final
+class AlterAliasRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_NAME_FIELD_NUMBER: _builtins.int
+    ALIAS_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    collection_name: _builtins.str
+    alias: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        db_name: _builtins.str = ...,
+        collection_name: _builtins.str = ...,
+        alias: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alias", b"alias", "base", b"base", "collection_name", b"collection_name", "db_name", b"db_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlterAliasRequest: _TypeAlias = AlterAliasRequest  # noqa: Y015
 
 @_typing.final
 class DescribeAliasRequest(_message.Message):

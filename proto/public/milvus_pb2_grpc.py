@@ -60,6 +60,21 @@ class MilvusServiceStub:
                 request_serializer=proto_dot_public_dot_milvus__pb2.AllocTimestampRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_milvus__pb2.AllocTimestampResponse.FromString,
                 _registered_method=True)
+        self.CreateDatabase = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/CreateDatabase',
+                request_serializer=proto_dot_public_dot_milvus__pb2.CreateDatabaseRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.DropDatabase = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/DropDatabase',
+                request_serializer=proto_dot_public_dot_milvus__pb2.DropDatabaseRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.AlterDatabase = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/AlterDatabase',
+                request_serializer=proto_dot_public_dot_milvus__pb2.AlterDatabaseRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
         self.ListDatabases = channel.unary_unary(
                 '/milvus.proto.milvus.MilvusService/ListDatabases',
                 request_serializer=proto_dot_public_dot_milvus__pb2.ListDatabasesRequest.SerializeToString,
@@ -143,6 +158,11 @@ class MilvusServiceStub:
         self.DropAlias = channel.unary_unary(
                 '/milvus.proto.milvus.MilvusService/DropAlias',
                 request_serializer=proto_dot_public_dot_milvus__pb2.DropAliasRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.AlterAlias = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/AlterAlias',
+                request_serializer=proto_dot_public_dot_milvus__pb2.AlterAliasRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
                 _registered_method=True)
         self.DescribeAlias = channel.unary_unary(
@@ -316,9 +336,27 @@ class MilvusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ListDatabases(self, request, context):
+    def CreateDatabase(self, request, context):
         """Databases
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropDatabase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AlterDatabase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDatabases(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -417,6 +455,12 @@ class MilvusServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DropAlias(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AlterAlias(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -617,6 +661,21 @@ def add_MilvusServiceServicer_to_server(servicer, server):
                     request_deserializer=proto_dot_public_dot_milvus__pb2.AllocTimestampRequest.FromString,
                     response_serializer=proto_dot_public_dot_milvus__pb2.AllocTimestampResponse.SerializeToString,
             ),
+            'CreateDatabase': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateDatabase,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.CreateDatabaseRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'DropDatabase': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropDatabase,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.DropDatabaseRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'AlterDatabase': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterDatabase,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.AlterDatabaseRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
             'ListDatabases': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDatabases,
                     request_deserializer=proto_dot_public_dot_milvus__pb2.ListDatabasesRequest.FromString,
@@ -700,6 +759,11 @@ def add_MilvusServiceServicer_to_server(servicer, server):
             'DropAlias': grpc.unary_unary_rpc_method_handler(
                     servicer.DropAlias,
                     request_deserializer=proto_dot_public_dot_milvus__pb2.DropAliasRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'AlterAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterAlias,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.AlterAliasRequest.FromString,
                     response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
             ),
             'DescribeAlias': grpc.unary_unary_rpc_method_handler(
@@ -973,6 +1037,87 @@ class MilvusService:
             '/milvus.proto.milvus.MilvusService/AllocTimestamp',
             proto_dot_public_dot_milvus__pb2.AllocTimestampRequest.SerializeToString,
             proto_dot_public_dot_milvus__pb2.AllocTimestampResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateDatabase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/CreateDatabase',
+            proto_dot_public_dot_milvus__pb2.CreateDatabaseRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropDatabase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/DropDatabase',
+            proto_dot_public_dot_milvus__pb2.DropDatabaseRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterDatabase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/AlterDatabase',
+            proto_dot_public_dot_milvus__pb2.AlterDatabaseRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1431,6 +1576,33 @@ class MilvusService:
             target,
             '/milvus.proto.milvus.MilvusService/DropAlias',
             proto_dot_public_dot_milvus__pb2.DropAliasRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/AlterAlias',
+            proto_dot_public_dot_milvus__pb2.AlterAliasRequest.SerializeToString,
             proto_dot_public_dot_common__pb2.Status.FromString,
             options,
             channel_credentials,

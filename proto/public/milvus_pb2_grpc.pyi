@@ -43,8 +43,11 @@ class MilvusServiceStub:
     CheckHealth: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CheckHealthRequest, _milvus_pb2.CheckHealthResponse]
     GetComponentStates: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetComponentStatesRequest, _milvus_pb2.ComponentStates]
     AllocTimestamp: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AllocTimestampRequest, _milvus_pb2.AllocTimestampResponse]
-    ListDatabases: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.ListDatabasesRequest, _milvus_pb2.ListDatabasesResponse]
+    CreateDatabase: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreateDatabaseRequest, _common_pb2.Status]
     """Databases"""
+    DropDatabase: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DropDatabaseRequest, _common_pb2.Status]
+    AlterDatabase: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AlterDatabaseRequest, _common_pb2.Status]
+    ListDatabases: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.ListDatabasesRequest, _milvus_pb2.ListDatabasesResponse]
     DescribeDatabase: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DescribeDatabaseRequest, _milvus_pb2.DescribeDatabaseResponse]
     CreateCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreateCollectionRequest, _common_pb2.Status]
     """Collections"""
@@ -64,6 +67,7 @@ class MilvusServiceStub:
     CreateAlias: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreateAliasRequest, _common_pb2.Status]
     """Aliases"""
     DropAlias: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DropAliasRequest, _common_pb2.Status]
+    AlterAlias: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AlterAliasRequest, _common_pb2.Status]
     DescribeAlias: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DescribeAliasRequest, _milvus_pb2.DescribeAliasResponse]
     ListAliases: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.ListAliasesRequest, _milvus_pb2.ListAliasesResponse]
     LoadCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.LoadCollectionRequest, _common_pb2.Status]
@@ -106,8 +110,11 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     CheckHealth: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CheckHealthRequest, _milvus_pb2.CheckHealthResponse]  # type: ignore[assignment]
     GetComponentStates: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetComponentStatesRequest, _milvus_pb2.ComponentStates]  # type: ignore[assignment]
     AllocTimestamp: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AllocTimestampRequest, _milvus_pb2.AllocTimestampResponse]  # type: ignore[assignment]
-    ListDatabases: _aio.UnaryUnaryMultiCallable[_milvus_pb2.ListDatabasesRequest, _milvus_pb2.ListDatabasesResponse]  # type: ignore[assignment]
+    CreateDatabase: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreateDatabaseRequest, _common_pb2.Status]  # type: ignore[assignment]
     """Databases"""
+    DropDatabase: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DropDatabaseRequest, _common_pb2.Status]  # type: ignore[assignment]
+    AlterDatabase: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AlterDatabaseRequest, _common_pb2.Status]  # type: ignore[assignment]
+    ListDatabases: _aio.UnaryUnaryMultiCallable[_milvus_pb2.ListDatabasesRequest, _milvus_pb2.ListDatabasesResponse]  # type: ignore[assignment]
     DescribeDatabase: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DescribeDatabaseRequest, _milvus_pb2.DescribeDatabaseResponse]  # type: ignore[assignment]
     CreateCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreateCollectionRequest, _common_pb2.Status]  # type: ignore[assignment]
     """Collections"""
@@ -127,6 +134,7 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     CreateAlias: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreateAliasRequest, _common_pb2.Status]  # type: ignore[assignment]
     """Aliases"""
     DropAlias: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DropAliasRequest, _common_pb2.Status]  # type: ignore[assignment]
+    AlterAlias: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AlterAliasRequest, _common_pb2.Status]  # type: ignore[assignment]
     DescribeAlias: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DescribeAliasRequest, _milvus_pb2.DescribeAliasResponse]  # type: ignore[assignment]
     ListAliases: _aio.UnaryUnaryMultiCallable[_milvus_pb2.ListAliasesRequest, _milvus_pb2.ListAliasesResponse]  # type: ignore[assignment]
     LoadCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.LoadCollectionRequest, _common_pb2.Status]  # type: ignore[assignment]
@@ -198,12 +206,33 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_milvus_pb2.AllocTimestampResponse, _abc.Awaitable[_milvus_pb2.AllocTimestampResponse]]: ...
 
     @_abc_1.abstractmethod
+    def CreateDatabase(
+        self,
+        request: _milvus_pb2.CreateDatabaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]:
+        """Databases"""
+
+    @_abc_1.abstractmethod
+    def DropDatabase(
+        self,
+        request: _milvus_pb2.DropDatabaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterDatabase(
+        self,
+        request: _milvus_pb2.AlterDatabaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
     def ListDatabases(
         self,
         request: _milvus_pb2.ListDatabasesRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_milvus_pb2.ListDatabasesResponse, _abc.Awaitable[_milvus_pb2.ListDatabasesResponse]]:
-        """Databases"""
+    ) -> _typing.Union[_milvus_pb2.ListDatabasesResponse, _abc.Awaitable[_milvus_pb2.ListDatabasesResponse]]: ...
 
     @_abc_1.abstractmethod
     def DescribeDatabase(
@@ -317,6 +346,13 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
     def DropAlias(
         self,
         request: _milvus_pb2.DropAliasRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterAlias(
+        self,
+        request: _milvus_pb2.AlterAliasRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
 

@@ -56,7 +56,7 @@ def describe_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
         info = ctx.coordinator.describe_collection(call.db_name, collection_id=request.collectionID)
     else:
         info = ctx.collection(call.db_name, request.collection_name)
-    return _describe(info)
+    return _describe(info, ctx.coordinator.list_aliases(info.db_name, info.name))
 
 
 def show_collections(ctx: ProxyContext, request: Any, call: Call) -> Any:
@@ -91,7 +91,7 @@ def get_collection_statistics(ctx: ProxyContext, request: Any, call: Call) -> An
     )
 
 
-def _describe(info: CollectionInfo) -> milvus_pb2.DescribeCollectionResponse:
+def _describe(info: CollectionInfo, aliases: list[str]) -> milvus_pb2.DescribeCollectionResponse:
     return milvus_pb2.DescribeCollectionResponse(
         status=convert.status(),
         schema=convert.schema_to_proto(info.schema),
@@ -106,4 +106,5 @@ def _describe(info: CollectionInfo) -> milvus_pb2.DescribeCollectionResponse:
         properties=[common_pb2.KeyValuePair(key=k, value=v) for k, v in info.properties.items()],
         db_name=info.db_name,
         num_partitions=len(info.partitions),
+        aliases=aliases,
     )

@@ -1,10 +1,9 @@
-"""The server itself: connecting, its version and health, timestamps, databases."""
+"""The server itself: connecting, its version and health, timestamps."""
 
 from __future__ import annotations
 
 import time
 
-from elanus.meta import DEFAULT_DB
 from proto.public import common_pb2, milvus_pb2
 from proxy import convert
 from proxy.context import ProxyContext
@@ -46,18 +45,3 @@ def alloc_timestamp(
 ) -> milvus_pb2.AllocTimestampResponse:
     ts = ctx.coordinator.alloc_timestamp()
     return milvus_pb2.AllocTimestampResponse(status=convert.status(), timestamp=ts)
-
-
-def list_databases(
-    ctx: ProxyContext, request: milvus_pb2.ListDatabasesRequest, call: Call
-) -> milvus_pb2.ListDatabasesResponse:
-    return milvus_pb2.ListDatabasesResponse(
-        status=convert.status(), db_names=[DEFAULT_DB], db_ids=[1], created_timestamp=[0]
-    )
-
-
-def describe_database(
-    ctx: ProxyContext, request: milvus_pb2.DescribeDatabaseRequest, call: Call
-) -> milvus_pb2.DescribeDatabaseResponse:
-    # The pipeline has refused a database that does not exist.
-    return milvus_pb2.DescribeDatabaseResponse(status=convert.status(), db_name=DEFAULT_DB, dbID=1)

@@ -144,6 +144,9 @@ def test_duplicate_create(env: Env) -> None:
     with pytest.raises(errors.ParameterInvalid):
         create(coord, name="big", shards=17)
     # The same name in another database is another collection.
+    with pytest.raises(errors.DatabaseNotFound):
+        coord.create_collection("db2", schema("c"), 2, ConsistencyLevel.BOUNDED, {})
+    coord.create_database("db2", {})
     other = coord.create_collection("db2", schema("c"), 2, ConsistencyLevel.BOUNDED, {})
     assert other.collection_id != info.collection_id
     assert [i.name for i in coord.list_collections("db2")] == ["c"]

@@ -298,6 +298,7 @@ def test_public_names_are_pinned() -> None:
         "MAX_NAME_LENGTH",
         "MAX_VARCHAR_LENGTH",
         "MAX_VECTOR_DIM",
+        "NAME_PATTERN",
         "arrow_schema",
         "field_data_from_table",
         "flag",

@@ -19,10 +19,19 @@ from proxy.service import milvus_servicer
 SERVICE = milvus_pb2.DESCRIPTOR.services_by_name["MilvusService"]
 
 
+class OnlyDefault:
+    """A coordinator that knows one database, ``default``."""
+
+    def describe_database(self, db_name: str) -> None:
+        if db_name != "default":
+            raise errors.DatabaseNotFound(f"database={db_name}")
+
+
 def context() -> ProxyContext:
-    # The pipeline itself only asks the context whether a database exists;
+    # The pipeline itself only asks the coordinator whether a database exists;
     # the handlers below use nothing else of it.
-    return ProxyContext(1, ProxyConfig(), cast(Any, None), cast(Any, None), cast(Any, None), "t")
+    coordinator = cast(Any, OnlyDefault())
+    return ProxyContext(1, ProxyConfig(), coordinator, cast(Any, None), cast(Any, None), "t")
 
 
 @dataclass
@@ -125,7 +134,7 @@ def test_the_database_comes_from_the_body_then_the_dbname_header(
     if expected == "default":
         assert ran == ["default"] and reply.status.code == 0
     else:
-        # Only `default` exists: a call inside another database is refused before it runs.
+        # Only `default` exists here: a call inside another database is refused before it runs.
         assert ran == []
         assert reply.status.code == 800
         assert reply.status.reason == f"database not found[database={expected}]"
