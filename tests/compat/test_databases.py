@@ -1,8 +1,9 @@
-"""Which database a call acts in (issue 19, first step): pymilvus sends the
-client's database in the ``dbname`` metadata header, not in the request body.
+"""Which database a call acts in (issue 19): pymilvus sends the client's
+database in the ``dbname`` metadata header, not in the request body.
 
-Only ``default`` exists until databases can be created: a client bound to any
-other database is refused with Milvus's code, and nothing lands in ``default``.
+A client bound to a database that does not exist is refused with Milvus's
+code, and nothing lands in ``default``. Databases that exist, and what they
+hold: test_databases_aliases.py.
 """
 
 from __future__ import annotations
