@@ -58,6 +58,16 @@ def test_each_error_class_comes_back_as_itself(cls: type[errors.ElanusError]) ->
     assert caught.value.code == raised.code
 
 
+def test_an_errors_cause_comes_back_with_it() -> None:
+    """Milvus wraps some errors as "cause: summary[detail]"; the cause crosses the wire."""
+    with served(ROLES[0]) as (client, core):
+        core.raises = errors.AliasAlreadyExist("database=default][alias=a", cause="a is taken")
+        with pytest.raises(errors.AliasAlreadyExist) as caught:
+            client.create_alias("default", "a", "docs")
+    assert caught.value.cause == "a is taken"
+    assert caught.value.reason == "a is taken: alias already exist[database=default][alias=a]"
+
+
 @pytest.mark.parametrize("role", ROLES, ids=str)
 def test_every_rpc_answers_errors(role: Role) -> None:
     """No RPC lets an error through as a transport failure or loses it."""
