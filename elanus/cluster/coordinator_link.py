@@ -12,12 +12,12 @@ transport is sent again only when that cannot apply it twice:
 
 - calls in :data:`RETRY_SAFE` repeat harmlessly (reads; allocations, where a
   lost range is only a gap; time-tick reports, which stay true; node reports
-  keyed by id or monotonic; loads, releases and index drops, idempotent in
-  Milvus too);
-- any other call (CreateCollection, DropCollection, partitions, CreateIndex,
-  ManualCompaction) is sent again only if gRPC could not connect at all, so the
-  request never left; otherwise its ServiceUnavailable reaches the client,
-  which knows whether to retry.
+  keyed by id or monotonic; loads, releases, index drops, database drops and
+  alias creates and drops, idempotent in Milvus too);
+- any other call (CreateCollection, DropCollection, CreateDatabase, the alters,
+  partitions, CreateIndex, ManualCompaction) is sent again only if gRPC could
+  not connect at all, so the request never left; otherwise its
+  ServiceUnavailable reaches the client, which knows whether to retry.
 """
 
 from __future__ import annotations
@@ -68,12 +68,21 @@ RETRY_SAFE = frozenset(
         "describe_indexes",
         "load_progress",
         "shard_leaders",
+        "list_databases",
+        "describe_database",
+        "describe_alias",
+        "list_aliases",
         # idempotent requests (as in Milvus: a second flush/load/release/drop succeeds)
         "flush",
         "load_collection",
         "release_collection",
         "release_partitions",
         "drop_index",
+        # idempotent too: dropping what is gone succeeds, and an alias made again for
+        # its collection changes nothing (not the alters: a repeat could undo a newer one)
+        "drop_database",
+        "create_alias",
+        "drop_alias",
         # node reports: keyed by segment/log id, or monotonic
         "segment_flushed",
         "add_delta_log",
