@@ -176,7 +176,7 @@ class Catalog:
         with self._lock:
             self.database(db_name)
             if (db_name, schema.name) in self._aliases:
-                raise errors.Refused(
+                raise errors.OperationRefused(
                     f"collection name [{schema.name}] conflicts with an existing alias, "
                     "please choose a unique name"
                 )
@@ -228,7 +228,7 @@ class Catalog:
         with self._lock:
             aliases = self.aliases(info.db_name, info.collection_id)
             if aliases:
-                raise errors.Refused(
+                raise errors.OperationRefused(
                     f"unable to drop the collection [{info.name}] because it has associated "
                     f"aliases [{' '.join(aliases)}], please remove all aliases before dropping "
                     "the collection"
@@ -309,13 +309,13 @@ class Catalog:
     def create_database(self, db: DatabaseInfo) -> None:
         with self._lock:
             if db.name in self._databases:
-                raise errors.Refused(f"database already exist: {db.name}")
+                raise errors.OperationRefused(f"database already exist: {db.name}")
             if len(self._databases) >= MAX_DATABASES:
                 raise errors.DatabaseNumLimitExceeded(f"limit={MAX_DATABASES}")
             if not self._kv.txn(
                 [Compare(database_key(db.name), 0)], [Put(database_key(db.name), to_json(db))]
             ):
-                raise errors.Refused(f"database already exist: {db.name}")
+                raise errors.OperationRefused(f"database already exist: {db.name}")
             self._databases[db.name] = db
             log.info("database created", extra={"database": db.name, "id": db.db_id})
 
@@ -323,11 +323,11 @@ class Catalog:
         """Drop an empty database; dropping one that does not exist succeeds, as in Milvus."""
         with self._lock:
             if name == DEFAULT_DB:
-                raise errors.Refused("can not drop default database")
+                raise errors.OperationRefused("can not drop default database")
             if name not in self._databases:
                 return
             if self.all(name):
-                raise errors.Refused(
+                raise errors.OperationRefused(
                     f"database:{name} not empty, must drop all collections before drop database"
                 )
             self._kv.delete(database_key(name))

@@ -127,7 +127,7 @@ class RootCoordinator:
         """The catalog drop commits it; its files are left to the GC's grace period."""
         with self._ddl_lock:
             if self.catalog.is_alias(db_name, name):
-                raise errors.Refused(f"cannot drop the collection via alias = {name}")
+                raise errors.OperationRefused(f"cannot drop the collection via alias = {name}")
             info = self.catalog.find(db_name, name)
             self.catalog.drop(info)
             self._drops.finish_collection_drop(info)

@@ -24,7 +24,7 @@
     ├── AliasCollectionNameConflict   1601
     ├── AliasAlreadyExist             1602
     ├── FieldNotFound                 1700
-    ├── Refused                       65535 (Milvus's plain refusals: the reason is the detail)
+    ├── OperationRefused              65535 (Milvus's plain refusals: the reason is the detail)
     ├── ConsistencyTimeout            10001 (retriable)
     ├── ChannelLeaseLost              65535 (between roles: a fenced datanode report)
     └── InternalError                 65535
@@ -132,7 +132,7 @@ class AliasAlreadyExist(ElanusError):
     code, summary = 1602, "alias already exist"
 
 
-class Refused(ElanusError):
+class OperationRefused(ElanusError):
     """A refusal Milvus answers with a bare message and code 65535 (for example a
     collection dropped while it has aliases): the reason is the detail alone."""
 

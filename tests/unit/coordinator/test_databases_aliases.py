@@ -34,7 +34,7 @@ def test_default_always_exists_and_cannot_be_dropped(env: Env) -> None:
     coord = env.coordinator
     assert [d.name for d in coord.list_databases()] == [DEFAULT_DB]
     assert coord.describe_database(DEFAULT_DB).db_id == 1
-    with pytest.raises(errors.Refused, match="can not drop default database"):
+    with pytest.raises(errors.OperationRefused, match="can not drop default database"):
         coord.drop_database(DEFAULT_DB)
 
 
@@ -61,7 +61,7 @@ def test_a_database_is_created_described_altered_and_dropped(env: Env) -> None:
 def test_a_duplicate_database_and_one_past_the_limit_are_refused(env: Env) -> None:
     coord = env.coordinator
     coord.create_database("shop", {})
-    with pytest.raises(errors.Refused, match="database already exist: shop"):
+    with pytest.raises(errors.OperationRefused, match="database already exist: shop"):
         coord.create_database("shop", {"x": "y"})
     assert coord.describe_database("shop").properties == {}
     for i in range(MAX_DATABASES - 2):
@@ -77,7 +77,7 @@ def test_a_database_holding_collections_is_not_dropped(env: Env) -> None:
     coord = env.coordinator
     coord.create_database("shop", {})
     create(coord, "shop", "orders")
-    with pytest.raises(errors.Refused, match="database:shop not empty"):
+    with pytest.raises(errors.OperationRefused, match="database:shop not empty"):
         coord.drop_database("shop")
     coord.drop_collection("shop", "orders")
     coord.drop_database("shop")
@@ -138,7 +138,7 @@ def test_an_alias_and_a_collection_never_share_a_name(env: Env) -> None:
     assert conflict.value.reason == (
         "alias and collection name conflict[database=default][alias=films]"
     )
-    with pytest.raises(errors.Refused, match=r"collection name \[shelf\] conflicts"):
+    with pytest.raises(errors.OperationRefused, match=r"collection name \[shelf\] conflicts"):
         create(coord, DEFAULT_DB, "shelf")
     with pytest.raises(errors.AliasAlreadyExist) as taken:
         coord.create_alias(DEFAULT_DB, "shelf", "films")
@@ -157,9 +157,9 @@ def test_a_collection_with_aliases_is_not_dropped_nor_dropped_through_one(env: E
     create(coord, DEFAULT_DB, "books")
     coord.create_alias(DEFAULT_DB, "b", "books")
     coord.create_alias(DEFAULT_DB, "a", "books")
-    with pytest.raises(errors.Refused, match="cannot drop the collection via alias = a"):
+    with pytest.raises(errors.OperationRefused, match="cannot drop the collection via alias = a"):
         coord.drop_collection(DEFAULT_DB, "a")
-    with pytest.raises(errors.Refused) as refused:
+    with pytest.raises(errors.OperationRefused) as refused:
         coord.drop_collection(DEFAULT_DB, "books")
     assert refused.value.code == 65535
     assert refused.value.reason.startswith(
@@ -228,5 +228,5 @@ def test_databases_and_aliases_survive_a_restart(env: Env) -> None:
     assert coord.describe_database("shop") == before
     assert coord.describe_collection("shop", "current") == info
     assert coord.list_aliases("shop", "orders") == ["current"]
-    with pytest.raises(errors.Refused):
+    with pytest.raises(errors.OperationRefused):
         coord.drop_database("shop")
