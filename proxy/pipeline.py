@@ -90,7 +90,7 @@ class Unobserved:
         return None
 
 
-Handler = Callable[["ProxyContext", Any, Call], Message]
+Handler = Callable[["ProxyContext", Any, Call], Message | None]
 
 
 @dataclass(frozen=True)
