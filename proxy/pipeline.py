@@ -90,7 +90,7 @@ class Unobserved:
         return None
 
 
-Handler = Callable[["ProxyContext", Any, Call], Message]
+Handler = Callable[["ProxyContext", Any, Call], Message | None]
 
 
 @dataclass(frozen=True)
@@ -190,14 +190,21 @@ def database_of(request: Any, metadata: Mapping[str, str]) -> str:
     return str(named or metadata.get(DB_HEADER, "") or DEFAULT_DB)
 
 
-def failure(reply: type[Message] | None, exc: errors.ElanusError) -> Message:
-    status = convert.status(exc)
-    if reply is None or reply is common_pb2.Status:
-        return status
-    return reply(status=status)
+def carrying(
+    status_of: Callable[[errors.ElanusError], Message], bare: type[Message]
+) -> Callable[[type[Message] | None, errors.ElanusError], Message]:
+    """A Wire's ``failure``: the error's Status, bare or in the RPC's reply."""
+
+    def failure(reply: type[Message] | None, exc: errors.ElanusError) -> Message:
+        status = status_of(exc)
+        if reply is None or reply is bare:
+            return status
+        return reply(status=status)
+
+    return failure
 
 
-MILVUS_V2 = Wire("v2", "", convert.status, failure)
+MILVUS_V2 = Wire("v2", "", convert.status, carrying(convert.status, common_pb2.Status))
 
 
 # --- RPCs in stages

@@ -10,23 +10,14 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from elanus import errors
 from proto.legacy.v1 import milvus_pb2 as v1
 from proto.legacy.v1 import status_pb2
 from proxy.context import ProxyContext
 from proxy.legacy import translate as t
 from proxy.legacy.service import LegacyApi
-from proxy.pipeline import PUBLIC, Call, Privilege, Route, Wire
+from proxy.pipeline import PUBLIC, Call, Privilege, Route, Wire, carrying
 
-
-def _failure(reply: type[Message] | None, exc: errors.ElanusError) -> Message:
-    status = t.refusal_status(exc)
-    if reply is None or reply is status_pb2.Status:
-        return status
-    return reply(status=status)
-
-
-MILVUS_V1 = Wire("v1", "v1.", t.status, _failure)
+MILVUS_V1 = Wire("v1", "v1.", t.status, carrying(t.refusal_status, status_pb2.Status))
 
 # Declared by pymilvus 1.1.2 for Milvus 0.11's hybrid collections, not served.
 HYBRID_REFUSAL = (

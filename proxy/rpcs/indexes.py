@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from elanus import errors, vectors
+from elanus.services import IndexProgress
 from proto.public import common_pb2, milvus_pb2
 from proxy import convert
 from proxy.context import ProxyContext
@@ -54,12 +55,7 @@ def create_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 
 def describe_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
-    info = ctx.collection(call.db_name, request.collection_name)
-    found = ctx.coordinator.describe_indexes(
-        info.collection_id, request.field_name, request.index_name
-    )
-    if not found:
-        raise errors.IndexNotFound(f"collection={info.name}")
+    found = _indexes(ctx, request, call)
     response = milvus_pb2.DescribeIndexResponse(status=convert.status())
     for progress in found:
         index = progress.index
@@ -104,11 +100,16 @@ def drop_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
     ctx.coordinator.drop_index(info.collection_id, request.field_name, request.index_name)
 
 
-def _one_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
+def _indexes(ctx: ProxyContext, request: Any, call: Call) -> list[IndexProgress]:
+    """The indexes the request names (by field, by name, or all); at least one."""
     info = ctx.collection(call.db_name, request.collection_name)
     found = ctx.coordinator.describe_indexes(
         info.collection_id, request.field_name, request.index_name
     )
     if not found:
         raise errors.IndexNotFound(f"collection={info.name}")
-    return found[0]
+    return list(found)
+
+
+def _one_index(ctx: ProxyContext, request: Any, call: Call) -> IndexProgress:
+    return _indexes(ctx, request, call)[0]

@@ -10,10 +10,11 @@ proxies, 2 querynodes, 2 datanodes, 1 indexnode on etcd, Kafka and MinIO).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from importlib import metadata
 from pathlib import Path
 
+import pluggy
 import pytest
 from pymilvus import MilvusClient
 
@@ -130,7 +131,9 @@ def new_collection_name(client: MilvusClient) -> Iterator[Callable[[str], str]]:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     """Attach the server log tail to every failing test's report."""
     outcome = yield
     report = outcome.get_result()

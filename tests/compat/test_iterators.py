@@ -8,6 +8,8 @@ not appear (it reads the snapshot of its first page).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from pymilvus import Collection, DataType, MilvusClient, connections
@@ -19,7 +21,7 @@ VECTORS = np.random.default_rng(21).random((ROWS, DIM), dtype=np.float32)
 
 
 @pytest.fixture(scope="module")
-def collection(server_uri: str) -> str:
+def collection(server_uri: str) -> Iterator[str]:
     client = MilvusClient(uri=server_uri, timeout=60)
     name = "iterators_surface"
     if client.has_collection(name):
@@ -49,7 +51,7 @@ def collection(server_uri: str) -> str:
 
 
 def drain(iterator, max_pages: int = 200) -> list[list[dict]]:
-    pages = []
+    pages: list[list[dict]] = []
     for _ in range(max_pages):
         page = iterator.next()
         if page is None or len(page) == 0:  # pymilvus ends a limited iterator with None

@@ -8,6 +8,8 @@ with "*", count(*) and template values.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pymilvus
 import pytest
@@ -52,7 +54,7 @@ def ranked(metric: str, row_scores: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def l2_collection(server_uri: str) -> str:
+def l2_collection(server_uri: str) -> Iterator[str]:
     client = MilvusClient(uri=server_uri, timeout=60)
     name = "surface_l2"
     if client.has_collection(name):

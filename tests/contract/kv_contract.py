@@ -101,7 +101,7 @@ class KVContract:
         first = kv.txn([Compare(prefix + "lock", 0)], [Put(prefix + "lock", b"me")])
         second = kv.txn([Compare(prefix + "lock", 0)], [Put(prefix + "lock", b"you")])
         assert (first, second) == (True, False)
-        assert kv.get(prefix + "lock").value == b"me"
+        assert (found := kv.get(prefix + "lock")) is not None and found.value == b"me"
 
     def test_txn_compare_and_swap_on_revision(self, kv: MetaKV) -> None:
         key = fresh_prefix() + "counter"
@@ -150,7 +150,7 @@ class KVContract:
     def test_txn_without_compares_always_applies(self, kv: MetaKV) -> None:
         key = fresh_prefix() + "k"
         assert kv.txn([], [Put(key, b"v")])
-        assert kv.get(key).value == b"v"
+        assert (found := kv.get(key)) is not None and found.value == b"v"
 
     # -- watches -------------------------------------------------------------
 
@@ -248,7 +248,7 @@ class KVContract:
             assert [(e.kind, e.key) for e in events] == [("delete", prefix + "session")]
         finally:
             watch.cancel()
-        assert kv.get(prefix + "durable").value == b"stays"
+        assert (found := kv.get(prefix + "durable")) is not None and found.value == b"stays"
         with pytest.raises(LookupError):
             kv.refresh_lease(lease)
         kv.revoke_lease(lease)  # already gone: no error

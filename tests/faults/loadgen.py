@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import random
@@ -239,9 +240,10 @@ def read(args: argparse.Namespace) -> dict:
             for start in range(low, high, READ_PAGE_KEYS):
                 end = min(start + READ_PAGE_KEYS, high)
                 rows = retried(
-                    lambda s=start, e=end: client.query(
+                    functools.partial(
+                        client.query,
                         args.name,
-                        filter=f"id >= {s} and id < {e}",
+                        filter=f"id >= {start} and id < {end}",
                         output_fields=["id"],
                         limit=16_384,
                         consistency_level="Strong",

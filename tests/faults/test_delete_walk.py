@@ -14,8 +14,18 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TypedDict
 
 from tests.faults.harness import FAULT_MARKS, FaultCluster
+
+
+class Fault(TypedDict):
+    """One kill the walk asked for, as the timings record it."""
+
+    role: str
+    pid: int
+    cluster_up_s: float
+
 
 pytestmark = FAULT_MARKS
 
@@ -54,7 +64,8 @@ def test_delete_walk_with_datanode_and_querynode_kills(
         )
         watchdog = threading.Timer(WALK_LIMIT_S, walk.kill)
         watchdog.start()
-        result, faults = "", []
+        result = ""
+        faults: list[Fault] = []
         try:
             assert walk.stdout is not None and walk.stdin is not None
             for line in walk.stdout:

@@ -73,4 +73,5 @@ def test_hybrid_rpcs_answer_unimplemented_with_a_reason(stub: Any) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         stub.CreateHybridCollection(milvus_pb2.Mapping(collection_name="h"))
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "hybrid" in raised.value.details()
+    details = raised.value.details()
+    assert details is not None and "hybrid" in details

@@ -91,7 +91,7 @@ def test_namespaces_do_not_see_each_other(kv: EtcdKV) -> None:
         assert other.get_prefix("") == []
         assert other.delete("", prefix=True) == 0
         assert watch.events(timeout_s=0.3) == []
-        assert kv.get("shared-name").value == b"mine"
+        assert (found := kv.get("shared-name")) is not None and found.value == b"mine"
     finally:
         other.close()
 

@@ -145,8 +145,10 @@ def test_kill_9_loses_no_acknowledged_batch_and_shows_no_partial_one(tmp_path: P
         assert [m.position for m in messages] == list(range(end))
         batches: dict[int, list[tuple[int, int, int]]] = {}
         for message in messages:
-            batch, index, size, _ = message.payload.split(b":")
-            batches.setdefault(int(batch), []).append((message.position, int(index), int(size)))
+            raw_batch, raw_index, raw_size, _ = message.payload.split(b":")
+            batches.setdefault(int(raw_batch), []).append(
+                (message.position, int(raw_index), int(raw_size))
+            )
         for batch, rows in batches.items():  # whole batches only, contiguous and in order
             size = rows[0][2]
             assert [index for _, index, _ in rows] == list(range(size)), batch

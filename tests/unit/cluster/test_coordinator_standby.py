@@ -134,7 +134,8 @@ def test_a_standby_asked_to_stop_ends_its_wait(adapters: Adapters) -> None:
         thread.join(5.0)
         assert not thread.is_alive()
         assert len(failures) == 1 and isinstance(failures[0], StartInterrupted)
-        assert read_leader(adapters.kv).address == active.address
+        assert (current := read_leader(adapters.kv)) is not None
+        assert current.address == active.address
     finally:
         standby.stop()
         active.stop()

@@ -55,7 +55,7 @@ def test_only_one_of_racing_candidates_leads(kv: EmbeddedKV) -> None:
         thread.join(2.0)
         assert not thread.is_alive()
     leader = next(e for e in elections if e.is_leader)
-    assert read_leader(kv) is not None and read_leader(kv).node_id == leader._leader.node_id
+    assert (current := read_leader(kv)) is not None and current.node_id == leader._leader.node_id
     leader.resign()
 
 
@@ -72,7 +72,7 @@ def test_a_standby_takes_over_when_the_leader_resigns(kv: EmbeddedKV) -> None:
     thread.join(3.0)
     assert outcome == [True]
     assert time.monotonic() - started < TTL_S  # revoked, not expired: at once
-    assert read_leader(kv) is not None and read_leader(kv).node_id == 2
+    assert (current := read_leader(kv)) is not None and current.node_id == 2
     standby.resign()
 
 
@@ -86,7 +86,7 @@ def test_a_standby_takes_over_when_the_leaders_lease_expires(kv: EmbeddedKV) -> 
     assert standby.campaign(timeout_s=TTL_S * 5)
     took = time.monotonic() - started
     assert TTL_S * 0.5 < took < TTL_S * 4
-    assert read_leader(kv) is not None and read_leader(kv).node_id == 2
+    assert (current := read_leader(kv)) is not None and current.node_id == 2
     standby.resign()
 
 
@@ -113,7 +113,7 @@ def test_stop_ends_a_waiting_campaign(kv: EmbeddedKV) -> None:
     assert outcome == [False]
     assert time.monotonic() - started < 1.0
     assert not standby.is_leader
-    assert read_leader(kv) is not None and read_leader(kv).node_id == 1
+    assert (current := read_leader(kv)) is not None and current.node_id == 1
     active.resign()
 
 

@@ -83,6 +83,7 @@ def test_the_owner_is_told_its_epoch_and_its_reports_apply(coord: Coordinator) -
     vchannel = info.vchannels[0]
     assert coord.wait_idle(5.0)
     datanode = coord.nodes.datanode_for(vchannel)
+    assert isinstance(datanode, Recorder)
     assert datanode.named("watch_channel") == [(vchannel, 1)]
     start = coord.channel_snapshot(vchannel).checkpoint
     moved = dataclasses.replace(start, position=start.position + 5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -254,7 +255,8 @@ def test_empty_segment_is_dropped_when_flushed(env: Env) -> None:
     seg = coord.segments.get(seg_id)
     assert seg is not None
     coord.segment_flushed(dataclasses.replace(seg, num_rows=0), lease_of(coord, seg.vchannel))
-    assert coord.segments.get(seg_id).state is SegmentState.DROPPED
+    dropped = coord.segments.get(seg_id)
+    assert dropped is not None and dropped.state is SegmentState.DROPPED
     assert coord.flush_state(info.collection_id, [seg_id], 0)
 
 
@@ -329,6 +331,7 @@ def test_files_of_a_segment_flushed_after_its_partition_was_dropped_are_removed(
     assert p1 is not None
     seg_id = coord.assign_segment(info.collection_id, p1.partition_id, info.vchannels[0], 2)
     seg = coord.segments.get(seg_id)
+    assert seg is not None
     coord.drop_partition(DEFAULT_DB, "c", "p1")
     env.storage.put("segments/late/data", b"x")
     env.storage.put("segments/late/stats", b"y")
@@ -375,6 +378,7 @@ def test_index_builds_for_flushed_segments(env: Env) -> None:
     )
     coord.flush(info.collection_id)
     seg = coord.segments.get(seg_id)
+    assert seg is not None
     coord.segment_flushed(dataclasses.replace(seg, num_rows=4), lease_of(coord, seg.vchannel))
     index = coord.create_index(info.collection_id, "v", "", "FLAT", "L2", {}, {})
     env.idle()
@@ -475,7 +479,7 @@ def test_dispatcher_idle_means_everything_submitted_before_ran() -> None:
     try:
         for i in range(3000):
             done: list[int] = []
-            dispatcher.submit("mine", lambda i=i, done=done: done.append(i))
+            dispatcher.submit("mine", functools.partial(done.append, i))
             assert dispatcher.wait_idle(5.0)
             assert done == [i], f"wait_idle returned before call {i} ran"
     finally:

@@ -158,9 +158,9 @@ class Stack:
         self.stream = EmbeddedLog(self.root / "log")
         self.storage = LocalDirStore(self.root / "objects")
         self.querynode, self.datanode = Recorder(), Recorder()
-        self.coordinator = Coordinator(self.config, self.kv, self.stream, self.storage)  # type: ignore[arg-type]
-        self.coordinator.register_datanode(1, self.datanode)  # type: ignore[arg-type]
-        self.coordinator.register_querynode(1, self.querynode)  # type: ignore[arg-type]
+        self.coordinator = Coordinator(self.config, self.kv, self.stream, self.storage)
+        self.coordinator.register_datanode(1, self.datanode)
+        self.coordinator.register_querynode(1, self.querynode)
         self.coordinator.start()
         return self.coordinator
 
@@ -330,7 +330,7 @@ def _cid(coord: Coordinator) -> int:
 @dataclass(frozen=True)
 class Ddl:
     name: str
-    setup: Callable[[Stack], None]
+    setup: Callable[[Stack], object]
     run: Callable[[Coordinator], object]
 
 

@@ -3,6 +3,7 @@ call's reason reaches whoever waits on it (a flush fails at once, naming the nod
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -46,7 +47,7 @@ def test_calls_to_one_node_run_in_the_order_they_were_made(dispatcher: Dispatche
     node = object()
     ran: list[int] = []
     for i in range(50):
-        dispatcher.submit("call", lambda i=i: ran.append(i), node)
+        dispatcher.submit("call", functools.partial(ran.append, i), node)
     assert dispatcher.wait_idle(5)
     assert ran == list(range(50))
 

@@ -65,21 +65,20 @@ def same_kind(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str)
 
 
+def _holds(value: Any, key: Any) -> bool:
+    """A JSON object with that member, or a JSON array with that index."""
+    if isinstance(key, str) and isinstance(value, dict):
+        return key in value
+    return isinstance(key, int) and isinstance(value, list) and key < len(value)
+
+
 def get(document: Any, *keys: Any) -> Any:
     """The value at a JSON path, or MISSING."""
     value = document
     for key in keys:
-        if (
-            isinstance(key, str)
-            and isinstance(value, dict)
-            and key in value
-            or isinstance(key, int)
-            and isinstance(value, list)
-            and key < len(value)
-        ):
-            value = value[key]
-        else:
+        if not _holds(value, key):
             return MISSING
+        value = value[key]
     return value
 
 

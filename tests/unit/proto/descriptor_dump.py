@@ -32,8 +32,11 @@ def _dump_message(message: Descriptor, messages: dict[str, Any], enums: dict[str
         fields[fd.name] = {
             "number": fd.number,
             "type": fd.type,
-            # is_repeated is the protobuf>=5 spelling; label is the older one.
-            "repeated": bool(fd.is_repeated if hasattr(fd, "is_repeated") else fd.label == 3),
+            # is_repeated is the protobuf>=5 spelling; label is the older one, which
+            # the stubs (of .venv's protobuf 7) lack but pymilvus 1.x's venv has.
+            "repeated": bool(
+                fd.is_repeated if hasattr(fd, "is_repeated") else fd.label == 3  # type: ignore[attr-defined]
+            ),
             "type_name": type_name,
             "oneof": fd.containing_oneof.name if fd.containing_oneof is not None else "",
         }

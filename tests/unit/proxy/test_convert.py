@@ -50,8 +50,15 @@ WIRE_SLOT = {
 }
 
 
+def declared(schema: CollectionSchema, name: str) -> FieldSchema:
+    """The schema's field of that name, which the test declared."""
+    found = schema.field(name)
+    assert found is not None, name
+    return found
+
+
 def field(name: str, data_type: DataType, **kwargs: Any) -> FieldSchema:
-    params = {k: str(kwargs.pop(k)) for k in ("dim", "max_length") if k in kwargs}
+    params: dict[str, str] = {k: str(kwargs.pop(k)) for k in ("dim", "max_length") if k in kwargs}
     return FieldSchema(name=name, data_type=data_type, type_params=params, **kwargs)
 
 
@@ -97,7 +104,7 @@ COLUMNS: dict[str, list[Any]] = {
 
 def field_data(name: str, values: list[Any], data_type: DataType, dim: int = 0) -> Any:
     """One column encoded the way pymilvus encodes it (nulls compacted out)."""
-    fd = schema_pb2.FieldData(field_name=name, type=int(data_type))
+    fd = schema_pb2.FieldData(field_name=name, type=schema_pb2.DataType.ValueType(data_type))
     if any(v is None for v in values):
         fd.valid_data.extend(v is not None for v in values)
         values = [v for v in values if v is not None]
@@ -155,7 +162,7 @@ def test_schema_round_trip_through_proto() -> None:
 
     assert [f.name for f in schema.fields] == ["pk", "emb", "n", "$meta"]
     assert [f.field_id for f in schema.fields] == [100, 101, 102, 103]
-    assert schema.field("emb").dim == 128 and schema.field("pk").max_length == 64
+    assert declared(schema, "emb").dim == 128 and declared(schema, "pk").max_length == 64
     assert schema.dynamic_field is not None and schema.dynamic_field.data_type == DataType.JSON
 
     described = convert.schema_to_proto(schema)
@@ -172,7 +179,7 @@ def test_collection_level_auto_id_marks_the_primary_key() -> None:
     pb.fields.add(name="id", data_type=DataType.INT64, is_primary_key=True)
     pb.fields.add(name="x", data_type=DataType.FLOAT)
     schema = convert.schema_from_proto(pb)
-    assert schema.field("id").auto_id and not schema.field("x").auto_id
+    assert declared(schema, "id").auto_id and not declared(schema, "x").auto_id
 
 
 def test_schema_from_proto_refuses_functions() -> None:
@@ -277,7 +284,7 @@ def test_validate_new_schema_accepts_varchar_auto_id_and_binary() -> None:
             field("b", DataType.BINARY_VECTOR, dim=64),
         )
     )
-    assert schema.field("id").max_length == 36
+    assert declared(schema, "id").max_length == 36
     assert convert.arrow_schema(schema).field("b").type == pa.binary(8)
 
 
@@ -339,7 +346,7 @@ def test_every_type_round_trips_through_a_table() -> None:
     assert [fd.field_name for fd in out] == list(COLUMNS)
     for fd in out:
         expected = COLUMNS[fd.field_name]
-        assert fd.field_id == schema.field(fd.field_name).field_id
+        assert fd.field_id == declared(schema, fd.field_name).field_id
         if fd.field_name == "f32":
             assert decoded(fd) == pytest.approx(expected)
         else:
@@ -470,7 +477,7 @@ def _bad_columns() -> list[tuple[str, Any, type, str]]:
 
 
 def _raw_json(name: str, documents: list[bytes]) -> Any:
-    fd = schema_pb2.FieldData(field_name=name, type=DataType.JSON)
+    fd = schema_pb2.FieldData(field_name=name, type=schema_pb2.DataType.ValueType(DataType.JSON))
     fd.scalars.json_data.data.extend(documents)
     return fd
 
@@ -516,7 +523,7 @@ def test_dynamic_keys_are_stored_in_meta_and_returned_by_name() -> None:
     assert convert.output_columns(schema, names) == ["id", "$meta"]
     out = convert.field_data_from_table(table, schema, names)
     assert [fd.field_name for fd in out] == ["id", "$meta"]
-    assert out[1].is_dynamic and out[1].type == DataType.JSON
+    assert out[1].is_dynamic and DataType(out[1].type) == DataType.JSON
     assert decoded(out[1]) == [
         {"color": "red", "size": 10},
         {"size": 20},

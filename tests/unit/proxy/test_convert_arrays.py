@@ -55,7 +55,7 @@ def tags_schema() -> CollectionSchema:
 
 
 def array_fd(name: str, element: DataType, rows: list[list[Any]], valid: list[bool] | None = None):
-    fd = schema_pb2.FieldData(type=DataType.ARRAY, field_name=name)
+    fd = schema_pb2.FieldData(type=schema_pb2.DataType.ValueType(DataType.ARRAY), field_name=name)
     fd.scalars.array_data.SetInParent()
     for row in rows:
         cell = fd.scalars.array_data.data.add()
@@ -66,7 +66,7 @@ def array_fd(name: str, element: DataType, rows: list[list[Any]], valid: list[bo
 
 
 def scalar_fd(name: str, data_type: DataType, values: list[Any], valid: list[bool] | None = None):
-    fd = schema_pb2.FieldData(type=data_type, field_name=name)
+    fd = schema_pb2.FieldData(type=schema_pb2.DataType.ValueType(data_type), field_name=name)
     slot = getattr(fd.scalars, SLOT[data_type])
     slot.SetInParent()
     slot.data.extend(values)
@@ -77,7 +77,9 @@ def scalar_fd(name: str, data_type: DataType, values: list[Any], valid: list[boo
 
 def base_fds(count: int) -> list[schema_pb2.FieldData]:
     ids = scalar_fd("id", DataType.INT64, list(range(count)))
-    vec = schema_pb2.FieldData(type=DataType.FLOAT_VECTOR, field_name="v")
+    vec = schema_pb2.FieldData(
+        type=schema_pb2.DataType.ValueType(DataType.FLOAT_VECTOR), field_name="v"
+    )
     vec.vectors.dim = 2
     vec.vectors.float_vector.data.extend([0.0] * 2 * count)
     return [ids, vec]
@@ -102,7 +104,7 @@ def test_schema_round_trips_arrays_nullable_and_defaults() -> None:
     schema = tags_schema()
     pb = convert.schema_to_proto(schema)
     tags = next(f for f in pb.fields if f.name == "tags")
-    assert tags.element_type == DataType.VARCHAR
+    assert DataType(tags.element_type) == DataType.VARCHAR
     assert {kv.key: kv.value for kv in tags.type_params} == {"max_capacity": "3", "max_length": "4"}
     label = next(f for f in pb.fields if f.name == "label")
     assert label.default_value.string_data == "none"
@@ -202,6 +204,7 @@ def test_sparse_vectors_are_unimplemented() -> None:
 def test_half_precision_vectors_are_declared_like_float_vectors(data_type: DataType) -> None:
     schema = make_schema(field("h", data_type, dim=6))
     declared = schema.field("h")
+    assert declared is not None
     assert declared.data_type == data_type and declared.dim == 6
 
 
@@ -263,7 +266,9 @@ def test_bad_array_data(replacement: schema_pb2.FieldData, words: str) -> None:
 
 def test_array_elements_are_range_checked() -> None:
     schema = make_schema(field("small", DataType.ARRAY, element_type=DataType.INT8, max_capacity=2))
-    fd = schema_pb2.FieldData(type=DataType.ARRAY, field_name="small")
+    fd = schema_pb2.FieldData(
+        type=schema_pb2.DataType.ValueType(DataType.ARRAY), field_name="small"
+    )
     fd.scalars.array_data.data.add().int_data.data.extend([1, 300])
     with pytest.raises(DataInvalid, match="Int8 range"):
         convert.table_from_field_data([*base_fds(1), fd], 1, schema)
@@ -285,7 +290,7 @@ def test_results_carry_arrays_with_element_type_and_valid_data() -> None:
     schema = tags_schema()
     out = convert.field_data_from_table(tags_table(), schema, ["tags", "nums", "score"])
     tags, nums, score = out
-    assert tags.scalars.array_data.element_type == DataType.VARCHAR
+    assert DataType(tags.scalars.array_data.element_type) == DataType.VARCHAR
     assert [list(c.string_data.data) for c in tags.scalars.array_data.data] == [
         ["a"],
         [],

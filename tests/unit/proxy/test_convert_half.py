@@ -39,9 +39,11 @@ def random_bits(data_type: DataType, rows: int) -> np.ndarray:
 
 
 def insert_data(data_type: DataType, raw: bytes, rows: int, **overrides: Any) -> list[Any]:
-    ids = schema_pb2.FieldData(field_name="id", type=int(DataType.INT64))
+    ids = schema_pb2.FieldData(field_name="id", type=schema_pb2.DataType.ValueType(DataType.INT64))
     ids.scalars.long_data.data.extend(range(rows))
-    vectors = schema_pb2.FieldData(field_name="h", type=int(overrides.get("type", data_type)))
+    vectors = schema_pb2.FieldData(
+        field_name="h", type=schema_pb2.DataType.ValueType(overrides.get("type", data_type))
+    )
     vectors.vectors.dim = overrides.get("dim", DIM)
     setattr(vectors.vectors, overrides.get("slot", SLOT[data_type]), raw)
     return [ids, vectors]
@@ -99,6 +101,7 @@ def test_nan_and_infinity_are_refused(data_type: DataType) -> None:
 @pytest.mark.parametrize("data_type", HALF_TYPES)
 def test_query_vectors_of_the_field_type_become_float32(data_type: DataType) -> None:
     f = half_schema(data_type).field("h")
+    assert f is not None
     bits = random_bits(data_type, 3)
     expected = half_to_float32(bits, data_type)
     for kind in (PLACEHOLDER[data_type], common_pb2.BinaryVector):  # 2.5 sends bytes as binary
@@ -115,6 +118,7 @@ def test_query_vectors_of_the_field_type_become_float32(data_type: DataType) -> 
 @pytest.mark.parametrize("data_type", HALF_TYPES)
 def test_bad_query_vectors_are_refused(data_type: DataType) -> None:
     f = half_schema(data_type).field("h")
+    assert f is not None
     good = random_bits(data_type, 1)[0].tobytes()
     with pytest.raises(DataInvalid, match="the dim \\(4\\) of query vector 1 does not match"):
         convert.vectors_from_placeholder_group(

@@ -61,6 +61,7 @@ def test_a_handler_writes_its_success_path_and_the_pipeline_adds_the_rest() -> N
         return milvus_pb2.BoolResponse(value=True)
 
     reply = pipeline_with(handler, recorder).serve("HasCollection", has(), {})
+    assert isinstance(reply, milvus_pb2.BoolResponse)
     assert reply.value is True
     assert seen[0].db_name == "default" and seen[0].collection_name == "books"
     assert recorder.events == [
@@ -87,6 +88,7 @@ def test_a_stray_exception_is_an_internal_error_with_its_reason_not_a_trace() ->
         raise KeyError("lost")
 
     reply = pipeline_with(handler).serve("HasCollection", has(), {})
+    assert isinstance(reply, milvus_pb2.BoolResponse)
     assert reply.status.code == 65535
     assert "KeyError" in reply.status.reason and "Traceback" not in reply.status.reason
 
@@ -121,6 +123,7 @@ def test_the_database_comes_from_the_body_then_the_dbname_header(
 
     metadata = {} if header is None else {"dbname": header}
     reply = pipeline_with(handler, recorder).serve("HasCollection", has(db_name=body), metadata)
+    assert isinstance(reply, milvus_pb2.BoolResponse)
     assert recorder.events[0][1][1] == expected
     if expected == "default":
         assert ran == ["default"] and reply.status.code == 0
@@ -140,6 +143,7 @@ def test_a_call_the_guard_refuses_never_reaches_its_handler() -> None:
         return milvus_pb2.BoolResponse(value=True)
 
     reply = pipeline_with(handler, recorder).serve("HasCollection", has(), {})
+    assert isinstance(reply, milvus_pb2.BoolResponse)
     assert ran == [] and reply.status.code == 1100
 
 
@@ -164,6 +168,7 @@ def test_a_staged_rpc_runs_plan_execute_reply_in_order_and_times_each() -> None:
     task = CountingTask()
     call = Call("HasCollection")
     reply = staged(task)(context(), has(), call)
+    assert isinstance(reply, milvus_pb2.BoolResponse)
     assert reply.value is True
     assert task.steps == ["plan", "execute", "reply"]
     assert set(call.stages) == {"plan_s", "execute_s", "reply_s"}
@@ -235,7 +240,10 @@ def test_the_servicer_serves_the_routes_and_answers_unimplemented_for_the_rest()
             getattr(servicer, method)(None, grpc_context)
         assert grpc_context.code == grpc.StatusCode.UNIMPLEMENTED
         assert method in grpc_context.details
-    reply = servicer.GetVersion(milvus_pb2.GetVersionRequest(), Context())
+    # Context stands in for the grpc context the servicer is given (the stub's
+    # _ServicerContext exists only in the .pyi), with the two calls it makes.
+    reply = servicer.GetVersion(milvus_pb2.GetVersionRequest(), cast(Any, Context()))
+    assert isinstance(reply, milvus_pb2.GetVersionResponse)
     assert reply.status.code == 0 and reply.version == "t"
 
 

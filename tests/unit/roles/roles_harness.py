@@ -32,6 +32,7 @@ from indexnode import IndexNode
 from proxy.reads import Consistency, Reader, SearchPlan
 from proxy.writer import DmlWriter
 from querynode import QueryNode
+from querynode.delegator import ShardDelegator
 
 NODE_ID = 1
 DIM = 8
@@ -147,6 +148,12 @@ class RoleSet:
 
     def info(self, name: str = "docs") -> CollectionInfo:
         return self.coordinator.describe_collection(DEFAULT_DB, name)
+
+    def delegator(self, vchannel: str) -> ShardDelegator:
+        """The querynode's delegator for a channel it serves (the collection is loaded)."""
+        delegator = self.querynode.delegator(vchannel)
+        assert delegator is not None, f"the querynode does not serve {vchannel}"
+        return delegator
 
     def search(
         self,

@@ -76,9 +76,9 @@ def test_insert_search_delete_flush_index_restart(tmp_path: Path) -> None:
         assert progress.indexed_rows == progress.total_rows == 100
         wait_until(
             lambda: all(
-                roles.querynode.delegator(v).indexed_fields(s) == ["vec"]
+                roles.delegator(v).indexed_fields(s) == ["vec"]
                 for v in info.vchannels
-                for s in roles.querynode.delegator(v).segment_ids()[0]
+                for s in roles.delegator(v).segment_ids()[0]
             ),
             what="querynode loaded the index files",
         )

@@ -19,7 +19,7 @@ from coordinator import Coordinator
 from elanus import dml
 from elanus.config import CoordinatorConfig
 from elanus.kv.embedded import EmbeddedKV
-from elanus.meta import DEFAULT_DB, ConsistencyLevel
+from elanus.meta import DEFAULT_DB, CompactionPlan, ConsistencyLevel, SegmentInfo
 from elanus.storage.local_dir import LocalDirStore
 from elanus.stream.embedded_log import EmbeddedLog
 from proxy.writer import DmlWriter, shard_of
@@ -88,6 +88,9 @@ class RecordingDataNode:
 
     def flush_channel(self, vchannel: str, flush_ts: int) -> None:
         self.calls.append(("flush", (vchannel, flush_ts)))
+
+    def compact(self, plan: CompactionPlan) -> SegmentInfo:
+        raise NotImplementedError("this stand-in datanode writes no segments")
 
 
 @pytest.fixture

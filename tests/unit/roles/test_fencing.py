@@ -20,7 +20,7 @@ from elanus import dml, errors
 from elanus.cluster.sessions import Session, SessionKeeper
 from elanus.columns import arrow_schema
 from elanus.kv.embedded import EmbeddedKV
-from elanus.meta import ChannelCheckpoint, ChannelSnapshot, CollectionInfo
+from elanus.meta import ChannelCheckpoint, ChannelSnapshot, CollectionInfo, DeltaLog, SegmentInfo
 from elanus.services import ChannelLease
 from proxy.writer import DmlWriter
 from querynode.delegator import ShardDelegator
@@ -148,7 +148,10 @@ class ReportsOnly:
     def update_checkpoint(self, checkpoint: ChannelCheckpoint, lease: ChannelLease) -> None:
         self.checkpoints.append(checkpoint)
 
-    def add_delta_log(self, log: object, lease: ChannelLease) -> None:
+    def add_delta_log(self, log: DeltaLog, lease: ChannelLease) -> None:
+        pass
+
+    def segment_flushed(self, segment: SegmentInfo, lease: ChannelLease) -> None:
         pass
 
     def channel_flushed(self, vchannel: str, flush_ts: int, lease: ChannelLease) -> None:
@@ -190,7 +193,7 @@ def test_consumers_starting_at_a_checkpoint_drop_exactly_what_the_first_one_did(
     ]
     first = ReportsOnly(snapshot)
     config = dataclasses.replace(roles.config.datanode, delete_flush_interval_s=3600.0)
-    writer = ChannelWriter(vchannel, config, roles.stream, roles.storage, first, ChannelLease(1, 1))  # type: ignore[arg-type]
+    writer = ChannelWriter(vchannel, config, roles.stream, roles.storage, first, ChannelLease(1, 1))
     writer._take_over()
     for offset, payload in enumerate(log):
         writer._handle(payload, base + offset)
@@ -207,7 +210,7 @@ def test_consumers_starting_at_a_checkpoint_drop_exactly_what_the_first_one_did(
     restarted = ReportsOnly(dataclasses.replace(snapshot, checkpoint=checkpoint))
     successor = ChannelWriter(
         vchannel, config, roles.stream, roles.storage, restarted, ChannelLease(2, 2)
-    )  # type: ignore[arg-type]
+    )
     successor._take_over()
     delegator = ShardDelegator(
         restarted.snapshot, roles.stream, roles.storage, lambda: arrow_schema(info.schema), 1.0

@@ -124,7 +124,7 @@ def test_search_ignore_growing(roles: RoleSet) -> None:
     partition = info.partitions[0].partition_id
     roles.writer.insert(info, partition, make_rows(info.schema, range(10)))
     roles.flush_and_wait(info)
-    wait_until(lambda: not roles.querynode.delegator(info.vchannels[0]).segment_ids()[1])
+    wait_until(lambda: not roles.delegator(info.vchannels[0]).segment_ids()[1])
     roles.writer.insert(info, partition, make_rows(info.schema, range(10, 20)))
     assert roles.search(info, [15], topk=1).pks.to_pylist() == [15]
     sealed_only = roles.search(info, [15], topk=20, ignore_growing=True).pks.to_pylist()

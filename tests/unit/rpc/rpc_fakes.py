@@ -74,7 +74,7 @@ class FakeCore:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.returns: dict[str, Any] = {}
         self.raises: BaseException | None = None
-        self.hook: Callable[[], None] | None = None
+        self.hook: Callable[[], object] | None = None
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Callable[..., Any]:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from google.protobuf.message import Message
 from rpc_samples import field_defaults, same, sample, sample_table
 
 from elanus import meta
@@ -28,7 +29,7 @@ from elanus.services import CollectionStats, FlushResult, IndexProgress, LoadPro
 from proto.internal import roles_pb2 as pb
 
 # dataclass, its message, encoder, decoder
-MESSAGES: list[tuple[type, type, Callable[[Any], Any], Callable[[Any], Any]]] = [
+MESSAGES: list[tuple[type, type[Message], Callable[[Any], Any], Callable[[Any], Any]]] = [
     (SearchRequest, pb.SearchRequest, codec.search_request_to_pb, codec.search_request_from_pb),
     (SearchResult, pb.SearchResult, codec.search_result_to_pb, codec.search_result_from_pb),
     (QueryRequest, pb.QueryRequest, codec.query_request_to_pb, codec.query_request_from_pb),
@@ -59,7 +60,9 @@ JSON_VALUES: list[tuple[type, Callable[[bytes], Any]]] = [
 WIRE_SUFFIXES = ("", "_json", "_ipc")
 
 
-def _over_the_wire(value: Any, message_type: type, encode: Callable, decode: Callable) -> Any:
+def _over_the_wire(
+    value: Any, message_type: type[Message], encode: Callable, decode: Callable
+) -> Any:
     data = encode(value).SerializeToString()
     return decode(message_type.FromString(data))
 
@@ -70,7 +73,7 @@ def _ids(entries: list[tuple]) -> list[str]:
 
 @pytest.mark.parametrize(("kind", "message_type", "encode", "decode"), MESSAGES, ids=_ids(MESSAGES))
 def test_every_field_survives_the_round_trip(
-    kind: type, message_type: type, encode: Callable, decode: Callable
+    kind: type, message_type: type[Message], encode: Callable, decode: Callable
 ) -> None:
     """A field added to the dataclass and not carried fails here: the sample sets every field
     to a non-default value, and a field of a new type has no sample until one is written."""
@@ -86,7 +89,7 @@ def test_every_field_survives_the_round_trip(
 
 @pytest.mark.parametrize(("kind", "message_type", "encode", "decode"), MESSAGES, ids=_ids(MESSAGES))
 def test_every_field_has_its_own_proto_field(
-    kind: type, message_type: type, encode: Callable, decode: Callable
+    kind: type, message_type: type[Message], encode: Callable, decode: Callable
 ) -> None:
     """Dataclass and message name the same fields (a proto field may add _json or _ipc)."""
     proto_fields = set(message_type.DESCRIPTOR.fields_by_name)

@@ -20,11 +20,14 @@ from proto.internal import roles_pb2 as pb
 
 
 def _every_error_class() -> list[type[errors.ElanusError]]:
+    """The tree of elanus/errors.py (a role's own subclass, such as the 1.x API's
+    Refused, stays inside that role and crosses the wire as its base)."""
     found: list[type[errors.ElanusError]] = []
     pending: list[type[errors.ElanusError]] = [errors.ElanusError]
     while pending:
         cls = pending.pop()
-        found.append(cls)
+        if cls.__module__ == errors.__name__:
+            found.append(cls)
         pending.extend(cls.__subclasses__())
     return sorted(found, key=lambda c: c.__name__)
 

@@ -13,7 +13,6 @@ from elanus.columns import TS_COLUMN, arrow_schema, vector_column
 from elanus.deletes import ALL_PARTITIONS, Deletes
 from elanus.requests import SearchRequest
 from elanus.schema import CollectionSchema, DataType, FieldSchema
-from querynode import segment as segment_module
 from querynode.segment import Segment, search_view
 
 DIM = 4
@@ -67,7 +66,7 @@ def evaluations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(table.num_rows)
         return real(parsed, table, cache)
 
-    monkeypatch.setattr(segment_module.expr, "evaluate", counting)
+    monkeypatch.setattr(expr, "evaluate", counting)  # querynode.segment calls expr.evaluate
     return calls
 
 

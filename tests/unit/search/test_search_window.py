@@ -59,7 +59,7 @@ def test_probing_widens_until_the_window_is_filled() -> None:
 
 
 def test_group_by_merge_keeps_best_groups_across_parts() -> None:
-    def part(pks: list[int], scores: list[float], groups: list[str]) -> SearchResult:
+    def part(pks: list[int], scores: list[float], groups: list[str | None]) -> SearchResult:
         return SearchResult(
             nq=1,
             query_index=np.zeros(len(pks), dtype=np.int64),

@@ -19,6 +19,7 @@ def test_int_keys_no_false_negatives_and_target_false_positives() -> None:
     present, absent = keys[:20_000], keys[20_000:]
     stats = build_pk_stats(pa.array(present))
     assert stats.might_contain_many(pa.array(present)).all()
+    assert isinstance(stats.min, int) and isinstance(stats.max, int)
     # Absent keys inside [min, max] exercise the filter, not the range check.
     inside = absent[(absent >= stats.min) & (absent <= stats.max)]
     rate = stats.might_contain_many(pa.array(inside)).mean()

@@ -16,7 +16,7 @@ from pathlib import Path
 from roles_harness import RoleSet, make_rows, wait_until
 
 from elanus.meta import SegmentState
-from elanus.stream import Position
+from elanus.stream import EARLIEST, Consumer, Position
 from elanus.stream.embedded_log import EmbeddedLog
 from proxy.writer import DmlWriter
 
@@ -24,7 +24,7 @@ GATE_TIMEOUT_S = 10.0
 
 
 class HeldStream:
-    """The shared log, except that a produce waits until the gate opens."""
+    """The shared log (a MessageStream), except that a produce waits until the gate opens."""
 
     def __init__(self, log: EmbeddedLog) -> None:
         self._log = log
@@ -36,8 +36,20 @@ class HeldStream:
         assert self.gate.wait(GATE_TIMEOUT_S), "the gate never opened"
         return self._log.produce(channel, payloads)
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._log, name)
+    def create_channel(self, channel: str) -> None:
+        self._log.create_channel(channel)
+
+    def consume(self, channel: str, start: Position = EARLIEST) -> Consumer:
+        return self._log.consume(channel, start)
+
+    def end_position(self, channel: str) -> Position:
+        return self._log.end_position(channel)
+
+    def truncate_before(self, channel: str, position: Position) -> int:
+        return self._log.truncate_before(channel, position)
+
+    def close(self) -> None:
+        self._log.close()
 
 
 def test_a_delayed_write_lands_before_its_sealed_segment_is_flushed(tmp_path: Path) -> None:

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from time_harness import TimeServices, TsoBroker, make_collection, open_log, read_channels
+from time_harness import (
+    TimeServices,
+    TsoBroker,
+    as_coordinator,
+    make_collection,
+    open_log,
+    read_channels,
+)
 
 from elanus import timestamps
 from elanus.kv.embedded import EmbeddedKV
@@ -136,7 +143,7 @@ def test_a_guarantee_from_the_future_is_not_ticked_for(broker: TsoBroker) -> Non
 def test_tick_at_least_skips_channels_already_covered(broker: TsoBroker, log: EmbeddedLog) -> None:
     """A burst of Session reads after one write costs one tick per channel, not one per read."""
     info = make_collection(shards=2)
-    writer = DmlWriter(1, log, broker, tick_interval_s=60)
+    writer = DmlWriter(1, log, as_coordinator(broker), tick_interval_s=60)
     writer.register()
     written = broker.alloc_timestamp()
     for _ in range(5):

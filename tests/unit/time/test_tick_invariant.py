@@ -33,9 +33,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from time_harness import (
     PARTITION_ID,
+    LogStream,
     TimeServices,
     TsoBroker,
     WriteRecord,
+    as_coordinator,
     make_collection,
     make_rows,
     open_log,
@@ -76,7 +78,7 @@ actor_ops = st.lists(st.one_of(st.none(), write_ops), min_size=1, max_size=8)
 # --- one proxy, real threads
 
 
-class ThreadFailingStream:
+class ThreadFailingStream(LogStream):
     """The shared log, except that one thread's n-th produce fails before writing.
 
     Also sleeps a drawn few hundred microseconds before each produce, so that
@@ -84,7 +86,7 @@ class ThreadFailingStream:
     """
 
     def __init__(self, log: EmbeddedLog, seed: int) -> None:
-        self._log = log
+        super().__init__(log)
         self._random = random.Random(seed)
         self._random_lock = threading.Lock()
         self.doomed: threading.Thread | None = None
@@ -100,9 +102,6 @@ class ThreadFailingStream:
             if self._doomed_calls == self.doomed_at:
                 raise BrokerDown("the proxy died mid-write")
         return self._log.produce(channel, payloads)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._log, name)
 
 
 @dataclass
@@ -147,7 +146,7 @@ def test_one_proxy_keeps_the_invariant_with_concurrent_writers_and_a_dying_one(
         timestamps = ThreadTimestamps()
         time_services = TimeServices.open(kv, log, info.pchannels)
         broker = TsoBroker(time_services, timestamps.saw)
-        writer = DmlWriter(1, stream, broker, tick_interval_s=0.001)
+        writer = DmlWriter(1, stream, as_coordinator(broker), tick_interval_s=0.001)
         writer.start()
         failures: list[BaseException] = []
 
@@ -274,20 +273,17 @@ class RecordingBroker(TsoBroker):
             current.ts = ts
 
 
-class GatedStream:
+class GatedStream(LogStream):
     """One proxy's view of the shared log; the scheduler may make a produce fail."""
 
     def __init__(self, log: EmbeddedLog, scheduler: Scheduler) -> None:
-        self._log = log
+        super().__init__(log)
         self._scheduler = scheduler
 
     def produce(self, channel: str, payloads: Sequence[bytes]) -> list[Position]:
         if self._scheduler.park(ACTOR.id, "produce").fail:
             raise BrokerDown(f"actor {ACTOR.id} died mid-write")
         return self._log.produce(channel, payloads)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._log, name)
 
 
 @dataclass
@@ -323,7 +319,12 @@ def run_proxies(
         time_services = TimeServices.open(kv, log, info.pchannels)
         brokers = [RecordingBroker(time_services) for _ in proxies]
         writers = [
-            DmlWriter(proxy_id(p), GatedStream(log, scheduler), brokers[p], tick_interval_s=60)
+            DmlWriter(
+                proxy_id(p),
+                GatedStream(log, scheduler),
+                as_coordinator(brokers[p]),
+                tick_interval_s=60,
+            )
             for p in range(len(proxies))
         ]
         for writer in writers:
@@ -454,7 +455,7 @@ def test_a_write_that_fails_between_channels_leaves_no_part_behind(tmp_path: Pat
     stream.doomed, stream.doomed_at = threading.current_thread(), 2
     timestamps = ThreadTimestamps()
     broker = TsoBroker(TimeServices.open(kv, log, info.pchannels), timestamps.saw)
-    writer = DmlWriter(1, stream, broker, tick_interval_s=60)
+    writer = DmlWriter(1, stream, as_coordinator(broker), tick_interval_s=60)
     write = WriteRecord("insert", tuple(range(40)))  # 40 keys reach all three shards
     timestamps.begin(write)
     with pytest.raises(BrokerDown):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, cast
 
 import numpy as np
 import pyarrow as pa
@@ -24,8 +25,8 @@ from elanus.columns import arrow_schema, vector_column
 from elanus.kv.embedded import EmbeddedKV
 from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel, PartitionInfo
 from elanus.schema import CollectionSchema, DataType, FieldSchema
-from elanus.services import SafeTsReport
-from elanus.stream import MessageStream
+from elanus.services import CoordinatorForProxy, SafeTsReport
+from elanus.stream import EARLIEST, Consumer, MessageStream, Position
 from elanus.stream.embedded_log import EmbeddedLog
 from proxy.writer import shard_of
 
@@ -56,6 +57,60 @@ class TimeServices:
         return cls(tso, IdAllocator(kv), ticks)
 
 
+class WriterCoordinator(Protocol):
+    """The part of :class:`CoordinatorForProxy` a DmlWriter calls (proxy/writer.py)."""
+
+    def alloc_timestamp(self, count: int = 1) -> int: ...
+
+    def assign_segment(
+        self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
+    ) -> int: ...
+
+    def register_proxy(self, proxy_id: int) -> int: ...
+
+    def unregister_proxy(self, proxy_id: int) -> None: ...
+
+    def report_safe_ts(self, proxy_id: int, report: SafeTsReport, wait_s: float) -> int: ...
+
+    def request_tick(
+        self, proxy_id: int, report: SafeTsReport, pchannels: Sequence[str], at_least: int
+    ) -> None: ...
+
+
+def as_coordinator(broker: WriterCoordinator) -> CoordinatorForProxy:
+    """A writer's coordinator that serves only the calls a DmlWriter makes.
+
+    DmlWriter takes a whole CoordinatorForProxy; the broker is checked against
+    the part of it the writer uses, and the rest is never called.
+    """
+    return cast(CoordinatorForProxy, broker)
+
+
+class LogStream:
+    """A :class:`MessageStream` that hands every call to a log; fakes override a method."""
+
+    def __init__(self, log: MessageStream) -> None:
+        self._log = log
+
+    def create_channel(self, channel: str) -> None:
+        self._log.create_channel(channel)
+
+    def produce(self, channel: str, payloads: Sequence[bytes]) -> list[Position]:
+        return self._log.produce(channel, payloads)
+
+    def consume(self, channel: str, start: Position = EARLIEST) -> Consumer:
+        return self._log.consume(channel, start)
+
+    def end_position(self, channel: str) -> Position:
+        return self._log.end_position(channel)
+
+    def truncate_before(self, channel: str, position: Position) -> int:
+        return self._log.truncate_before(channel, position)
+
+    def close(self) -> None:
+        self._log.close()
+
+
 class TsoBroker:
     """The coordinator calls a DmlWriter makes, backed by :class:`TimeServices`."""
 
@@ -72,7 +127,7 @@ class TsoBroker:
         return ts
 
     def assign_segment(
-        self, collection_id: int, partition_id: int, vchannel: str, rows: int
+        self, collection_id: int, partition_id: int, vchannel: str, num_rows: int
     ) -> int:
         return self.time.ids.allocate()
 
