@@ -16,17 +16,14 @@ from proto.legacy.v0 import status_pb2 as status0
 from proxy.context import ProxyContext
 from proxy.legacy import translate as t
 from proxy.legacy.v0.service import Legacy0Api, from_v1, status
-from proxy.pipeline import PUBLIC, Call, Privilege, Route, Wire
+from proxy.pipeline import PUBLIC, Call, Privilege, Route, Wire, carrying
 
 
-def _failure(reply: type[Message] | None, exc: errors.ElanusError) -> Message:
-    answer = from_v1(t.refusal_status(exc))
-    if reply is None or reply is status0.Status:
-        return answer
-    return reply(status=answer)
+def _refusal(exc: errors.ElanusError) -> Message:
+    return from_v1(t.refusal_status(exc))
 
 
-MILVUS_V0 = Wire("v0", "v0.", status, _failure)
+MILVUS_V0 = Wire("v0", "v0.", status, carrying(_refusal, status0.Status))
 
 
 def _global(name: str) -> Privilege:

@@ -45,7 +45,7 @@ def test_every_0x_rpc_answers_under_the_1x_service_name() -> None:
 def test_requests_parse_as_the_client_sends_them() -> None:
     handler = wire_handler(_Servicer())
     found = handler.service(_Details(f"/{WIRE_SERVICE}/Search"))  # type: ignore[arg-type]
-    assert found is not None
+    assert found is not None and found.request_deserializer is not None
     wire = milvus_pb2.SearchParam(table_name="t", topk=3, nprobe=16).SerializeToString()
     parsed = found.request_deserializer(wire)
     assert (parsed.table_name, parsed.topk, parsed.nprobe) == ("t", 3, 16)
