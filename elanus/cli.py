@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     standalone.add_argument("--data-dir", default=None, help="where data lives (./elanus-data)")
     standalone.add_argument("--port", type=int, default=None, help="gRPC port (19530)")
     standalone.add_argument("--host", default=None, help="address to listen on (0.0.0.0)")
+    standalone.add_argument(
+        "--legacy-port",
+        type=int,
+        default=None,
+        help="also serve the Milvus 0.x API (pymilvus 0.2.x) on this port (proxy.legacy_port)",
+    )
     standalone.add_argument("--config", default=None, help="YAML config file")
 
     run = commands.add_parser("run", help="run one role of a cluster (etcd, Kafka, MinIO)")
@@ -77,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             config.proxy.port = args.port
         if args.host is not None:
             config.proxy.host = args.host
+        if args.legacy_port is not None:
+            config.proxy.legacy_port = args.legacy_port
         return run_until_signalled(Standalone(config))
     if args.command == "run":
         process = RoleProcess(args.role, load_config(args.config), args.node_id, args.port)

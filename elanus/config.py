@@ -35,6 +35,8 @@ class ProxyConfig(ListenConfig):
     host: str = "0.0.0.0"
     port: int = 19530
     http_port: int = 9091  # as in Milvus
+    # The Milvus 0.x API (pymilvus 0.2.x) on its own port; 0: not served.
+    legacy_port: int = 0
     time_tick_interval_s: float = 0.1
     max_request_bytes: int = 64 * 1024 * 1024
     max_topk: int = 16384

@@ -72,20 +72,10 @@ def _unserved(reason: str) -> Callable[..., Any]:
     return handle
 
 
-def serve(
-    ctx: ProxyContext,
-    host: str,
-    port: int,
-    workers: int = 16,
-    guard: Guard | None = None,
-    observer: RequestObserver | None = None,
-    table: Sequence[Route] | None = None,
-) -> grpc.Server:
-    """Start the server and return it once it listens."""
-    pipeline = Pipeline(ctx, routes.ROUTES if table is None else table, guard, observer)
-    legacy = Pipeline(ctx, legacy_routes(LegacyApi(ctx)), guard, observer, MILVUS_V1)
+def grpc_server(ctx: ProxyContext, workers: int) -> grpc.Server:
+    """A gRPC server with the proxy's message limits and keepalive rules, nothing served yet."""
     limit = ctx.config.max_request_bytes
-    server = grpc.server(
+    return grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="proxy-rpc"),
         options=[
             ("grpc.max_receive_message_length", limit),
@@ -99,6 +89,21 @@ def serve(
             ("grpc.http2.max_ping_strikes", 0),
         ],
     )
+
+
+def serve(
+    ctx: ProxyContext,
+    host: str,
+    port: int,
+    workers: int = 16,
+    guard: Guard | None = None,
+    observer: RequestObserver | None = None,
+    table: Sequence[Route] | None = None,
+) -> grpc.Server:
+    """Start the server and return it once it listens."""
+    pipeline = Pipeline(ctx, routes.ROUTES if table is None else table, guard, observer)
+    legacy = Pipeline(ctx, legacy_routes(LegacyApi(ctx)), guard, observer, MILVUS_V1)
+    server = grpc_server(ctx, workers)
     milvus_pb2_grpc.add_MilvusServiceServicer_to_server(milvus_servicer(pipeline), server)
     legacy_servicer = grpc_servicer(legacy_pb2_grpc.MilvusServiceServicer, legacy, UNSERVED_REASONS)
     legacy_pb2_grpc.add_MilvusServiceServicer_to_server(legacy_servicer, server)

@@ -402,6 +402,13 @@ def _run_proxy(process: RoleProcess) -> None:
     # ticks, and only then the session goes (a proxy whose session ends first died).
     process.on_stop(stop_writing)
     process.on_stop(lambda: server.stop(grace=2).wait(5))
+    if config.proxy.legacy_port:
+        from proxy.legacy.v0.server import serve_legacy0
+
+        legacy0 = serve_legacy0(
+            ctx, config.proxy.host, config.proxy.legacy_port, observer=ProxyRequestMetrics()
+        )
+        process.on_stop(lambda: legacy0.stop(grace=2).wait(5))
 
 
 _COMPOSERS: dict[str, Callable[[RoleProcess], None]] = {

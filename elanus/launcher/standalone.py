@@ -149,6 +149,13 @@ class Standalone:
         )
         server = serve(ctx, proxy_config.host, proxy_config.port, observer=ProxyRequestMetrics())
         self._stops.append(lambda: server.stop(grace=2).wait(5))
+        if proxy_config.legacy_port:
+            from proxy.legacy.v0.server import serve_legacy0
+
+            legacy0 = serve_legacy0(
+                ctx, proxy_config.host, proxy_config.legacy_port, observer=ProxyRequestMetrics()
+            )
+            self._stops.append(lambda: legacy0.stop(grace=2).wait(5))
         self._stops.append(lambda: setattr(health, "state", "stopping"))
         health.state = "serving"
         self.port = proxy_config.port

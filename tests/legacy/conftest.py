@@ -10,6 +10,7 @@ tests/compat.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -21,8 +22,16 @@ from typing import Any
 import pluggy
 import pytest
 
-if importlib.util.find_spec("milvus") is None or importlib.util.find_spec("pymilvus"):
-    # Not pymilvus 1.x's venv (pymilvus 2+ and 3 install `pymilvus`, 1.x installs `milvus`).
+
+def _pymilvus_major() -> str:
+    try:
+        return importlib.metadata.version("pymilvus").split(".")[0]
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+if importlib.util.find_spec("milvus") is None or _pymilvus_major() != "1":
+    # Not pymilvus 1.x's venv (pymilvus 2+ and 3 install `pymilvus`; 1.x and 0.x `milvus`).
     collect_ignore_glob = ["test_*.py"]
 else:
     os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
