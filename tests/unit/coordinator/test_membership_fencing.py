@@ -137,6 +137,9 @@ def test_an_owner_chosen_on_the_way_is_told_to_watch(sessions: Sessions) -> None
     vchannel = info.vchannels[0]
     second = sessions.join("datanode", 2)
     until(lambda: sessions.core.nodes.channel_owners().get(vchannel) == 1)
+    # The membership watcher registers a joining node asynchronously: without this
+    # wait the flush may find no datanode at all (seen in CI on a loaded machine).
+    until(lambda: 2 in sessions.core.nodes.datanode_ids())
     sessions.core.nodes.unregister_datanode(1)  # gone; membership has not reconciled yet
     sessions.core.flush(info.collection_id)
     until(lambda: second.named("watch_channel") == [(vchannel, 2)])
