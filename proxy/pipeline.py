@@ -54,6 +54,14 @@ class Privilege:
 PUBLIC: Privilege | None = None
 
 
+def on_global(name: str) -> Privilege:
+    return Privilege("Global", name)
+
+
+def on_collection(name: str) -> Privilege:
+    return Privilege("Collection", name)
+
+
 @dataclass
 class Call:
     """One request as the pipeline sees it, independent of the wire it came on."""
@@ -205,6 +213,24 @@ def carrying(
 
 
 MILVUS_V2 = Wire("v2", "", convert.status, carrying(convert.status, common_pb2.Status))
+
+
+def routes_of(
+    api: object, table: Sequence[tuple[str, type[Message] | None, Privilege | None]]
+) -> tuple[Route, ...]:
+    """Routes to the methods of ``api`` named in ``table`` (method, reply, privilege);
+    each method takes ``(request, call)`` (the 1.x and 0.x APIs are written so)."""
+    return tuple(
+        Route(method, _bound_handler(getattr(api, method)), reply, privilege)
+        for method, reply, privilege in table
+    )
+
+
+def _bound_handler(method: Callable[[Any, Call], Any]) -> Handler:
+    def handle(ctx: ProxyContext, request: Any, call: Call) -> Any:
+        return method(request, call)
+
+    return handle
 
 
 # --- RPCs in stages

@@ -8,7 +8,7 @@ proxy/rpcs/ and a line below.
 from __future__ import annotations
 
 from proto.public import milvus_pb2 as pb
-from proxy.pipeline import PUBLIC, Privilege, Route, staged
+from proxy.pipeline import PUBLIC, Privilege, Route, on_collection, on_global, staged
 from proxy.rpcs import (
     aliases,
     collections,
@@ -24,15 +24,6 @@ from proxy.rpcs import (
     server,
     writes,
 )
-
-
-def on_global(name: str) -> Privilege:
-    return Privilege("Global", name)
-
-
-def on_collection(name: str) -> Privilege:
-    return Privilege("Collection", name)
-
 
 ROUTES: tuple[Route, ...] = (
     # the server

@@ -5,18 +5,23 @@ wire's Status differs. Each RPC checks the privilege its 2.x counterpart needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from google.protobuf.message import Message
 
 from elanus import errors
 from proto.legacy.v0 import milvus_pb2 as v0
 from proto.legacy.v0 import status_pb2 as status0
-from proxy.context import ProxyContext
 from proxy.legacy import translate as t
 from proxy.legacy.v0.service import Legacy0Api, from_v1, status
-from proxy.pipeline import PUBLIC, Call, Privilege, Route, Wire, carrying
+from proxy.pipeline import (
+    PUBLIC,
+    Privilege,
+    Route,
+    Wire,
+    carrying,
+    on_collection,
+    on_global,
+    routes_of,
+)
 
 
 def _refusal(exc: errors.ElanusError) -> Message:
@@ -26,46 +31,28 @@ def _refusal(exc: errors.ElanusError) -> Message:
 MILVUS_V0 = Wire("v0", "v0.", status, carrying(_refusal, status0.Status))
 
 
-def _global(name: str) -> Privilege:
-    return Privilege("Global", name)
-
-
-def _collection(name: str) -> Privilege:
-    return Privilege("Collection", name)
-
-
 # method, reply (None: a bare Status), privilege
 TABLE: tuple[tuple[str, type[Message] | None, Privilege | None], ...] = (
     ("Cmd", v0.StringReply, PUBLIC),
-    ("CreateTable", None, _global("CreateCollection")),
-    ("HasTable", v0.BoolReply, _collection("DescribeCollection")),
-    ("DescribeTable", v0.TableSchema, _collection("DescribeCollection")),
-    ("CountTable", v0.TableRowCount, _collection("GetStatistics")),
-    ("ShowTables", v0.TableNameList, _global("ShowCollections")),
-    ("DropTable", None, _global("DropCollection")),
-    ("PreloadTable", None, _collection("Load")),
-    ("CreateIndex", None, _collection("CreateIndex")),
-    ("DescribeIndex", v0.IndexParam, _collection("IndexDetail")),
-    ("DropIndex", None, _collection("DropIndex")),
-    ("CreatePartition", None, _collection("CreatePartition")),
-    ("ShowPartitions", v0.PartitionList, _collection("ShowPartitions")),
-    ("DropPartition", None, _collection("DropPartition")),
-    ("Insert", v0.VectorIds, _collection("Insert")),
-    ("DeleteByDate", None, _collection("Delete")),
-    ("Search", v0.TopKQueryResult, _collection("Search")),
-    ("SearchInFiles", v0.TopKQueryResult, _collection("Search")),
+    ("CreateTable", None, on_global("CreateCollection")),
+    ("HasTable", v0.BoolReply, on_collection("DescribeCollection")),
+    ("DescribeTable", v0.TableSchema, on_collection("DescribeCollection")),
+    ("CountTable", v0.TableRowCount, on_collection("GetStatistics")),
+    ("ShowTables", v0.TableNameList, on_global("ShowCollections")),
+    ("DropTable", None, on_global("DropCollection")),
+    ("PreloadTable", None, on_collection("Load")),
+    ("CreateIndex", None, on_collection("CreateIndex")),
+    ("DescribeIndex", v0.IndexParam, on_collection("IndexDetail")),
+    ("DropIndex", None, on_collection("DropIndex")),
+    ("CreatePartition", None, on_collection("CreatePartition")),
+    ("ShowPartitions", v0.PartitionList, on_collection("ShowPartitions")),
+    ("DropPartition", None, on_collection("DropPartition")),
+    ("Insert", v0.VectorIds, on_collection("Insert")),
+    ("DeleteByDate", None, on_collection("Delete")),
+    ("Search", v0.TopKQueryResult, on_collection("Search")),
+    ("SearchInFiles", v0.TopKQueryResult, on_collection("Search")),
 )
 
 
 def legacy0_routes(api: Legacy0Api) -> tuple[Route, ...]:
-    return tuple(
-        Route(method, _handler(getattr(api, method)), reply, privilege)
-        for method, reply, privilege in TABLE
-    )
-
-
-def _handler(bound: Callable[[Any, Call], Any]) -> Callable[[ProxyContext, Any, Call], Any]:
-    def handle(ctx: ProxyContext, request: Any, call: Call) -> Any:
-        return bound(request, call)
-
-    return handle
+    return routes_of(api, TABLE)
