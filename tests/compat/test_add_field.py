@@ -292,7 +292,7 @@ def test_an_added_field_is_indexed_like_any_scalar_field(
     schema.add_field("declared", DataType.INT64, nullable=True)
     client.create_collection(name, schema=schema)
     client.add_collection_field(name, field_name="added", data_type=DataType.INT64, nullable=True)
-    outcomes = []
+    outcomes: list[tuple[str, object]] = []
     for field in ("declared", "added"):
         params = client.prepare_index_params()
         params.add_index(field_name=field, index_type="INVERTED")
