@@ -302,7 +302,7 @@ class Catalog:
             if any(f.name == added.name for f in static):
                 raise errors.ParameterInvalid(cause=f"duplicate field name: {added.name}")
             updated = dataclasses.replace(
-                current, schema=current.schema.with_added_field(added), schema_updated_ts=ts
+                current, schema=current.schema.with_added_field(added), updated_ts=ts
             )
             saved = self._save(updated)
             log.info(

@@ -65,17 +65,19 @@ class CollectionInfo:
     created_ts: int
     partitions: tuple[PartitionInfo, ...]
     properties: dict[str, str] = field(default_factory=dict)
-    # When the schema last changed (AddCollectionField); 0: never since created_ts.
-    schema_updated_ts: int = 0
+    # Milvus's UpdateTimestamp: when the collection last changed after its creation
+    # (AddCollectionField; Milvus's AlterCollection sets it too); 0: never changed.
+    updated_ts: int = 0
 
     @property
     def name(self) -> str:
         return self.schema.name
 
     @property
-    def update_ts(self) -> int:
-        """Milvus's ``update_timestamp``: the schema's last change, its creation if none."""
-        return self.schema_updated_ts or self.created_ts
+    def update_timestamp(self) -> int:
+        """Milvus's ``update_timestamp``: the last change, else the creation. Writes made
+        with a client's schema cached before it are refused (SchemaMismatch)."""
+        return self.updated_ts or self.created_ts
 
     def partition(self, name: str) -> PartitionInfo | None:
         for p in self.partitions:
@@ -98,7 +100,7 @@ class CollectionInfo:
             "created_ts": self.created_ts,
             "partitions": [dataclasses.asdict(p) for p in self.partitions],
             "properties": dict(self.properties),
-            "schema_updated_ts": self.schema_updated_ts,
+            "updated_ts": self.updated_ts,
         }
 
     @classmethod
@@ -114,7 +116,7 @@ class CollectionInfo:
             created_ts=data["created_ts"],
             partitions=tuple(PartitionInfo(**p) for p in data["partitions"]),
             properties=dict(data.get("properties", {})),
-            schema_updated_ts=data.get("schema_updated_ts", 0),
+            updated_ts=data.get("updated_ts", 0),
         )
 
 

@@ -58,5 +58,5 @@ def _check_schema_timestamp(info: CollectionInfo, schema_timestamp: int) -> None
     """Refuse rows built from a cached schema the collection has since changed, as
     Milvus does: the client (pymilvus) then refreshes its schema and sends them again.
     0 means the client does not say which schema it used."""
-    if schema_timestamp and schema_timestamp != info.update_ts:
+    if schema_timestamp and schema_timestamp != info.update_timestamp:
         raise errors.CollectionSchemaMismatch(f"collection={info.name}")

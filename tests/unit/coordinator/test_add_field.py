@@ -41,7 +41,7 @@ def test_a_field_is_appended_numbered_after_the_highest_id_with_the_version_bump
 ) -> None:
     coord = env.coordinator
     created = create(coord)
-    assert created.schema.version == 0 and created.update_ts == created.created_ts
+    assert created.schema.version == 0 and created.update_timestamp == created.created_ts
 
     first = coord.add_collection_field(DEFAULT_DB, "c", nullable("score"))
     second = coord.add_collection_field(
@@ -51,7 +51,7 @@ def test_a_field_is_appended_numbered_after_the_highest_id_with_the_version_bump
     assert [f.name for f in second.schema.fields] == ["id", "v", "score", "tag"]
     assert [f.field_id for f in second.schema.fields] == [100, 101, 102, 103]
     assert (first.schema.version, second.schema.version) == (1, 2)
-    assert created.created_ts < first.update_ts < second.update_ts
+    assert created.created_ts < first.update_timestamp < second.update_timestamp
     assert second.created_ts == created.created_ts
     assert coord.describe_collection(DEFAULT_DB, "c") == second
     added = second.schema.field("tag")
