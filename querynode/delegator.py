@@ -395,14 +395,14 @@ class ShardDelegator:
     # --- loading files
 
     def _load_sealed(self, info: SegmentInfo) -> Segment:
+        stored = segment.read_segment(self._storage.get(info.data_key))
+        if not set(stored.column_names) - {TS_COLUMN} <= set(self._arrow_schema.names):
+            self._refresh_schema()  # written after a field was added that we have not seen
+        with self._lock:
+            schema, arrow = self._schema, self._arrow_schema
         # A file written before a field was added lacks its column: filled here.
-        table = conform(
-            fill_missing(segment.read_segment(self._storage.get(info.data_key)), self._schema),
-            table_schema(self._arrow_schema),
-        )
-        loaded = Segment.from_table(
-            info.segment_id, info.partition_id, self._schema, table, sealed=True
-        )
+        table = conform(fill_missing(stored, schema), table_schema(arrow))
+        loaded = Segment.from_table(info.segment_id, info.partition_id, schema, table, sealed=True)
         for index_id, key in info.index_files.items():
             index = self._indexes.get(index_id)
             if index is not None:

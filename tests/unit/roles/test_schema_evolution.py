@@ -8,6 +8,7 @@ additions, compactions and restarts against a dict of what every row should read
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,10 @@ from roles_harness import STRONG, RoleSet, make_rows, vectors_for, wait_until
 
 from elanus.columns import arrow_schema, missing_column, vector_column
 from elanus.config import Config
-from elanus.meta import DEFAULT_DB, CollectionInfo
+from elanus.meta import DEFAULT_DB, CollectionInfo, SegmentState
+from elanus.requests import QueryRequest
 from elanus.schema import CollectionSchema, DataType, FieldSchema
+from querynode.delegator import ShardDelegator
 
 
 def _no_auto(config: Config) -> None:
@@ -245,3 +248,43 @@ def _new_field(number: int, rng: random.Random) -> FieldSchema:
 
 def _value(f: FieldSchema, pk: int) -> Any:
     return f"v{pk}" if f.data_type is DataType.VARCHAR else pk
+
+
+def test_a_shard_behind_the_change_adopts_it_before_loading_a_newer_file(roles: RoleSet) -> None:
+    """A flushed file may carry a field the shard has not seen yet (it is behind on its
+    channel): the shard takes the new schema first, so the file's values are kept."""
+    stale = roles.create_collection(shards=1)
+    roles.load(stale)
+    partition = stale.partitions[0].partition_id
+    info = roles.coordinator.add_collection_field(
+        DEFAULT_DB, "docs", FieldSchema("score", DataType.INT64, nullable=True)
+    )
+    roles.writer.insert(info, partition, rows_for(info.schema, [1, 2], {"score": [10, 20]}))
+    roles.flush_and_wait(info)
+    (vchannel,) = info.vchannels
+    flushed = roles.coordinator.segments.of_collection(info.collection_id, [SegmentState.FLUSHED])
+    snapshot = roles.coordinator.channel_snapshot(vchannel)
+    behind = ShardDelegator(
+        dataclasses.replace(snapshot, collection=stale, segments=(), delta_logs=()),
+        roles.stream,
+        roles.storage,
+        1.0,
+        lambda: roles.coordinator.channel_snapshot(vchannel).collection,
+    )
+    for segment_info in flushed:
+        behind.segment_flushed(segment_info)
+    assert behind.collection.schema.version == 1
+    result = behind.query(
+        QueryRequest(
+            collection_id=info.collection_id,
+            vchannel=vchannel,
+            partition_ids=(),
+            filter="",
+            output_fields=("pk", "score"),
+            mvcc_ts=2**63,
+            guarantee_ts=0,
+        )
+    )
+    rows = result.rows
+    scores = dict(zip(rows.column("pk").to_pylist(), rows.column("score").to_pylist(), strict=True))
+    assert scores == {1: 10, 2: 20}
