@@ -90,6 +90,7 @@ def test_a_field_added_to_a_loaded_collection_serves_old_rows_as_null_without_re
     client.insert(name, rows(100, 20, score=lambda i: i))
     assert count_rows(client, name, "score is null") == 100
     assert count_rows(client, name, "score is not null") == 20
+    assert count_rows(client, name, "score is null and id >= 60") == 40  # the growing rows
     assert set(by_id(client, name, "score >= 115", ["score"])) == set(range(115, 120))
     query_vector = random_vectors(20, DIM, 100)[10].tolist()  # row 110's own vector
     hits = client.search(
@@ -102,10 +103,12 @@ def test_a_field_added_to_a_loaded_collection_serves_old_rows_as_null_without_re
     )[0]
     assert hits[0]["id"] == 110 and hits[0]["entity"]["score"] == 110
     assert all(h["entity"]["score"] > 100 for h in hits)
-    # The new rows are flushed and still read back with their values.
+    # An old row upserted with a value; the new rows are flushed and read back the same.
+    client.upsert(name, rows(1, 1, score=lambda i: -1))
     client.flush(name)
-    assert by_id(client, name, "id in [0, 100, 119]", ["score"]) == {
+    assert by_id(client, name, "id in [0, 1, 100, 119]", ["score"]) == {
         0: {"score": None},
+        1: {"score": -1},
         100: {"score": 100},
         119: {"score": 119},
     }
