@@ -38,11 +38,12 @@ from elanus.meta import (
     from_json,
     to_json,
 )
-from elanus.schema import CollectionSchema
+from elanus.schema import CollectionSchema, FieldSchema
 
 log = logging.getLogger(__name__)
 
 MAX_PARTITIONS = 1024
+MAX_FIELDS = 64  # Milvus's proxy.maxFieldNum: fields a collection lists ($meta aside)
 MAX_DATABASES = 64  # Milvus's rootCoord.maxDatabaseNum, ``default`` included
 DEFAULT_DB_ID = 1
 
@@ -286,6 +287,34 @@ class Catalog:
             )
             self._by_id[current.collection_id] = updated
             return updated
+
+    def add_field(self, info: CollectionInfo, added: FieldSchema, ts: int) -> CollectionInfo:
+        """Append ``added`` to the collection's schema (numbered, version bumped, the
+        schema's update time ``ts``), in one write. Refused, changing nothing, for a
+        name the collection already has or once it has MAX_FIELDS fields."""
+        with self._lock:
+            current = self.get(info.collection_id)
+            static = [f for f in current.schema.fields if not f.is_dynamic]
+            if len(static) >= MAX_FIELDS:
+                raise errors.ParameterInvalid(
+                    cause=f"The number of fields has reached the maximum value {MAX_FIELDS}"
+                )
+            if any(f.name == added.name for f in static):
+                raise errors.ParameterInvalid(cause=f"duplicate field name: {added.name}")
+            updated = dataclasses.replace(
+                current, schema=current.schema.with_added_field(added), updated_ts=ts
+            )
+            saved = self._save(updated)
+            log.info(
+                "collection field added",
+                extra={
+                    "collection": current.name,
+                    "id": current.collection_id,
+                    "field": added.name,
+                    "schema_version": saved.schema.version,
+                },
+            )
+            return saved
 
     def pending_partition_drops(self) -> list[PartitionDrop]:
         return [from_json(PartitionDrop, i.value) for i in self._kv.get_prefix(DROPPING_PARTITIONS)]

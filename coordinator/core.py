@@ -48,7 +48,7 @@ from elanus.meta import (
     IndexInfo,
     SegmentInfo,
 )
-from elanus.schema import CollectionSchema
+from elanus.schema import CollectionSchema, FieldSchema
 from elanus.services import (
     ChannelLease,
     CollectionStats,
@@ -285,6 +285,9 @@ class Coordinator:
         self, db_name: str, name: str = "", collection_id: int = 0
     ) -> CollectionInfo:
         return self.root.describe_collection(db_name, name, collection_id)
+
+    def add_collection_field(self, db_name: str, name: str, added: FieldSchema) -> CollectionInfo:
+        return self.root.add_collection_field(db_name, name, added)
 
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
         return self.root.list_collections(db_name)

@@ -90,6 +90,14 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         info = self._core.describe_collection(request.db_name, request.name, request.collection_id)
         return pb.CollectionResponse(collection_json=codec.to_json(info))
 
+    @answers(pb.CollectionResponse)
+    def AddCollectionField(
+        self, request: pb.AddCollectionFieldRequest, context: Context
+    ) -> pb.CollectionResponse:
+        added = codec.field_from_json(request.field_json)
+        info = self._core.add_collection_field(request.db_name, request.collection, added)
+        return pb.CollectionResponse(collection_json=codec.to_json(info))
+
     @answers(pb.ListCollectionsResponse)
     def ListCollections(
         self, request: pb.ListCollectionsRequest, context: Context

@@ -27,7 +27,7 @@ from coordinator.ticks import TickAggregator
 from elanus import errors
 from elanus.config import CoordinatorConfig
 from elanus.meta import CollectionInfo, ConsistencyLevel, DatabaseInfo, PartitionInfo
-from elanus.schema import CollectionSchema
+from elanus.schema import CollectionSchema, FieldSchema
 from elanus.services import SafeTsReport
 from elanus.stream import MessageStream
 
@@ -133,6 +133,15 @@ class RootCoordinator:
             self._drops.finish_collection_drop(info)
         self._forget_on_nodes(info)
         log.info("collection dropped", extra={"collection": name, "id": info.collection_id})
+
+    def add_collection_field(self, db_name: str, name: str, added: FieldSchema) -> CollectionInfo:
+        """Add a field to the schema; nothing is reloaded. The nodes serving or writing
+        the collection adopt the new schema when a request or a row carries it
+        (rows written before read the field as its default value, or null)."""
+        with self._ddl_lock:
+            self.catalog.database(db_name)
+            info = self.catalog.resolve(db_name, name)
+            return self.catalog.add_field(info, added, self.tso.allocate())
 
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from elanus.columns import TS_COLUMN
+from elanus.columns import TS_COLUMN, fill_missing
 from elanus.deletes import Deletes
 from elanus.dml import DeleteBatch, InsertBatch
+from elanus.schema import CollectionSchema
 
 
 @dataclass
@@ -26,8 +27,12 @@ class SegmentBuffer:
         self.batches.append(batch.rows.append_column(TS_COLUMN, ts))
         self.num_rows += batch.rows.num_rows
 
-    def table(self) -> pa.Table:
-        return pa.concat_tables(self.batches, promote_options="default")
+    def table(self, schema: CollectionSchema) -> pa.Table:
+        """The buffered rows in the layout of ``schema``: batches from before a field was
+        added get its column, with its default value or null."""
+        names = [*(f.name for f in schema.fields), TS_COLUMN]
+        filled = [fill_missing(batch, schema).select(names) for batch in self.batches]
+        return pa.concat_tables(filled, promote_options="default")
 
 
 @dataclass

@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 from datanode.buffer import DeleteBuffer, SegmentBuffer
 from elanus import dml, errors, segment
-from elanus.columns import arrow_schema, conform
+from elanus.columns import arrow_schema, conform, fill_missing
 from elanus.config import DataNodeConfig
 from elanus.late_writes import LateWriteFilter
 from elanus.meta import ChannelCheckpoint, DeltaLog, SegmentInfo, SegmentState
@@ -175,7 +175,8 @@ class ChannelWriter:
         snapshot = self._coordinator.channel_snapshot(self.vchannel)
         self._collection_id = snapshot.collection.collection_id
         self._pk_name = snapshot.collection.schema.primary_field.name
-        self._rows_schema = arrow_schema(snapshot.collection.schema)
+        self._schema = snapshot.collection.schema
+        self._rows_schema = arrow_schema(self._schema)
         self._segments, self._deletes = {}, DeleteBuffer()
         self._sealed, self._done = {}, set()
         self._known = {seg.segment_id for seg in snapshot.segments}
@@ -211,8 +212,11 @@ class ChannelWriter:
             return
         if position < self._replay_end and msg.segment_id not in self._known:
             return  # its partition or collection was dropped before this take-over
+        if not set(msg.rows.column_names) <= set(self._rows_schema.names):
+            self._refresh_schema()  # rows of a newer schema: a field was added
         try:
-            rows = conform(msg.rows, self._rows_schema)
+            # Rows from before a field was added read it as its default value or null.
+            rows = conform(fill_missing(msg.rows, self._schema), self._rows_schema)
         except Exception:
             log.exception(
                 "skipping insert rows that do not fit the schema",
@@ -226,6 +230,17 @@ class ChannelWriter:
             )
             self._segments[msg.segment_id] = buffer
         buffer.add(dataclasses.replace(msg, rows=rows))
+
+    def _refresh_schema(self) -> None:
+        """Adopt the collection's current schema if it is newer (AddCollectionField);
+        rows buffered before get the new column when their segment is written."""
+        schema = self._coordinator.channel_snapshot(self.vchannel).collection.schema
+        if schema.version > self._schema.version:
+            self._schema, self._rows_schema = schema, arrow_schema(schema)
+            log.info(
+                "datanode adopted a new schema",
+                extra={"vchannel": self.vchannel, "schema_version": schema.version},
+            )
 
     def _on_tick(self, tick_ts: int, position: int) -> None:
         self._apply_commands()
@@ -267,7 +282,7 @@ class ChannelWriter:
             seal_ts=seal_ts,
         )
         if buffer is not None and buffer.num_rows:
-            table = buffer.table()
+            table = buffer.table(self._schema)
             data_key = segment.segment_data_key(self._collection_id, info.partition_id, segment_id)
             stats_key = segment.pk_stats_key(self._collection_id, info.partition_id, segment_id)
             data = segment.write_segment(table)

@@ -15,17 +15,20 @@ import numpy as np
 import pyarrow as pa
 
 from elanus import segment
-from elanus.columns import TS_COLUMN
+from elanus.columns import TS_COLUMN, fill_missing
 from elanus.deletes import ALIVE, Deletes, deleted_at
 from elanus.meta import CompactionPlan, SegmentInfo, SegmentState
+from elanus.schema import CollectionSchema
 from elanus.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
 
-def compact(plan: CompactionPlan, storage: ObjectStore) -> SegmentInfo:
-    """Write the merged segment of ``plan`` and return its (FLUSHED) info; a result
-    with no rows left is returned as DROPPED and writes nothing."""
+def compact(plan: CompactionPlan, storage: ObjectStore, schema: CollectionSchema) -> SegmentInfo:
+    """Write the merged segment of ``plan`` in the layout of the collection's current
+    ``schema`` (a file from before a field was added gets its column, with its default
+    value or null) and return its (FLUSHED) info; a result with no rows left is
+    returned as DROPPED and writes nothing."""
     if not plan.segments:
         raise ValueError(f"compaction plan {plan.plan_id} has no segments")
     first = plan.segments[0]
@@ -36,7 +39,11 @@ def compact(plan: CompactionPlan, storage: ObjectStore) -> SegmentInfo:
             first.vchannel,
         ):
             raise ValueError(f"compaction plan {plan.plan_id} mixes partitions or channels")
-    tables = [segment.read_segment(storage.get(s.data_key)) for s in plan.segments]
+    names = [*(f.name for f in schema.fields), TS_COLUMN]
+    tables = [
+        fill_missing(segment.read_segment(storage.get(s.data_key)), schema).select(names)
+        for s in plan.segments
+    ]
     merged = pa.concat_tables(tables, promote_options="default").combine_chunks()
     kept = merged.filter(pa.array(~_deleted_rows(merged, plan, storage)))
     sources = {s.segment_id for s in plan.segments}

@@ -92,7 +92,9 @@ class DataNode:
 
     def compact(self, plan: CompactionPlan) -> SegmentInfo:
         """Merge the plan's segments into a new segment file; the coordinator commits it."""
-        return compactor.compact(plan, self._storage)
+        vchannel = plan.segments[0].vchannel if plan.segments else ""
+        schema = self._coordinator.channel_snapshot(vchannel).collection.schema
+        return compactor.compact(plan, self._storage, schema)
 
     def stop(self) -> None:
         with self._lock:

@@ -173,6 +173,31 @@ def arrow_schema(schema: CollectionSchema) -> pa.Schema:
     )
 
 
+def missing_column(field: FieldSchema, rows: int) -> pa.Array:
+    """The column of ``rows`` rows that carry no value for ``field``: its default value
+    where it has one, else nulls. Raises ValueError for a field that needs a value."""
+    if field.default_value is not None:
+        return pa.array([field.default_value] * rows, arrow_type(field))
+    if field.nullable or field.is_dynamic:
+        return pa.nulls(rows, arrow_type(field))
+    raise ValueError(f"field {field.name!r} is missing and has no default value")
+
+
+def fill_missing(table: pa.Table, schema: CollectionSchema) -> pa.Table:
+    """``table`` with a column for every field of ``schema`` it lacks (see missing_column).
+
+    Rows written before a field was added (AddCollectionField), on a channel or in a
+    segment file, have no column for it; they read as its default value or null.
+    """
+    present = set(table.column_names)
+    for f in schema.fields:
+        if f.name not in present:
+            table = table.append_column(
+                pa.field(f.name, arrow_type(f), nullable=True), missing_column(f, table.num_rows)
+            )
+    return table
+
+
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """``table`` with exactly the columns, order, types and nullability of ``schema``.
 

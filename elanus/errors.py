@@ -7,6 +7,7 @@
     ├── CollectionNotFound            100   (legacy CollectionNotExists)
     ├── CollectionNotLoaded           101
     ├── IllegalSchema                 105
+    ├── CollectionSchemaMismatch      109   (legacy SchemaMismatch: the client refreshes)
     ├── PartitionNotFound             200
     ├── PartitionNotLoaded            201
     ├── IndexNotFound                 700
@@ -42,6 +43,7 @@ LEGACY_COLLECTION_NOT_EXISTS = 4
 LEGACY_ILLEGAL_ARGUMENT = 5
 LEGACY_INDEX_NOT_EXIST = 25
 LEGACY_NOT_READY_SERVE = 56
+LEGACY_SCHEMA_MISMATCH = 62
 
 
 class ElanusError(Exception):
@@ -86,6 +88,12 @@ class CollectionNotLoaded(ElanusError):
 
 class IllegalSchema(ElanusError):
     code, legacy_code, summary = 105, LEGACY_ILLEGAL_ARGUMENT, "illegal collection schema"
+
+
+class CollectionSchemaMismatch(ElanusError):
+    """A write made with a cached schema older than the collection's (a field was added)."""
+
+    code, legacy_code, summary = 109, LEGACY_SCHEMA_MISMATCH, "collection schema mismatch"
 
 
 class PartitionNotFound(ElanusError):

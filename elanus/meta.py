@@ -65,10 +65,19 @@ class CollectionInfo:
     created_ts: int
     partitions: tuple[PartitionInfo, ...]
     properties: dict[str, str] = field(default_factory=dict)
+    # Milvus's UpdateTimestamp: when the collection last changed after its creation
+    # (AddCollectionField; Milvus's AlterCollection sets it too); 0: never changed.
+    updated_ts: int = 0
 
     @property
     def name(self) -> str:
         return self.schema.name
+
+    @property
+    def update_timestamp(self) -> int:
+        """Milvus's ``update_timestamp``: the last change, else the creation. Writes made
+        with a client's schema cached before it are refused (SchemaMismatch)."""
+        return self.updated_ts or self.created_ts
 
     def partition(self, name: str) -> PartitionInfo | None:
         for p in self.partitions:
@@ -91,6 +100,7 @@ class CollectionInfo:
             "created_ts": self.created_ts,
             "partitions": [dataclasses.asdict(p) for p in self.partitions],
             "properties": dict(self.properties),
+            "updated_ts": self.updated_ts,
         }
 
     @classmethod
@@ -106,6 +116,7 @@ class CollectionInfo:
             created_ts=data["created_ts"],
             partitions=tuple(PartitionInfo(**p) for p in data["partitions"]),
             properties=dict(data.get("properties", {})),
+            updated_ts=data.get("updated_ts", 0),
         )
 
 

@@ -54,6 +54,8 @@ class SearchRequest:
     guarantee_ts: int  # wait until the shard's serve-time reaches this
     template_values: dict[str, Any] = field(default_factory=dict)
     ignore_growing: bool = False
+    # The schema version the proxy planned with; a shard behind it catches up first.
+    schema_version: int = 0
 
     # A range window and a grouping travel inside ``search_params`` under these
     # keys (plain JSON values), so every transport that carries the params carries
@@ -116,6 +118,7 @@ class QueryRequest:
     limit: int | None = None  # offset + limit; None for all
     count_only: bool = False
     template_values: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = 0  # as in SearchRequest
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,8 @@ class CollectionSchema:
     fields: tuple[FieldSchema, ...]
     description: str = ""
     enable_dynamic_field: bool = False
+    # Milvus's schema version: 0 as created, one more for every field added since.
+    version: int = 0
 
     @property
     def primary_field(self) -> FieldSchema:
@@ -212,6 +214,7 @@ class CollectionSchema:
             "description": self.description,
             "enable_dynamic_field": self.enable_dynamic_field,
             "fields": [f.to_dict() for f in self.fields],
+            "version": self.version,
         }
 
     @classmethod
@@ -221,4 +224,12 @@ class CollectionSchema:
             description=data.get("description", ""),
             enable_dynamic_field=data.get("enable_dynamic_field", False),
             fields=tuple(FieldSchema.from_dict(f) for f in data["fields"]),
+            version=data.get("version", 0),
         )
+
+    def with_added_field(self, added: FieldSchema) -> CollectionSchema:
+        """This schema with ``added`` as its last field, numbered after the highest field
+        id (as Milvus numbers an added field), and the version bumped."""
+        next_id = max((f.field_id for f in self.fields), default=99) + 1
+        numbered = replace(added, field_id=next_id)
+        return replace(self, fields=(*self.fields, numbered), version=self.version + 1)

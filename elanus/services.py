@@ -25,7 +25,7 @@ from elanus.meta import (
     SegmentInfo,
 )
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
-from elanus.schema import CollectionSchema
+from elanus.schema import CollectionSchema, FieldSchema
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,10 @@ class CoordinatorForProxy(Protocol):
     ) -> CollectionInfo: ...
 
     def list_collections(self, db_name: str) -> list[CollectionInfo]: ...
+
+    def add_collection_field(self, db_name: str, name: str, added: FieldSchema) -> CollectionInfo:
+        """Append a field (nullable, or with a default) to the schema and bump its version;
+        refused for a duplicate name or past the field limit. The collection as changed."""
 
     # --- databases: ``default`` always exists and cannot be dropped
     def create_database(self, db_name: str, properties: dict[str, str]) -> None:

@@ -204,6 +204,7 @@ class Reader:
                 guarantee_ts=guarantee,
                 template_values=plan.template_values,
                 ignore_growing=plan.ignore_growing,
+                schema_version=plan.info.schema.version,
             )
             for vchannel in plan.info.vchannels
         ]
@@ -252,6 +253,7 @@ class Reader:
                 limit=None if limit is None else limit + offset,
                 count_only=count_only,
                 template_values=template_values,
+                schema_version=info.schema.version,
             )
             for vchannel in info.vchannels
         ]

@@ -14,6 +14,7 @@ from proxy.rpcs import (
     collections,
     databases,
     delete,
+    fields,
     flush_all,
     indexes,
     loading,
@@ -104,6 +105,12 @@ ROUTES: tuple[Route, ...] = (
         collections.get_collection_statistics,
         pb.GetCollectionStatisticsResponse,
         on_collection("GetStatistics"),
+    ),
+    Route(
+        "AddCollectionField",
+        fields.add_collection_field,
+        None,
+        on_collection("AddCollectionField"),
     ),
     # aliases
     Route("CreateAlias", aliases.create_alias, None, on_global("CreateAlias")),

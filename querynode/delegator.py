@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 import pyarrow as pa
 
 from elanus import dml, errors, segment, timestamps, vectors
-from elanus.columns import TS_COLUMN, conform
+from elanus.columns import TS_COLUMN, arrow_schema, conform, fill_missing
 from elanus.deletes import Deletes
 from elanus.late_writes import LateWriteFilter
-from elanus.meta import ChannelSnapshot, IndexInfo, SegmentInfo, SegmentState
+from elanus.meta import ChannelSnapshot, CollectionInfo, IndexInfo, SegmentInfo, SegmentState
 from elanus.requests import (
     ParsedFilters,
     QueryRequest,
@@ -48,8 +48,8 @@ class ShardDelegator:
         snapshot: ChannelSnapshot,
         stream: MessageStream,
         storage: ObjectStore,
-        arrow_schema: Callable[[], pa.Schema],
         consistency_wait_s: float,
+        fetch_collection: Callable[[], CollectionInfo],
     ) -> None:
         self.vchannel = snapshot.checkpoint.vchannel
         self.collection = snapshot.collection
@@ -57,7 +57,9 @@ class ShardDelegator:
         self._pk_name = self._schema.primary_field.name
         self._stream = stream
         self._storage = storage
-        self._arrow_schema = arrow_schema()
+        self._arrow_schema = arrow_schema(self._schema)
+        # The collection as the coordinator has it now, to catch up with a schema change.
+        self._fetch_collection = fetch_collection
         self._wait_s = consistency_wait_s
         self._lock = threading.RLock()
         self._filters = ParsedFilters()
@@ -175,10 +177,14 @@ class ShardDelegator:
         ):
             return  # below a tick already served: applying it would change past reads
         elif isinstance(msg, dml.InsertBatch) and msg.vchannel == self.vchannel:
+            if not set(msg.rows.column_names) <= set(self._arrow_schema.names):
+                self._refresh_schema()  # rows of a newer schema: a field was added
             with self._lock:
                 if msg.segment_id in self._flushed_ids:
                     return
-                rows = conform(msg.rows, self._arrow_schema)  # refuse a misfit before any change
+                # Refuse a misfit before any change; rows from before a field was added
+                # read it as its default value or null.
+                rows = conform(fill_missing(msg.rows, self._schema), self._arrow_schema)
                 growing = self._growing.get(msg.segment_id)
                 if growing is None:
                     growing = Segment.empty(
@@ -206,6 +212,7 @@ class ShardDelegator:
             self._swap_compacted(info, sealed)
             return
         with self._lock:
+            sealed.adopt(self._schema, self._arrow_schema)  # the schema may have changed since
             growing = self._growing.pop(info.segment_id, None)
             if growing is not None and growing.num_rows == sealed.num_rows:
                 sealed.deleted_at = growing.deleted_at.copy()
@@ -236,6 +243,7 @@ class ShardDelegator:
         records of their partition, and the remembered deletes are applied again.
         """
         with self._lock:
+            merged.adopt(self._schema, self._arrow_schema)
             replaced = [
                 seg
                 for i in info.compacted_from
@@ -264,6 +272,30 @@ class ShardDelegator:
         with self._lock:
             self._growing.pop(info.segment_id, None)
             self._sealed.pop(info.segment_id, None)
+
+    # --- schema changes
+
+    def _catch_up_schema(self, version: int) -> None:
+        """A request planned with a newer schema than ours: take the collection's now."""
+        if version > self._schema.version:
+            self._refresh_schema()
+
+    def _refresh_schema(self) -> None:
+        """Adopt the collection's current schema if it is newer (AddCollectionField): the
+        segments held get the new columns. Asked outside the lock, applied under it."""
+        info = self._fetch_collection()
+        with self._lock:
+            if info.schema.version <= self._schema.version:
+                return
+            self.collection = info
+            self._schema = info.schema
+            self._arrow_schema = arrow_schema(info.schema)
+            for seg in (*self._sealed.values(), *self._growing.values()):
+                seg.adopt(self._schema, self._arrow_schema)
+        log.info(
+            "shard adopted a new schema",
+            extra={"vchannel": self.vchannel, "schema_version": info.schema.version},
+        )
 
     # --- introspection
 
@@ -295,6 +327,7 @@ class ShardDelegator:
                 self._serve_ts_changed.wait(remaining)
 
     def search(self, request: SearchRequest) -> SearchResult:
+        self._catch_up_schema(request.schema_version)
         self.wait_serveable(request.guarantee_ts)
         parsed = (
             self._filters.parse(request.filter, self._schema, request.template_values)
@@ -322,6 +355,7 @@ class ShardDelegator:
         )
 
     def query(self, request: QueryRequest) -> QueryResult:
+        self._catch_up_schema(request.schema_version)
         self.wait_serveable(request.guarantee_ts)
         parsed = (
             self._filters.parse(request.filter, self._schema, request.template_values)
@@ -361,13 +395,14 @@ class ShardDelegator:
     # --- loading files
 
     def _load_sealed(self, info: SegmentInfo) -> Segment:
-        table = conform(
-            segment.read_segment(self._storage.get(info.data_key)),
-            table_schema(self._arrow_schema),
-        )
-        loaded = Segment.from_table(
-            info.segment_id, info.partition_id, self._schema, table, sealed=True
-        )
+        stored = segment.read_segment(self._storage.get(info.data_key))
+        if not set(stored.column_names) - {TS_COLUMN} <= set(self._arrow_schema.names):
+            self._refresh_schema()  # written after a field was added that we have not seen
+        with self._lock:
+            schema, arrow = self._schema, self._arrow_schema
+        # A file written before a field was added lacks its column: filled here.
+        table = conform(fill_missing(stored, schema), table_schema(arrow))
+        loaded = Segment.from_table(info.segment_id, info.partition_id, schema, table, sealed=True)
         for index_id, key in info.index_files.items():
             index = self._indexes.get(index_id)
             if index is not None:

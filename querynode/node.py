@@ -7,7 +7,6 @@ import threading
 from collections.abc import Sequence
 
 from elanus import errors
-from elanus.columns import arrow_schema
 from elanus.config import QueryNodeConfig
 from elanus.meta import IndexInfo, SegmentInfo
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
@@ -41,13 +40,12 @@ class QueryNode:
             if vchannel in self._delegators:
                 return
         snapshot = self._coordinator.channel_snapshot(vchannel)
-        schema = snapshot.collection.schema
         delegator = ShardDelegator(
             snapshot,
             self._stream,
             self._storage,
-            lambda: arrow_schema(schema),
             self._config.consistency_wait_s,
+            lambda: self._coordinator.channel_snapshot(vchannel).collection,
         )
         with self._lock:
             if vchannel in self._delegators:

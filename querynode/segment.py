@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from elanus import expr, vectors
-from elanus.columns import TS_COLUMN, vectors_from_column
+from elanus.columns import TS_COLUMN, conform, fill_missing, vectors_from_column
 from elanus.deletes import ALIVE, Deletes, deleted_at
 from elanus.requests import SearchRequest, SearchResult
 from elanus.schema import CollectionSchema
@@ -225,6 +225,19 @@ class Segment:
         self._deleted_at.extend(np.full(count, ALIVE, dtype=np.uint64))
         for f in self.schema.vector_fields:
             self._vectors[f.name].extend(vectors_from_column(rows.column(f.name), f))
+        self._invalidate()
+
+    def adopt(self, schema: CollectionSchema, arrow: pa.Schema) -> None:
+        """Take a newer schema of the collection (a field was added): the rows held get
+        the new column, filled with its default value or null. The caller holds the lock;
+        views taken before keep the old table."""
+        missing = [f.name for f in schema.fields if f.name not in self.table.column_names]
+        self.schema = schema
+        if not missing:
+            return
+        layout = table_schema(arrow)
+        self.table = conform(fill_missing(self.table, schema), layout)
+        self._parts = [conform(fill_missing(part, schema), layout) for part in self._parts]
         self._invalidate()
 
     def apply_deletes(self, deletes: Deletes) -> int:

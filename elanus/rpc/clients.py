@@ -32,7 +32,7 @@ from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResu
 from elanus.rpc import codec
 from elanus.rpc.server import CHANNEL_OPTIONS
 from elanus.rpc.status import raise_if_failed, transport_error
-from elanus.schema import CollectionSchema
+from elanus.schema import CollectionSchema, FieldSchema
 from elanus.services import (
     ChannelLease,
     CollectionStats,
@@ -148,6 +148,12 @@ class CoordinatorGrpcClient(_RoleClient):
             db_name=db_name, name=name, collection_id=collection_id
         )
         return codec.collection_from_json(self._call("DescribeCollection", request).collection_json)
+
+    def add_collection_field(self, db_name: str, name: str, added: FieldSchema) -> CollectionInfo:
+        request = pb.AddCollectionFieldRequest(
+            db_name=db_name, collection=name, field_json=codec.field_to_json(added)
+        )
+        return codec.collection_from_json(self._call("AddCollectionField", request).collection_json)
 
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
         response = self._call("ListCollections", pb.ListCollectionsRequest(db_name=db_name))

@@ -29,7 +29,7 @@ from elanus.meta import (
     to_json,
 )
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
-from elanus.schema import CollectionSchema
+from elanus.schema import CollectionSchema, FieldSchema
 from elanus.services import (
     ChannelLease,
     CollectionStats,
@@ -142,6 +142,14 @@ def schema_to_json(schema: CollectionSchema) -> bytes:
 
 def schema_from_json(data: bytes) -> CollectionSchema:
     return CollectionSchema.from_dict(json.loads(data))
+
+
+def field_to_json(field: FieldSchema) -> bytes:
+    return params_to_json(field.to_dict())
+
+
+def field_from_json(data: bytes) -> FieldSchema:
+    return FieldSchema.from_dict(json.loads(data))
 
 
 def collection_from_json(data: bytes) -> CollectionInfo:
@@ -315,6 +323,7 @@ def search_request_to_pb(request: SearchRequest) -> pb.SearchRequest:
         guarantee_ts=request.guarantee_ts,
         template_values_json=params_to_json(request.template_values),
         ignore_growing=request.ignore_growing,
+        schema_version=request.schema_version,
     )
 
 
@@ -334,6 +343,7 @@ def search_request_from_pb(message: pb.SearchRequest) -> SearchRequest:
         guarantee_ts=message.guarantee_ts,
         template_values=params_from_json(message.template_values_json),
         ignore_growing=message.ignore_growing,
+        schema_version=message.schema_version,
     )
 
 
@@ -369,6 +379,7 @@ def query_request_to_pb(request: QueryRequest) -> pb.QueryRequest:
         limit=request.limit,
         count_only=request.count_only,
         template_values_json=params_to_json(request.template_values),
+        schema_version=request.schema_version,
     )
 
 
@@ -384,6 +395,7 @@ def query_request_from_pb(message: pb.QueryRequest) -> QueryRequest:
         limit=message.limit if message.HasField("limit") else None,
         count_only=message.count_only,
         template_values=params_from_json(message.template_values_json),
+        schema_version=message.schema_version,
     )
 
 

@@ -323,6 +323,7 @@ class SearchRequest(_message.Message):
     GUARANTEE_TS_FIELD_NUMBER: _builtins.int
     TEMPLATE_VALUES_JSON_FIELD_NUMBER: _builtins.int
     IGNORE_GROWING_FIELD_NUMBER: _builtins.int
+    SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
     collection_id: _builtins.int
     vchannel: _builtins.str
     anns_field: _builtins.str
@@ -334,6 +335,8 @@ class SearchRequest(_message.Message):
     guarantee_ts: _builtins.int
     template_values_json: _builtins.bytes
     ignore_growing: _builtins.bool
+    schema_version: _builtins.int
+    """The schema version the proxy planned with: a querynode behind it refreshes first."""
     @_builtins.property
     def partition_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -357,10 +360,11 @@ class SearchRequest(_message.Message):
         guarantee_ts: _builtins.int = ...,
         template_values_json: _builtins.bytes = ...,
         ignore_growing: _builtins.bool = ...,
+        schema_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["queries", b"queries"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["anns_field", b"anns_field", "collection_id", b"collection_id", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "ignore_growing", b"ignore_growing", "limit", b"limit", "metric_type", b"metric_type", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "queries", b"queries", "search_params_json", b"search_params_json", "template_values_json", b"template_values_json", "vchannel", b"vchannel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anns_field", b"anns_field", "collection_id", b"collection_id", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "ignore_growing", b"ignore_growing", "limit", b"limit", "metric_type", b"metric_type", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "queries", b"queries", "schema_version", b"schema_version", "search_params_json", b"search_params_json", "template_values_json", b"template_values_json", "vchannel", b"vchannel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -413,6 +417,7 @@ class QueryRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _builtins.int
     COUNT_ONLY_FIELD_NUMBER: _builtins.int
     TEMPLATE_VALUES_JSON_FIELD_NUMBER: _builtins.int
+    SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
     collection_id: _builtins.int
     vchannel: _builtins.str
     filter: _builtins.str
@@ -422,6 +427,8 @@ class QueryRequest(_message.Message):
     """Unset means no limit."""
     count_only: _builtins.bool
     template_values_json: _builtins.bytes
+    schema_version: _builtins.int
+    """As in SearchRequest."""
     @_builtins.property
     def partition_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -439,10 +446,11 @@ class QueryRequest(_message.Message):
         limit: _builtins.int | None = ...,
         count_only: _builtins.bool = ...,
         template_values_json: _builtins.bytes = ...,
+        schema_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "limit", b"limit"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "collection_id", b"collection_id", "count_only", b"count_only", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "limit", b"limit", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "template_values_json", b"template_values_json", "vchannel", b"vchannel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "collection_id", b"collection_id", "count_only", b"count_only", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "limit", b"limit", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "schema_version", b"schema_version", "template_values_json", b"template_values_json", "vchannel", b"vchannel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__limit: _TypeAlias = _typing.Literal["limit"]  # noqa: Y015
     _WhichOneofArgType__limit: _TypeAlias = _typing.Literal["_limit", b"_limit"]  # noqa: Y015
@@ -877,6 +885,33 @@ class DescribeCollectionRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DescribeCollectionRequest: _TypeAlias = DescribeCollectionRequest  # noqa: Y015
+
+@_typing.final
+class AddCollectionFieldRequest(_message.Message):
+    """One field, as elanus.schema.FieldSchema JSON, added to the collection's schema."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    FIELD_JSON_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    collection: _builtins.str
+    field_json: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        db_name: _builtins.str = ...,
+        collection: _builtins.str = ...,
+        field_json: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "db_name", b"db_name", "field_json", b"field_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCollectionFieldRequest: _TypeAlias = AddCollectionFieldRequest  # noqa: Y015
 
 @_typing.final
 class ListCollectionsRequest(_message.Message):

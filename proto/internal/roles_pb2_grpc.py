@@ -79,6 +79,11 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.DescribeCollectionRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
                 _registered_method=True)
+        self.AddCollectionField = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/AddCollectionField',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AddCollectionFieldRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
+                _registered_method=True)
         self.ListCollections = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/ListCollections',
                 request_serializer=proto_dot_internal_dot_roles__pb2.ListCollectionsRequest.SerializeToString,
@@ -305,6 +310,12 @@ class CoordinatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DescribeCollection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddCollectionField(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -563,6 +574,11 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
             'DescribeCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.DescribeCollection,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.DescribeCollectionRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.SerializeToString,
+            ),
+            'AddCollectionField': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCollectionField,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AddCollectionFieldRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.SerializeToString,
             ),
             'ListCollections': grpc.unary_unary_rpc_method_handler(
@@ -978,6 +994,33 @@ class CoordinatorService:
             target,
             '/elanus.internal.CoordinatorService/DescribeCollection',
             proto_dot_internal_dot_roles__pb2.DescribeCollectionRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCollectionField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/AddCollectionField',
+            proto_dot_internal_dot_roles__pb2.AddCollectionFieldRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
             options,
             channel_credentials,

@@ -60,6 +60,7 @@ class CoordinatorServiceStub:
     CreateCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreateCollectionRequest, _roles_pb2.CollectionResponse]
     DropCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DropCollectionRequest, _roles_pb2.Ack]
     DescribeCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DescribeCollectionRequest, _roles_pb2.CollectionResponse]
+    AddCollectionField: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AddCollectionFieldRequest, _roles_pb2.CollectionResponse]
     ListCollections: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ListCollectionsRequest, _roles_pb2.ListCollectionsResponse]
     CreatePartition: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreatePartitionRequest, _roles_pb2.Ack]
     CreateDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreateDatabaseRequest, _roles_pb2.Ack]
@@ -112,6 +113,7 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     CreateCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreateCollectionRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     DropCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.DropCollectionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     DescribeCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.DescribeCollectionRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
+    AddCollectionField: _aio.UnaryUnaryMultiCallable[_roles_pb2.AddCollectionFieldRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     ListCollections: _aio.UnaryUnaryMultiCallable[_roles_pb2.ListCollectionsRequest, _roles_pb2.ListCollectionsResponse]  # type: ignore[assignment]
     CreatePartition: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreatePartitionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     CreateDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreateDatabaseRequest, _roles_pb2.Ack]  # type: ignore[assignment]
@@ -213,6 +215,13 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
     def DescribeCollection(
         self,
         request: _roles_pb2.DescribeCollectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.CollectionResponse, _abc.Awaitable[_roles_pb2.CollectionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AddCollectionField(
+        self,
+        request: _roles_pb2.AddCollectionFieldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_roles_pb2.CollectionResponse, _abc.Awaitable[_roles_pb2.CollectionResponse]]: ...
 

@@ -862,6 +862,41 @@ class AlterCollectionRequest(_message.Message):
 Global___AlterCollectionRequest: _TypeAlias = AlterCollectionRequest  # noqa: Y015
 
 @_typing.final
+class AddCollectionFieldRequest(_message.Message):
+    """Add one field to an existing collection's schema."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTIONID_FIELD_NUMBER: _builtins.int
+    SCHEMA_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    collection_name: _builtins.str
+    collectionID: _builtins.int
+    schema: _builtins.bytes
+    """A serialized schema.FieldSchema."""
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        db_name: _builtins.str = ...,
+        collection_name: _builtins.str = ...,
+        collectionID: _builtins.int = ...,
+        schema: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "collectionID", b"collectionID", "collection_name", b"collection_name", "db_name", b"db_name", "schema", b"schema"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCollectionFieldRequest: _TypeAlias = AddCollectionFieldRequest  # noqa: Y015
+
+@_typing.final
 class RenameCollectionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -125,6 +125,11 @@ class MilvusServiceStub:
                 request_serializer=proto_dot_public_dot_milvus__pb2.RenameCollectionRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
                 _registered_method=True)
+        self.AddCollectionField = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/AddCollectionField',
+                request_serializer=proto_dot_public_dot_milvus__pb2.AddCollectionFieldRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
         self.CreatePartition = channel.unary_unary(
                 '/milvus.proto.milvus.MilvusService/CreatePartition',
                 request_serializer=proto_dot_public_dot_milvus__pb2.CreatePartitionRequest.SerializeToString,
@@ -411,6 +416,12 @@ class MilvusServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RenameCollection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddCollectionField(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -724,6 +735,11 @@ def add_MilvusServiceServicer_to_server(servicer, server):
             'RenameCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.RenameCollection,
                     request_deserializer=proto_dot_public_dot_milvus__pb2.RenameCollectionRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'AddCollectionField': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCollectionField,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.AddCollectionFieldRequest.FromString,
                     response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
             ),
             'CreatePartition': grpc.unary_unary_rpc_method_handler(
@@ -1387,6 +1403,33 @@ class MilvusService:
             target,
             '/milvus.proto.milvus.MilvusService/RenameCollection',
             proto_dot_public_dot_milvus__pb2.RenameCollectionRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCollectionField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/AddCollectionField',
+            proto_dot_public_dot_milvus__pb2.AddCollectionFieldRequest.SerializeToString,
             proto_dot_public_dot_common__pb2.Status.FromString,
             options,
             channel_credentials,

@@ -58,6 +58,7 @@ class MilvusServiceStub:
     GetCollectionStatistics: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetCollectionStatisticsRequest, _milvus_pb2.GetCollectionStatisticsResponse]
     AlterCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AlterCollectionRequest, _common_pb2.Status]
     RenameCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.RenameCollectionRequest, _common_pb2.Status]
+    AddCollectionField: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AddCollectionFieldRequest, _common_pb2.Status]
     CreatePartition: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreatePartitionRequest, _common_pb2.Status]
     """Partitions"""
     DropPartition: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DropPartitionRequest, _common_pb2.Status]
@@ -125,6 +126,7 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     GetCollectionStatistics: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetCollectionStatisticsRequest, _milvus_pb2.GetCollectionStatisticsResponse]  # type: ignore[assignment]
     AlterCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AlterCollectionRequest, _common_pb2.Status]  # type: ignore[assignment]
     RenameCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.RenameCollectionRequest, _common_pb2.Status]  # type: ignore[assignment]
+    AddCollectionField: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AddCollectionFieldRequest, _common_pb2.Status]  # type: ignore[assignment]
     CreatePartition: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreatePartitionRequest, _common_pb2.Status]  # type: ignore[assignment]
     """Partitions"""
     DropPartition: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DropPartitionRequest, _common_pb2.Status]  # type: ignore[assignment]
@@ -295,6 +297,13 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
     def RenameCollection(
         self,
         request: _milvus_pb2.RenameCollectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def AddCollectionField(
+        self,
+        request: _milvus_pb2.AddCollectionFieldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
 

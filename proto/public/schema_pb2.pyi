@@ -354,11 +354,14 @@ class CollectionSchema(_message.Message):
     FUNCTIONS_FIELD_NUMBER: _builtins.int
     DBNAME_FIELD_NUMBER: _builtins.int
     STRUCT_ARRAY_FIELDS_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     autoID: _builtins.bool
     enable_dynamic_field: _builtins.bool
     dbName: _builtins.str
+    version: _builtins.int
+    """Bumped by every change of the fields (AddCollectionField); 0 as created."""
     @_builtins.property
     def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldSchema]: ...
     @_builtins.property
@@ -379,10 +382,11 @@ class CollectionSchema(_message.Message):
         functions: _abc.Iterable[Global___FunctionSchema] | None = ...,
         dbName: _builtins.str = ...,
         struct_array_fields: _abc.Iterable[Global___StructArrayFieldSchema] | None = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoID", b"autoID", "dbName", b"dbName", "description", b"description", "enable_dynamic_field", b"enable_dynamic_field", "fields", b"fields", "functions", b"functions", "name", b"name", "properties", b"properties", "struct_array_fields", b"struct_array_fields"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["autoID", b"autoID", "dbName", b"dbName", "description", b"description", "enable_dynamic_field", b"enable_dynamic_field", "fields", b"fields", "functions", b"functions", "name", b"name", "properties", b"properties", "struct_array_fields", b"struct_array_fields", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

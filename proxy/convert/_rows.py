@@ -24,6 +24,7 @@ from elanus.columns import (
     arrow_type,
     half_to_float32,
     half_vector_array,
+    missing_column,
 )
 from elanus.errors import DataInvalid, InternalError
 from elanus.schema import (
@@ -85,12 +86,9 @@ def table_from_field_data(
                 )
             continue
         if fd is None:
-            if f.default_value is not None:
-                columns[f.name] = pa.array([f.default_value] * num_rows, arrow_type(f))
-            elif f.nullable:
-                columns[f.name] = pa.nulls(num_rows, arrow_type(f))
-            else:
+            if f.default_value is None and not f.nullable:
                 raise DataInvalid(f"field '{f.name}' is missing from the data")
+            columns[f.name] = missing_column(f, num_rows)
             continue
         columns[f.name] = _column_from_field_data(fd, f, num_rows)
     if dynamic is not None:

@@ -28,12 +28,15 @@ from proxy.convert._wire import kv_pairs_to_dict, type_name
 
 __all__ = [
     "MAX_ARRAY_CAPACITY",
+    "MAX_FIELDS",
     "MAX_NAME_LENGTH",
     "MAX_VARCHAR_LENGTH",
     "MAX_VECTOR_DIM",
     "NAME_PATTERN",
+    "added_field_from_proto",
     "schema_from_proto",
     "schema_to_proto",
+    "static_fields",
     "validate_new_schema",
     "validate_partition_name",
 ]
@@ -43,6 +46,9 @@ MAX_NAME_LENGTH = 255
 MAX_VARCHAR_LENGTH = 65535
 MAX_VECTOR_DIM = 32768
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_FIELDS = 64  # Milvus's proxy.maxFieldNum
+# Names Milvus keeps for itself (RowID, Timestamp, the dynamic field, namespaces).
+SYSTEM_FIELD_NAMES = frozenset({"RowID", "Timestamp", DYNAMIC_FIELD_NAME, "$namespace_id"})
 
 
 def schema_from_proto(pb: schema_pb2.CollectionSchema) -> CollectionSchema:
@@ -51,36 +57,34 @@ def schema_from_proto(pb: schema_pb2.CollectionSchema) -> CollectionSchema:
         raise IllegalSchema("functions in a collection schema are not supported")
     if pb.struct_array_fields:
         raise IllegalSchema("struct array fields are not supported")
-    fields = []
-    for f in pb.fields:
-        if f.is_function_output:
-            raise IllegalSchema(f"function output fields are not supported (field '{f.name}')")
-        if f.data_type not in DataType._value2member_map_:
-            raise IllegalSchema(
-                f"field '{f.name}' has the unsupported type {type_name(f.data_type)}"
-            )
-        fields.append(
-            FieldSchema(
-                name=f.name,
-                data_type=DataType(f.data_type),
-                field_id=f.fieldID,
-                is_primary=f.is_primary_key,
-                # Older clients mark auto_id on the collection instead of the field.
-                auto_id=f.autoID or (pb.autoID and f.is_primary_key),
-                description=f.description,
-                type_params=kv_pairs_to_dict(f.type_params),
-                is_dynamic=f.is_dynamic,
-                is_partition_key=f.is_partition_key,
-                nullable=f.nullable,
-                element_type=_element_type(f),
-                default_value=_default_from_proto(f),
-            )
-        )
+    fields = [_field_from_proto(f, pb.autoID) for f in pb.fields]
     return CollectionSchema(
         name=pb.name,
         fields=tuple(fields),
         description=pb.description,
         enable_dynamic_field=pb.enable_dynamic_field,
+    )
+
+
+def _field_from_proto(f: schema_pb2.FieldSchema, collection_auto_id: bool) -> FieldSchema:
+    if f.is_function_output:
+        raise IllegalSchema(f"function output fields are not supported (field '{f.name}')")
+    if f.data_type not in DataType._value2member_map_:
+        raise IllegalSchema(f"field '{f.name}' has the unsupported type {type_name(f.data_type)}")
+    return FieldSchema(
+        name=f.name,
+        data_type=DataType(f.data_type),
+        field_id=f.fieldID,
+        is_primary=f.is_primary_key,
+        # Older clients mark auto_id on the collection instead of the field.
+        auto_id=f.autoID or (collection_auto_id and f.is_primary_key),
+        description=f.description,
+        type_params=kv_pairs_to_dict(f.type_params),
+        is_dynamic=f.is_dynamic,
+        is_partition_key=f.is_partition_key,
+        nullable=f.nullable,
+        element_type=_element_type(f),
+        default_value=_default_from_proto(f),
     )
 
 
@@ -97,6 +101,7 @@ def schema_to_proto(
         description=schema.description,
         enable_dynamic_field=schema.enable_dynamic_field,
         autoID=any(f.auto_id for f in schema.fields),
+        version=schema.version,
     )
     for f in schema.fields:
         if f.is_dynamic and not include_dynamic_field:
@@ -229,56 +234,7 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
         if f.name in seen:
             raise IllegalSchema(f"duplicate field name '{f.name}'")
         seen.add(f.name)
-        if f.is_dynamic:
-            raise IllegalSchema(
-                f"field '{f.name}' cannot be declared dynamic; set enable_dynamic_field instead"
-            )
-        if f.data_type in _UNIMPLEMENTED_TYPES:
-            raise Unimplemented(
-                f"field '{f.name}' has the type {type_name(f.data_type)}, which Elanus does not "
-                f"implement: {_UNIMPLEMENTED_TYPES[f.data_type]}"
-            )
-        if f.data_type not in SUPPORTED_FIELD_TYPES:
-            raise IllegalSchema(
-                f"field '{f.name}' has the unsupported type {type_name(f.data_type)}"
-            )
-        params = dict(f.type_params)
-        if f.data_type.is_vector:
-            dim = _positive_int_param(f, "dim")
-            if dim > MAX_VECTOR_DIM:
-                raise IllegalSchema(
-                    f"the dim ({dim}) of field '{f.name}' exceeds the maximum {MAX_VECTOR_DIM}"
-                )
-            if f.data_type == DataType.BINARY_VECTOR and dim % 8:
-                raise IllegalSchema(
-                    f"the dim ({dim}) of binary vector field '{f.name}' must be a multiple of 8"
-                )
-            if f.nullable:
-                raise IllegalSchema(f"vector field '{f.name}' cannot be nullable")
-            params["dim"] = str(dim)
-        if f.data_type == DataType.VARCHAR:
-            max_length = _positive_int_param(f, "max_length")
-            if max_length > MAX_VARCHAR_LENGTH:
-                raise IllegalSchema(
-                    f"the max_length ({max_length}) of field '{f.name}' exceeds "
-                    f"{MAX_VARCHAR_LENGTH}"
-                )
-            params["max_length"] = str(max_length)
-        if f.data_type == DataType.ARRAY:
-            params.update(_array_params(f))
-        else:
-            f = replace(f, element_type=DataType.NONE)
-        _check_default(replace(f, type_params=params))
-        if f.auto_id and not f.is_primary:
-            raise IllegalSchema(f"auto_id is only allowed on the primary key, not on '{f.name}'")
-        if f.is_partition_key:
-            if f.is_primary or f.data_type not in (DataType.INT64, DataType.VARCHAR):
-                raise IllegalSchema(
-                    f"the partition key '{f.name}' must be a non-primary Int64 or VarChar field"
-                )
-            if f.nullable:
-                raise IllegalSchema(f"the partition key '{f.name}' cannot be nullable")
-        fields.append(replace(f, type_params=params))
+        fields.append(_checked_field(f))
     primaries = [f for f in fields if f.is_primary]
     if len(primaries) != 1:
         raise IllegalSchema(
@@ -303,6 +259,102 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
             FieldSchema(name=DYNAMIC_FIELD_NAME, data_type=DataType.JSON, is_dynamic=True)
         )
     return replace(schema, fields=tuple(fields)).with_field_ids(100)
+
+
+def _checked_field(f: FieldSchema) -> FieldSchema:
+    """One field under CreateCollection's rules, with its params normalised."""
+    if f.is_dynamic:
+        raise IllegalSchema(
+            f"field '{f.name}' cannot be declared dynamic; set enable_dynamic_field instead"
+        )
+    if f.data_type in _UNIMPLEMENTED_TYPES:
+        raise Unimplemented(
+            f"field '{f.name}' has the type {type_name(f.data_type)}, which Elanus does not "
+            f"implement: {_UNIMPLEMENTED_TYPES[f.data_type]}"
+        )
+    if f.data_type not in SUPPORTED_FIELD_TYPES:
+        raise IllegalSchema(f"field '{f.name}' has the unsupported type {type_name(f.data_type)}")
+    params = dict(f.type_params)
+    if f.data_type.is_vector:
+        dim = _positive_int_param(f, "dim")
+        if dim > MAX_VECTOR_DIM:
+            raise IllegalSchema(
+                f"the dim ({dim}) of field '{f.name}' exceeds the maximum {MAX_VECTOR_DIM}"
+            )
+        if f.data_type == DataType.BINARY_VECTOR and dim % 8:
+            raise IllegalSchema(
+                f"the dim ({dim}) of binary vector field '{f.name}' must be a multiple of 8"
+            )
+        if f.nullable:
+            raise IllegalSchema(f"vector field '{f.name}' cannot be nullable")
+        params["dim"] = str(dim)
+    if f.data_type == DataType.VARCHAR:
+        max_length = _positive_int_param(f, "max_length")
+        if max_length > MAX_VARCHAR_LENGTH:
+            raise IllegalSchema(
+                f"the max_length ({max_length}) of field '{f.name}' exceeds {MAX_VARCHAR_LENGTH}"
+            )
+        params["max_length"] = str(max_length)
+    if f.data_type == DataType.ARRAY:
+        params.update(_array_params(f))
+    else:
+        f = replace(f, element_type=DataType.NONE)
+    _check_default(replace(f, type_params=params))
+    if f.auto_id and not f.is_primary:
+        raise IllegalSchema(f"auto_id is only allowed on the primary key, not on '{f.name}'")
+    if f.is_partition_key:
+        if f.is_primary or f.data_type not in (DataType.INT64, DataType.VARCHAR):
+            raise IllegalSchema(
+                f"the partition key '{f.name}' must be a non-primary Int64 or VarChar field"
+            )
+        if f.nullable:
+            raise IllegalSchema(f"the partition key '{f.name}' cannot be nullable")
+    return replace(f, type_params=params)
+
+
+def added_field_from_proto(pb: schema_pb2.FieldSchema, schema: CollectionSchema) -> FieldSchema:
+    """The field AddCollectionField asks for, under Milvus's rules for an added field
+    (in Milvus's order and words), then CreateCollection's rules for any field.
+
+    Rows already written have no value for it, so it must be nullable; a vector
+    field cannot be added (Milvus 2.6). The coordinator checks the name and the
+    field count again, atomically, when it adds the field.
+    """
+    name = pb.name
+    if len(static_fields(schema)) >= MAX_FIELDS:
+        raise _invalid(f"The number of fields has reached the maximum value {MAX_FIELDS}")
+    if pb.data_type not in DataType._value2member_map_ or pb.data_type == int(DataType.NONE):
+        raise ParameterInvalid(
+            f"expected=valid field][actual=field data type: {type_name(pb.data_type)} "
+            "is not supported"
+        )
+    if DataType(pb.data_type).is_vector:
+        raise _invalid(f"not support to add vector field, field name = {name}")
+    if name in SYSTEM_FIELD_NAMES:
+        raise _invalid(f"not support to add system field, field name = {name}")
+    if pb.is_primary_key:
+        raise _invalid(f"not support to add pk field, field name = {name}")
+    if not pb.nullable:
+        raise _invalid(f"added field must be nullable, please check it, field name = {name}")
+    if pb.autoID:
+        raise _invalid(f"only primary field can speficy AutoID with true, field name = {name}")
+    if pb.is_partition_key:
+        raise _invalid(f"not support to add partition key field, field name  = {name}")
+    _check_name("field", name)
+    added = _checked_field(_field_from_proto(pb, collection_auto_id=False))
+    if any(f.name == name for f in static_fields(schema)):
+        raise _invalid(f"duplicate field name: {name}")
+    return replace(added, field_id=0)
+
+
+def static_fields(schema: CollectionSchema) -> list[FieldSchema]:
+    """The fields DescribeCollection lists (all but ``$meta``): what the field limit counts."""
+    return [f for f in schema.fields if not f.is_dynamic]
+
+
+def _invalid(message: str) -> ParameterInvalid:
+    """Milvus's ``WrapErrParameterInvalidMsg``: "<message>: invalid parameter"."""
+    return ParameterInvalid(cause=message)
 
 
 # Types a client can declare that Elanus refuses outright, and why.

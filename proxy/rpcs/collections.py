@@ -107,4 +107,6 @@ def _describe(info: CollectionInfo, aliases: list[str]) -> milvus_pb2.DescribeCo
         db_name=info.db_name,
         num_partitions=len(info.partitions),
         aliases=aliases,
+        update_timestamp=info.update_timestamp,
+        update_timestamp_str=str(info.update_timestamp),
     )

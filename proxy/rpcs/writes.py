@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from elanus import errors
+from elanus.meta import CollectionInfo
 from proto.public import milvus_pb2
 from proxy import convert
 from proxy.context import ProxyContext
@@ -14,6 +16,7 @@ from proxy.pipeline import Call
 
 def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    _check_schema_timestamp(info, request.schema_timestamp)
     partition_id = ctx.partition_id(info, request.partition_name)
     schema = info.schema
     rows = convert.table_from_field_data(request.fields_data, request.num_rows, schema)
@@ -34,6 +37,7 @@ def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def upsert(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    _check_schema_timestamp(info, request.schema_timestamp)
     partition_id = ctx.partition_id(info, request.partition_name)
     schema = info.schema
     rows = convert.table_from_field_data(
@@ -48,3 +52,11 @@ def upsert(ctx: ProxyContext, request: Any, call: Call) -> Any:
         upsert_cnt=rows.num_rows,
         timestamp=outcome.timestamp,
     )
+
+
+def _check_schema_timestamp(info: CollectionInfo, schema_timestamp: int) -> None:
+    """Refuse rows built from a cached schema the collection has since changed, as
+    Milvus does: the client (pymilvus) then refreshes its schema and sends them again.
+    0 means the client does not say which schema it used."""
+    if schema_timestamp and schema_timestamp != info.update_timestamp:
+        raise errors.CollectionSchemaMismatch(f"collection={info.name}")

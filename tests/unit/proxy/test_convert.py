@@ -306,6 +306,7 @@ def test_public_names_are_pinned() -> None:
         "MAX_VARCHAR_LENGTH",
         "MAX_VECTOR_DIM",
         "NAME_PATTERN",
+        "added_field_from_proto",
         "arrow_schema",
         "field_data_from_table",
         "flag",

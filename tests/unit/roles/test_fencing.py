@@ -18,7 +18,6 @@ from datanode import DataNode
 from datanode.channel_writer import ChannelWriter
 from elanus import dml, errors
 from elanus.cluster.sessions import Session, SessionKeeper
-from elanus.columns import arrow_schema
 from elanus.kv.embedded import EmbeddedKV
 from elanus.meta import ChannelCheckpoint, ChannelSnapshot, CollectionInfo, DeltaLog, SegmentInfo
 from elanus.services import ChannelLease
@@ -213,7 +212,7 @@ def test_consumers_starting_at_a_checkpoint_drop_exactly_what_the_first_one_did(
     )
     successor._take_over()
     delegator = ShardDelegator(
-        restarted.snapshot, roles.stream, roles.storage, lambda: arrow_schema(info.schema), 1.0
+        restarted.snapshot, roles.stream, roles.storage, 1.0, lambda: restarted.snapshot.collection
     )
     for offset in range(3, len(log)):
         successor._handle(log[offset], base + offset)
