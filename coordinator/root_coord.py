@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from coordinator.allocators import IdAllocator, TimestampOracle
-from coordinator.catalog import Catalog, PartitionDrop
+from coordinator.catalog import MAX_PARTITIONS, Catalog, PartitionDrop
 from coordinator.ddl_recovery import DropCompletion
 from coordinator.dispatch import Dispatcher
 from coordinator.loads import LoadRegistry
@@ -26,7 +26,14 @@ from coordinator.segments import SegmentManager
 from coordinator.ticks import TickAggregator
 from elanus import errors
 from elanus.config import CoordinatorConfig
-from elanus.meta import CollectionInfo, ConsistencyLevel, DatabaseInfo, PartitionInfo
+from elanus.meta import (
+    DEFAULT_PARTITION,
+    CollectionInfo,
+    ConsistencyLevel,
+    DatabaseInfo,
+    PartitionInfo,
+    partition_key_partition_name,
+)
 from elanus.schema import CollectionSchema
 from elanus.services import SafeTsReport
 from elanus.stream import MessageStream
@@ -100,22 +107,40 @@ class RootCoordinator:
         shards_num: int,
         consistency_level: ConsistencyLevel,
         properties: dict[str, str],
+        num_partitions: int = 0,
     ) -> CollectionInfo:
+        """``num_partitions`` > 0: a partition-key collection, with that many partitions
+        named as Milvus names them (``_default_0`` ...), the key's hash choosing one."""
         shards_num = shards_num if shards_num > 0 else self._config.default_shards
         if shards_num > MAX_SHARDS:
             raise errors.ParameterInvalid(
                 f"shard num ({shards_num}) exceeds max configuration ({MAX_SHARDS})"
             )
+        if num_partitions > MAX_PARTITIONS:
+            raise errors.ParameterInvalid(
+                cause=f"partition number ({num_partitions}) exceeds max configuration "
+                f"({MAX_PARTITIONS})"
+            )
         with self._ddl_lock:
+            ts = self.tso.allocate()
+            collection_id = self.ids.allocate()
+            if num_partitions > 0:
+                first = self.ids.allocate(num_partitions)
+                partitions = tuple(
+                    PartitionInfo(first + i, partition_key_partition_name(i), ts)
+                    for i in range(num_partitions)
+                )
+            else:
+                partitions = (PartitionInfo(self.ids.allocate(), DEFAULT_PARTITION, ts),)
             info, created = self.catalog.create(
-                collection_id=self.ids.allocate(),
-                partition_id=self.ids.allocate(),
+                collection_id=collection_id,
+                partitions=partitions,
                 db_name=db_name,
                 schema=schema,
                 shards_num=shards_num,
                 consistency_level=consistency_level,
                 properties=properties,
-                ts=self.tso.allocate(),
+                ts=ts,
                 channel_positions=self._stream.end_position,
             )
             if created:
@@ -133,6 +158,13 @@ class RootCoordinator:
             self._drops.finish_collection_drop(info)
         self._forget_on_nodes(info)
         log.info("collection dropped", extra={"collection": name, "id": info.collection_id})
+
+    def rename_collection(
+        self, db_name: str, old_name: str, new_db_name: str, new_name: str
+    ) -> None:
+        """A catalog change only: everything else knows the collection by its id."""
+        with self._ddl_lock:
+            self.catalog.rename(db_name, old_name, new_db_name or db_name, new_name)
 
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0

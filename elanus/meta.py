@@ -13,10 +13,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from elanus.schema import CollectionSchema
+from elanus.schema import CollectionSchema, FieldSchema
 
 DEFAULT_PARTITION = "_default"
 DEFAULT_DB = "default"
+
+
+def partition_key_partition_name(index: int) -> str:
+    """Milvus's name of a partition-key collection's partition ``index``: ``_default_{index}``.
+
+    The number is also its place in the hash's order (the hash of a key modulo the
+    number of partitions picks the index)."""
+    return f"{DEFAULT_PARTITION}_{index}"
 
 
 class ConsistencyLevel(enum.IntEnum):
@@ -75,6 +83,18 @@ class CollectionInfo:
             if p.name == name:
                 return p
         return None
+
+    @property
+    def partition_key(self) -> FieldSchema | None:
+        """The partition-key field, if the schema has one."""
+        for f in self.schema.fields:
+            if f.is_partition_key:
+                return f
+        return None
+
+    def key_partitions(self) -> tuple[PartitionInfo, ...]:
+        """A partition-key collection's partitions in hash order (by their index)."""
+        return tuple(sorted(self.partitions, key=lambda p: int(p.name.rsplit("_", 1)[-1])))
 
     def pchannel_of(self, vchannel: str) -> str:
         return self.pchannels[self.vchannels.index(vchannel)]
