@@ -308,6 +308,14 @@ class Catalog:
             )
             return updated
 
+    def truncate(self, collection_id: int, truncate_ts: int) -> CollectionInfo:
+        """Record a truncate: rows inserted before ``truncate_ts`` are gone. Only rises."""
+        with self._lock:
+            current = self.get(collection_id)
+            if truncate_ts <= current.truncated_ts:
+                return current
+            return self._save(dataclasses.replace(current, truncated_ts=truncate_ts))
+
     def pending_collection_drops(self) -> list[CollectionInfo]:
         """Collections dropped from the catalog whose other records may remain."""
         return [

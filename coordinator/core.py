@@ -287,6 +287,9 @@ class Coordinator:
     ) -> None:
         self.root.rename_collection(db_name, old_name, new_db_name, new_name)
 
+    def truncate_collection(self, collection_id: int, truncate_ts: int) -> None:
+        self.root.truncate_collection(collection_id, truncate_ts)
+
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0
     ) -> CollectionInfo:

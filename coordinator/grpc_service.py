@@ -85,6 +85,11 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         return pb.Ack()
 
     @answers(pb.Ack)
+    def TruncateCollection(self, request: pb.TruncateCollectionRequest, context: Context) -> pb.Ack:
+        self._core.truncate_collection(request.collection_id, request.truncate_ts)
+        return pb.Ack()
+
+    @answers(pb.Ack)
     def RenameCollection(self, request: pb.RenameCollectionRequest, context: Context) -> pb.Ack:
         self._core.rename_collection(
             request.db_name, request.old_name, request.new_db_name, request.new_name

@@ -32,10 +32,11 @@ from elanus.meta import (
     ConsistencyLevel,
     DatabaseInfo,
     PartitionInfo,
+    SegmentInfo,
     partition_key_partition_name,
 )
 from elanus.schema import CollectionSchema
-from elanus.services import SafeTsReport
+from elanus.services import QueryNodeClient, SafeTsReport
 from elanus.stream import MessageStream
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,33 @@ class RootCoordinator:
         with self._ddl_lock:
             self.catalog.rename(db_name, old_name, new_db_name or db_name, new_name)
 
+    def truncate_collection(self, collection_id: int, truncate_ts: int) -> None:
+        """Record a truncate at ``truncate_ts`` before its marks go out on the channels.
+
+        Every reader hides the rows older than it from then on (querynodes apply the
+        recorded timestamp on load, the channel's marks while serving; datanodes do not
+        write them). The segments wholly older are dropped; the growing ones are sealed,
+        so their datanode writes them out without those rows.
+        """
+        with self._ddl_lock:
+            info = self.catalog.truncate(collection_id, truncate_ts)
+            sealed = self.segments.seal_collection(collection_id, self.tso.allocate())
+            gone = self.segments.drop_truncated(collection_id, truncate_ts)
+        for segment in gone:
+            self._node_calls.notify_querynodes(
+                collection_id, functools.partial(_segment_dropped, segment=segment)
+            )
+        self._node_calls.notify_sealed(sealed)
+        log.info(
+            "collection truncated",
+            extra={
+                "collection": info.name,
+                "id": collection_id,
+                "truncate_ts": truncate_ts,
+                "dropped_segments": len(gone),
+            },
+        )
+
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0
     ) -> CollectionInfo:
@@ -285,3 +313,7 @@ class RootCoordinator:
                     self._dispatch.submit("unwatch", unwatch, node)
             # A dropped channel gets no new owner, and its old one leaves the saved owners.
             self.nodes.forget_channel(vchannel)
+
+
+def _segment_dropped(node: QueryNodeClient, segment: SegmentInfo) -> None:
+    node.segment_dropped(segment)

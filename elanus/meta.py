@@ -73,6 +73,8 @@ class CollectionInfo:
     created_ts: int
     partitions: tuple[PartitionInfo, ...]
     properties: dict[str, str] = field(default_factory=dict)
+    # The latest TruncateCollection: rows inserted before it are gone (elanus/deletes.py).
+    truncated_ts: int = 0
 
     @property
     def name(self) -> str:
@@ -111,6 +113,7 @@ class CollectionInfo:
             "created_ts": self.created_ts,
             "partitions": [dataclasses.asdict(p) for p in self.partitions],
             "properties": dict(self.properties),
+            "truncated_ts": self.truncated_ts,
         }
 
     @classmethod
@@ -126,6 +129,7 @@ class CollectionInfo:
             created_ts=data["created_ts"],
             partitions=tuple(PartitionInfo(**p) for p in data["partitions"]),
             properties=dict(data.get("properties", {})),
+            truncated_ts=data.get("truncated_ts", 0),
         )
 
 

@@ -148,6 +148,10 @@ class CoordinatorForProxy(Protocol):
         """Rename a collection (into ``new_db_name`` if it differs); its id, data, indexes,
         load state and aliases stay."""
 
+    def truncate_collection(self, collection_id: int, truncate_ts: int) -> None:
+        """Record that rows inserted before ``truncate_ts`` are gone (TruncateCollection);
+        the proxy then sends the marks on the channels at that timestamp."""
+
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0
     ) -> CollectionInfo: ...

@@ -223,6 +223,26 @@ class DmlWriter:
         }
         return self._publish(touched, build)
 
+    def truncate(self, info: CollectionInfo, record: Callable[[int], None]) -> WriteOutcome:
+        """Truncate the collection at a timestamp drawn like a write's: ``record(ts)``
+        (the coordinator's record of it) runs first, then every virtual channel gets
+        its mark, in order with the writes around it. A read at or after ``ts`` sees
+        none of the rows inserted before."""
+
+        def build(ts: int) -> list[tuple[str, bytes]]:
+            record(ts)
+            return [
+                (
+                    pchannel,
+                    dml.encode_truncate(
+                        dml.TruncateMark(self._stamp(ts), info.collection_id, vchannel)
+                    ),
+                )
+                for vchannel, pchannel in zip(info.vchannels, info.pchannels, strict=True)
+            ]
+
+        return self._publish(set(info.pchannels), build)
+
     def tick(self, pchannels: Iterable[str], at_least: int = 0) -> None:
         """Have the coordinator tick these channels now, up to ``at_least`` if it can.
 

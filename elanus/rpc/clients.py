@@ -143,6 +143,10 @@ class CoordinatorGrpcClient(_RoleClient):
     def drop_collection(self, db_name: str, name: str) -> None:
         self._call("DropCollection", pb.DropCollectionRequest(db_name=db_name, name=name))
 
+    def truncate_collection(self, collection_id: int, truncate_ts: int) -> None:
+        request = pb.TruncateCollectionRequest(collection_id=collection_id, truncate_ts=truncate_ts)
+        self._call("TruncateCollection", request)
+
     def rename_collection(
         self, db_name: str, old_name: str, new_db_name: str, new_name: str
     ) -> None:

@@ -887,6 +887,29 @@ class RenameCollectionRequest(_message.Message):
 Global___RenameCollectionRequest: _TypeAlias = RenameCollectionRequest  # noqa: Y015
 
 @_typing.final
+class TruncateCollectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_ID_FIELD_NUMBER: _builtins.int
+    TRUNCATE_TS_FIELD_NUMBER: _builtins.int
+    collection_id: _builtins.int
+    truncate_ts: _builtins.int
+    """Rows inserted before it are gone."""
+    def __init__(
+        self,
+        *,
+        collection_id: _builtins.int = ...,
+        truncate_ts: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection_id", b"collection_id", "truncate_ts", b"truncate_ts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TruncateCollectionRequest: _TypeAlias = TruncateCollectionRequest  # noqa: Y015
+
+@_typing.final
 class DescribeCollectionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -59,6 +59,18 @@ def rename_collection(
     ctx.coordinator.rename_collection(call.db_name, request.oldName, new_db_name, request.newName)
 
 
+def truncate_collection(
+    ctx: ProxyContext, request: milvus_pb2.TruncateCollectionRequest, call: Call
+) -> milvus_pb2.TruncateCollectionResponse:
+    """Every row goes; the schema, indexes, properties, aliases and load state stay.
+    The timestamp is drawn as a write's, so reads after it see no older row."""
+    info = ctx.collection(call.db_name, request.collection_name)
+    ctx.writer.truncate(
+        info, lambda ts: ctx.coordinator.truncate_collection(info.collection_id, ts)
+    )
+    return milvus_pb2.TruncateCollectionResponse(status=convert.status())
+
+
 def has_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     try:
         ctx.collection(call.db_name, request.collection_name)

@@ -19,7 +19,7 @@ from pymilvus import DataType, MilvusClient
 from .helpers import COLLECTION_NOT_FOUND, INVALID_PARAMETER, count_rows, raises_milvus, unique_name
 from .server import ElanusServer
 
-pytestmark = pytest.mark.not_on_milvus_lite("Milvus Lite 2.5 has no RenameCollection")
+pytestmark = pytest.mark.not_on_milvus_lite("Milvus Lite 2.5 has no Rename/TruncateCollection")
 
 DATABASE_NOT_FOUND = 800
 ALIAS_COLLECTION_CONFLICT = 1601
@@ -187,5 +187,87 @@ def test_a_rename_survives_a_restart(own_server: ElanusServer) -> None:
         # The old name is free again.
         client.create_collection(old, dimension=DIM)
         assert client.has_collection(old) and client.has_collection(new)
+    finally:
+        client.close()
+
+
+# --- truncate
+
+
+def truncate(client: MilvusClient, name: str) -> None:
+    """MilvusClient.truncate_collection (pymilvus 3.x; 2.5 has neither it nor the RPC)."""
+    if not hasattr(client, "truncate_collection"):
+        pytest.skip("pymilvus 2.5 has no truncate_collection (nor TruncateCollectionRequest)")
+    client.truncate_collection(name)
+
+
+def definition(index: dict) -> dict:
+    """An index's definition: describe_index without its row counts (which a truncate zeroes)."""
+    return {k: v for k, v in index.items() if not k.endswith("_rows")}
+
+
+def test_a_truncate_under_a_loaded_collection_keeps_all_but_the_rows(
+    client: MilvusClient, cleanup: list[tuple[str, str]]
+) -> None:
+    name, alias = unique_name("trunc"), unique_name("alias")
+    cleanup.append(("default", name))
+    make_loaded(client, name, 30)
+    client.flush(name)  # some rows in flushed segments ...
+    client.insert(name, rows(30, 10))  # ... and some still growing
+    client.create_alias(name, alias)
+    described = client.describe_collection(name)
+    index = client.describe_index(name, "vector")
+    assert count_rows(client, name) == 40
+
+    truncate(client, name)
+
+    assert count_rows(client, name) == 0
+    assert client.query(name, filter="id >= 0", consistency_level="Strong") == []
+    hits = client.search(name, [[1.0, 1.0, 1.0, 0.5]], limit=5, consistency_level="Strong")
+    assert list(hits[0]) == []
+    assert client.describe_collection(name) == described
+    assert definition(client.describe_index(name, "vector")) == definition(index)
+    assert str(client.get_load_state(name)["state"]) == "Loaded"
+    assert client.describe_alias(alias)["collection_name"] == name
+
+    # The collection takes rows again, the same keys included.
+    client.insert(alias, rows(35, 10))
+    assert ids_of(client, name) == list(range(35, 45))
+    client.flush(name)
+    assert int(client.get_collection_stats(name)["row_count"]) == 10
+    client.drop_alias(alias)
+
+
+def test_truncating_what_is_not_there_is_refused(
+    client: MilvusClient, cleanup: list[tuple[str, str]]
+) -> None:
+    kept = unique_name("kept")
+    cleanup.append(("default", kept))
+    make_loaded(client, kept, 5)
+    with raises_milvus(COLLECTION_NOT_FOUND):
+        truncate(client, unique_name("missing"))
+    assert count_rows(client, kept) == 5
+
+
+def test_a_truncate_survives_a_restart(own_server: ElanusServer) -> None:
+    client = MilvusClient(uri=own_server.uri, timeout=60)
+    name = unique_name("trunc")
+    make_loaded(client, name, 12)
+    client.flush(name)
+    client.insert(name, rows(12, 3))
+    truncate(client, name)
+    client.insert(name, rows(100, 4))
+    client.flush(name)  # the channels' checkpoints pass the truncate's marks
+    client.close()
+
+    own_server.kill()
+    own_server.start()
+
+    client = MilvusClient(uri=own_server.uri, timeout=60)
+    try:
+        client.load_collection(name)
+        assert ids_of(client, name) == [100, 101, 102, 103]
+        client.flush(name)
+        assert int(client.get_collection_stats(name)["row_count"]) == 4
     finally:
         client.close()

@@ -19,7 +19,7 @@ from test_coordinator_core import Env, schema
 
 from coordinator import Coordinator
 from elanus import errors
-from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel
+from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel, SegmentState
 from elanus.schema import CollectionSchema, DataType, FieldSchema
 
 
@@ -231,3 +231,37 @@ def test_more_than_1024_partitions_are_refused(env: Env) -> None:
             DEFAULT_DB, keyed_schema("big"), 1, ConsistencyLevel.BOUNDED, {}, 1025
         )
     assert coord.list_collections(DEFAULT_DB) == []
+
+
+# --- truncate
+
+
+def test_a_truncate_is_recorded_only_rising_and_drops_the_older_segments(env: Env) -> None:
+    coord = env.coordinator
+    info = create(coord, DEFAULT_DB, "t")
+    part = info.partitions[0].partition_id
+    old = coord.assign_segment(info.collection_id, part, info.vchannels[0], 5)
+    coord.flush(info.collection_id)  # seals ``old`` below the truncate
+    growing = coord.assign_segment(info.collection_id, part, info.vchannels[0], 5)
+    truncate_ts = coord.alloc_timestamp()
+
+    coord.truncate_collection(info.collection_id, truncate_ts)
+    coord.truncate_collection(info.collection_id, truncate_ts - 10)  # an older one: no-op
+
+    assert coord.describe_collection(DEFAULT_DB, "t").truncated_ts == truncate_ts
+    segments = {
+        s.segment_id: s
+        for s in coord.segments.of_collection(info.collection_id, list(SegmentState))
+    }
+    assert segments[old].state is SegmentState.DROPPED and segments[old].dropped_at_ms > 0
+    # Sealed now, above the truncate: its datanode writes it out without the older rows.
+    assert segments[growing].state is SegmentState.SEALED
+    assert segments[growing].seal_ts > truncate_ts
+    coord = env.reopen()
+    assert coord.describe_collection(DEFAULT_DB, "t").truncated_ts == truncate_ts
+    assert [c.name for c in coord.list_collections(DEFAULT_DB)] == ["t"]
+
+
+def test_truncating_a_missing_collection_is_refused(env: Env) -> None:
+    with pytest.raises(errors.CollectionNotFound):
+        env.coordinator.truncate_collection(12345, env.coordinator.alloc_timestamp())
