@@ -138,15 +138,23 @@ def row_partitions(info: CollectionInfo, rows: pa.Table) -> np.ndarray:
 
 
 def refuse_in_key_mode(info: CollectionInfo, what: str) -> None:
-    """Milvus refuses managing partitions by hand on a partition-key collection:
-    ``what`` is its verb ("create partition", "load partitions", ...)."""
+    """Milvus refuses managing partitions by hand on a partition-key collection, with a
+    bare message (code 65535): ``what`` is the verb ("create partition", ...)."""
     if info.partition_key is not None:
-        raise errors.ParameterInvalid(cause=f"disable {what} if partition key mode is used")
+        raise errors.OperationRefused(f"disable {what} if partition key mode is used")
 
 
 def refuse_manual_partitions(info: CollectionInfo, names: Sequence[str]) -> None:
-    """Milvus refuses partition names in a write or read of a partition-key collection."""
+    """Milvus refuses partition names in a search, query or delete of a partition-key
+    collection, with a bare message (code 65535)."""
     if info.partition_key is not None and any(names):
+        raise errors.OperationRefused(MANUAL_PARTITION_REFUSED)
+
+
+def refuse_manual_partition_write(info: CollectionInfo, partition_name: str) -> None:
+    """Milvus refuses a partition name in an insert or upsert of a partition-key
+    collection as an invalid parameter (code 1100)."""
+    if info.partition_key is not None and partition_name:
         raise errors.ParameterInvalid(cause=MANUAL_PARTITION_REFUSED)
 
 

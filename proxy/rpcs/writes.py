@@ -26,7 +26,7 @@ def _placement(
 
 def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
-    partition_key.refuse_manual_partitions(info, [request.partition_name])
+    partition_key.refuse_manual_partition_write(info, request.partition_name)
     schema = info.schema
     rows = convert.table_from_field_data(request.fields_data, request.num_rows, schema)
     primary = schema.primary_field
@@ -46,7 +46,7 @@ def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def upsert(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
-    partition_key.refuse_manual_partitions(info, [request.partition_name])
+    partition_key.refuse_manual_partition_write(info, request.partition_name)
     schema = info.schema
     rows = convert.table_from_field_data(
         request.fields_data, request.num_rows, schema, for_upsert=True
