@@ -261,6 +261,7 @@ class RootCoordinator:
     def create_partition(self, db_name: str, collection: str, partition: str) -> None:
         with self._ddl_lock:
             info = self.catalog.find(db_name, collection)
+            _refuse_in_key_mode(info, "create partition")
             if info.partition(partition) is not None:
                 return
             created = PartitionInfo(self.ids.allocate(), partition, self.tso.allocate())
@@ -269,6 +270,7 @@ class RootCoordinator:
     def drop_partition(self, db_name: str, collection: str, partition: str) -> None:
         with self._ddl_lock:
             info = self.catalog.find(db_name, collection)
+            _refuse_in_key_mode(info, "drop partition")
             target = info.partition(partition)
             if target is None:
                 return
@@ -317,3 +319,10 @@ class RootCoordinator:
 
 def _segment_dropped(node: QueryNodeClient, segment: SegmentInfo) -> None:
     node.segment_dropped(segment)
+
+
+def _refuse_in_key_mode(info: CollectionInfo, what: str) -> None:
+    """A partition-key collection's partitions are its key's (every API, the legacy ones
+    included, reaches this): Milvus's bare refusal."""
+    if info.partition_key is not None:
+        raise errors.OperationRefused(f"disable {what} if partition key mode is used")

@@ -219,6 +219,11 @@ def test_a_partition_key_collection_gets_its_numbered_partitions(env: Env) -> No
         coord.create_collection(
             DEFAULT_DB, keyed_schema("keyed"), 1, ConsistencyLevel.BOUNDED, {}, 6
         )
+    # Partitions by hand are refused, whichever API asks.
+    with pytest.raises(errors.OperationRefused, match="disable create partition"):
+        coord.create_partition(DEFAULT_DB, "keyed", "mine")
+    with pytest.raises(errors.OperationRefused, match="disable drop partition"):
+        coord.drop_partition(DEFAULT_DB, "keyed", "_default_0")
     coord = env.reopen()
     kept = coord.describe_collection(DEFAULT_DB, "keyed")
     assert kept.partitions == info.partitions
