@@ -215,9 +215,11 @@ def test_a_truncate_under_a_loaded_collection_keeps_all_but_the_rows(
     client.flush(name)  # some rows in flushed segments ...
     client.insert(name, rows(30, 10))  # ... and some still growing
     client.create_alias(name, alias)
+    client.create_partition(name, "recent")
+    client.insert(name, rows(40, 3), partition_name="recent")
     described = client.describe_collection(name)
     index = client.describe_index(name, "vector")
-    assert count_rows(client, name) == 40
+    assert count_rows(client, name) == 43
 
     truncate(client, name)
 
@@ -226,6 +228,10 @@ def test_a_truncate_under_a_loaded_collection_keeps_all_but_the_rows(
     hits = client.search(name, [[1.0, 1.0, 1.0, 0.5]], limit=5, consistency_level="Strong")
     assert list(hits[0]) == []
     assert client.describe_collection(name) == described
+    assert client.list_partitions(name) == ["_default", "recent"]
+    client.flush(name)  # statistics count the segments' rows once written out
+    assert int(client.get_partition_stats(name, "recent")["row_count"]) == 0
+    assert int(client.get_collection_stats(name)["row_count"]) == 0
     assert definition(client.describe_index(name, "vector")) == definition(index)
     assert str(client.get_load_state(name)["state"]) == "Loaded"
     assert client.describe_alias(alias)["collection_name"] == name
