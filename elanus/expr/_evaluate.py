@@ -13,8 +13,9 @@ result is kept in ``cache`` if one is passed (see :func:`evaluate`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -57,8 +58,29 @@ class _Values:
     valid: np.ndarray
 
 
-def evaluate(expr: ast.Expr, table: pa.Table, cache: dict[Any, Any] | None = None) -> np.ndarray:
+class IndexLookup(Protocol):
+    """A per-column structure that answers some leaves over the column's non-null rows
+    (:class:`elanus.scalar_index.ScalarLookup`); each answer is None when it cannot tell."""
+
+    def compare(self, op: str, value: Any) -> np.ndarray | None: ...
+
+    def among(self, values: Any) -> np.ndarray | None: ...
+
+    def prefixed(self, prefix: str) -> np.ndarray | None: ...
+
+
+def evaluate(
+    expr: ast.Expr,
+    table: pa.Table,
+    cache: dict[Any, Any] | None = None,
+    indexes: Mapping[str, IndexLookup] | None = None,
+) -> np.ndarray:
     """The boolean mask (length ``table.num_rows``) of rows that match ``expr``.
+
+    ``indexes``: scalar indexes by column name. A comparison, ``in`` list or prefix
+    ``like`` of an indexed column with constants takes the rows that match from the
+    index instead of scanning the column; validity (nulls) and everything around
+    the leaf are decided here as for a scan, so the answer is the same.
 
     ``cache``: an optional dict the caller keeps while it filters the same
     table several times (e.g. a sealed segment). Parsed JSON is stored in it
@@ -66,16 +88,19 @@ def evaluate(expr: ast.Expr, table: pa.Table, cache: dict[Any, Any] | None = Non
     an identity cannot be reused while its entry lives. Drop the dict with the
     table.
     """
-    evaluator = _Evaluator(table, {} if cache is None else cache)
+    evaluator = _Evaluator(table, {} if cache is None else cache, indexes or {})
     data, _ = evaluator.predicate(expr)
     return data
 
 
 class _Evaluator:
-    def __init__(self, table: pa.Table, cache: dict[Any, Any]) -> None:
+    def __init__(
+        self, table: pa.Table, cache: dict[Any, Any], indexes: Mapping[str, IndexLookup]
+    ) -> None:
         self.table = table
         self.rows = table.num_rows
         self.cache = cache
+        self.indexes = indexes
 
     def _ones(self) -> np.ndarray:
         return np.ones(self.rows, dtype=bool)
@@ -116,7 +141,25 @@ class _Evaluator:
             valid = valid | more_valid
         return data, valid
 
+    def _indexed(self, node: ast.Operand) -> IndexLookup | None:
+        """The index of a plain column operand, when there is one of this table's length."""
+        if not isinstance(node, ast.FieldRef):
+            return None
+        index = self.indexes.get(node.name)
+        if index is None or getattr(index, "rows", self.rows) != self.rows:
+            return None
+        return index
+
+    def _field_validity(self, node: ast.FieldRef) -> np.ndarray:
+        return _validity(self._column(node.name))
+
     def _compare(self, node: ast.Compare) -> tuple[np.ndarray, np.ndarray]:
+        index = self._indexed(node.left)
+        if index is not None and isinstance(node.right, ast.Literal):
+            assert isinstance(node.left, ast.FieldRef)
+            found = index.compare(node.op, _numeric_constant(node.left, node.right.value))
+            if found is not None:
+                return found, self._field_validity(node.left)
         left = self.operand(node.left)
         if isinstance(node.right, ast.Literal):
             return self._compare_constant(node.op, left, node.right.value, node.left)
@@ -141,6 +184,16 @@ class _Evaluator:
         return matched & left.ok, left.valid
 
     def _in_list(self, node: ast.InList) -> tuple[np.ndarray, np.ndarray]:
+        index = self._indexed(node.operand)
+        if index is not None and node.values:
+            assert isinstance(node.operand, ast.FieldRef)
+            if node.operand.data_type.is_string:
+                wanted: Any = node.values
+            else:
+                wanted = _numeric_constant(node.operand, np.array(node.values))
+            found = index.among(wanted)
+            if found is not None:
+                return found, self._field_validity(node.operand)
         operand = self.operand(node.operand)
         if not node.values:
             return np.zeros(self.rows, dtype=bool), operand.valid
@@ -178,6 +231,13 @@ class _Evaluator:
         return found
 
     def _like(self, node: ast.Like) -> tuple[np.ndarray, np.ndarray]:
+        index = self._indexed(node.operand)
+        prefix = _plain_prefix(node.pattern)
+        if index is not None and prefix:
+            assert isinstance(node.operand, ast.FieldRef)
+            found = index.prefixed(prefix)
+            if found is not None:
+                return found, self._field_validity(node.operand)
         operand = self.operand(node.operand)
         if operand.kind == "json":
             operand = _json_projection(operand, "")
@@ -378,6 +438,14 @@ def like_regex(pattern: str) -> str:
     if escaped:
         parts.append("\\\\")
     return "(?s)^" + "".join(parts) + "$"
+
+
+def _plain_prefix(pattern: str) -> str:
+    """``abc`` for the pattern ``abc%`` (no other wildcard nor escape); '' otherwise."""
+    if "\\" in pattern or "_" in pattern or not pattern.endswith("%"):
+        return ""
+    body = pattern[:-1]
+    return "" if "%" in body else body
 
 
 def _match_like(strings: pa.Array, pattern: str) -> pa.Array:
