@@ -44,14 +44,14 @@ FILTERS = [
     's like "b%" and n < 300',
     's == "abc7"',
     's > "b"',
-    "word in [\"red\", \"blue\"]",
+    'word in ["red", "blue"]',
     'word != "red"',
     "f >= 1.5",
     "f < 0.5 or flag == true",
     "flag == false",
     "d > 100.0",
     "array_contains(tags, 3)",
-    "n > 5 and s like \"a%\" and not (word == \"green\")",
+    'n > 5 and s like "a%" and not (word == "green")',
 ]
 
 
