@@ -93,11 +93,16 @@ class SegmentView:
         try:
             cached = self.filter_cache.get(key)
         except TypeError:  # an unhashable literal: evaluate without caching the result
-            return expr.evaluate(parsed, self.table, self.filter_cache, self.scalar_indexes)
+            return self._evaluate(parsed)
         if cached is None or len(cached) != self.num_rows:
-            cached = expr.evaluate(parsed, self.table, self.filter_cache, self.scalar_indexes)
+            cached = self._evaluate(parsed)
             self.filter_cache[key] = cached
         return cached
+
+    def _evaluate(self, parsed: expr.Expr) -> np.ndarray:
+        if not self.scalar_indexes:
+            return expr.evaluate(parsed, self.table, self.filter_cache)
+        return expr.evaluate(parsed, self.table, self.filter_cache, indexes=self.scalar_indexes)
 
 
 class GrowableArray:
