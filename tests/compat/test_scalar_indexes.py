@@ -109,10 +109,11 @@ def make(client: MilvusClient, name: str, indexed: bool) -> None:
     client.create_index(name, params)
     if indexed:
         for field in INDEXES:
-            assert wait_until(
-                lambda f=field: client.describe_index(name, f"idx_{f}")["state"] == "Finished",
-                60,
-            ), client.describe_index(name, f"idx_{field}")
+
+            def built(index_name: str = f"idx_{field}") -> bool:
+                return bool(client.describe_index(name, index_name)["state"] == "Finished")
+
+            assert wait_until(built, 60), client.describe_index(name, f"idx_{field}")
     client.load_collection(name)
 
 
