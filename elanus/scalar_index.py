@@ -103,7 +103,9 @@ def check_scalar_index(
     if kind == DataType.JSON:
         cast = str(kept.get("json_cast_type", "")).strip().upper()
         if not cast:
-            raise _refuse("json index must specify cast type")
+            raise _refuse(
+                "json index must specify cast type: missing parameter[missing_param=json_cast_type]"
+            )
         if cast not in JSON_CAST_TYPES:
             raise _refuse(f"json_cast_type {kept['json_cast_type']} is not supported")
         kept["json_cast_type"] = cast

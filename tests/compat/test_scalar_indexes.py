@@ -26,7 +26,9 @@ INDEXES = {
     "flag": "BITMAP",
     "d": "",  # AUTOINDEX: Milvus builds INVERTED
     "tags": "INVERTED",
+    "j": "INVERTED",  # on a JSON path, with its cast type (JSON_PARAMS)
 }
+JSON_PARAMS = {"json_path": 'j["k"]', "json_cast_type": "double"}
 FILTERS = [
     "n > 100",
     "n <= 37",
@@ -52,6 +54,7 @@ FILTERS = [
     "d > 100.0",
     "array_contains(tags, 3)",
     'n > 5 and s like "a%" and not (word == "green")',
+    'j["k"] > 6',
 ]
 
 
@@ -105,7 +108,12 @@ def make(client: MilvusClient, name: str, indexed: bool) -> None:
     params.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
     if indexed:
         for field, index_type in INDEXES.items():
-            params.add_index(field_name=field, index_type=index_type, index_name=f"idx_{field}")
+            params.add_index(
+                field_name=field,
+                index_type=index_type,
+                index_name=f"idx_{field}",
+                **({"params": JSON_PARAMS} if field == "j" else {}),
+            )
     client.create_index(name, params)
     if indexed:
         for field in INDEXES:
@@ -174,6 +182,8 @@ def test_describe_list_and_drop(client: MilvusClient, pair: tuple[str, str]) -> 
         ("id", "BITMAP", "create bitmap index on primary key not supported"),
         ("j", "BITMAP", "bitmap index are only supported"),
         ("word", "NOT_AN_INDEX", "invalid index type"),
+        ("j", "INVERTED", "json index must specify cast type"),
+        ("j", "TRIE", "TRIE are only supported on varchar field"),
     ],
 )
 def test_refused_combinations_change_nothing(
