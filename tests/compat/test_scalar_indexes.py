@@ -222,3 +222,22 @@ def test_scalar_indexes_survive_a_restart(own_server: ElanusServer) -> None:
         assert answers(client, indexed) == answers(client, plain)
     finally:
         client.close()
+
+
+def test_an_index_created_on_a_loaded_collection_serves_without_a_reload(
+    client: MilvusClient, new_collection_name: Callable[[str], str]
+) -> None:
+    plain, name = new_collection_name("plain"), new_collection_name("late")
+    make(client, plain, indexed=False)
+    make(client, name, indexed=False)  # loaded, with its vector index only
+    params = client.prepare_index_params()
+    for field in ("n", "s", "word"):
+        params.add_index(field_name=field, index_type="INVERTED", index_name=f"idx_{field}")
+    client.create_index(name, params)
+    for field in ("n", "s", "word"):
+
+        def built(index_name: str = f"idx_{field}") -> bool:
+            return bool(client.describe_index(name, index_name)["state"] == "Finished")
+
+        assert wait_until(built, 60), client.describe_index(name, f"idx_{field}")
+    assert answers(client, name) == answers(client, plain)
