@@ -18,6 +18,7 @@ schema metadata ``rows`` and ``serves``.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -223,15 +224,39 @@ class ScalarLookup:
             mask = self._mask(0, lo)
             mask |= self._mask(hi, n)
             return mask
+        span = self._span(op, value)
+        return None if span is None else self._mask(*span)
+
+    def _span(self, op: str, value: Any) -> tuple[int, int] | None:
+        """The positions in sorted order of the values that satisfy a one-sided comparison."""
+        n = len(self._values)
         if op == "<":
-            return self._mask(0, self._bound(value, "left"))
+            return 0, self._bound(value, "left")
         if op == "<=":
-            return self._mask(0, self._bound(value, "right"))
+            return 0, self._bound(value, "right")
         if op == ">":
-            return self._mask(self._bound(value, "right"), n)
+            return self._bound(value, "right"), n
         if op == ">=":
-            return self._mask(self._bound(value, "left"), n)
+            return self._bound(value, "left"), n
         return None
+
+    def within(self, bounds: Sequence[tuple[str, Any]]) -> np.ndarray | None:
+        """Rows whose non-null value satisfies every ``(op, value)`` of ``bounds`` (each one
+        of ``< <= > >=``): one contiguous run of the sorted values, the spans' intersection."""
+        start, stop = 0, len(self._values)
+        for op, value in bounds:
+            if not self.serves or not self._accepts(value):
+                return None
+            if (self._values.dtype == bool) != isinstance(value, (bool, np.bool_)):
+                return None
+            try:
+                span = self._span(op, value)
+            except (OverflowError, TypeError, ValueError):
+                return None
+            if span is None:
+                return None
+            start, stop = max(start, span[0]), min(stop, span[1])
+        return self._mask(start, stop)
 
     def among(self, values: Any) -> np.ndarray | None:
         """Rows whose non-null value is one of ``values``."""

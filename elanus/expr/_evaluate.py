@@ -13,7 +13,7 @@ result is kept in ``cache`` if one is passed (see :func:`evaluate`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,6 +43,17 @@ _ARROW_COMPARE = {
 }
 
 
+_ONE_SIDED = ("<", "<=", ">", ">=")
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """A leaf (or several) of an ``and`` already answered by an index."""
+
+    data: np.ndarray
+    valid: np.ndarray
+
+
 @dataclass
 class _Values:
     """An operand evaluated over the table.
@@ -67,6 +78,8 @@ class IndexLookup(Protocol):
     def among(self, values: Any) -> np.ndarray | None: ...
 
     def prefixed(self, prefix: str) -> np.ndarray | None: ...
+
+    def within(self, bounds: Sequence[tuple[str, Any]]) -> np.ndarray | None: ...
 
 
 def evaluate(
@@ -111,7 +124,7 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             return np.full(self.rows, node.value, dtype=bool), self._ones()
         if isinstance(node, ast.And):
-            return self._combine(node.operands, np.logical_and)
+            return self._combine(self._ranges(node.operands), np.logical_and)
         if isinstance(node, ast.Or):
             return self._combine(node.operands, np.logical_or)
         if isinstance(node, ast.Not):
@@ -133,10 +146,60 @@ class _Evaluator:
             return self._contains(node)
         raise TypeError(f"not a predicate node: {node!r}")
 
-    def _combine(self, operands: tuple[ast.Expr, ...], op: Any) -> tuple[np.ndarray, np.ndarray]:
-        data, valid = self.predicate(operands[0])
+    def _ranges(self, operands: tuple[ast.Expr, ...]) -> list[ast.Expr | _Answered]:
+        """The operands of an ``and``, the one-sided comparisons of each indexed column
+        (``a < x``, ``x <= b``, ...) answered together as one range of its index: the
+        intersection of their rows, with the column's validity, as ``and`` makes it."""
+        by_field: dict[str, list[ast.Compare]] = {}
+        for operand in operands:
+            if (
+                isinstance(operand, ast.Compare)
+                and operand.op in _ONE_SIDED
+                and isinstance(operand.right, ast.Literal)
+                and isinstance(operand.left, ast.FieldRef)
+                and self._indexed(operand.left) is not None
+            ):
+                same = by_field.setdefault(operand.left.name, [])
+                if not any(c is operand for c in same):  # one object twice: counted once
+                    same.append(operand)
+        answered: dict[int, _Answered | None] = {}
+        for compares in by_field.values():
+            if len(compares) < 2:
+                continue
+            left = compares[0].left
+            assert isinstance(left, ast.FieldRef)
+            index = self._indexed(left)
+            assert index is not None
+            bounds = [
+                (c.op, _numeric_constant(left, c.right.value))  # type: ignore[union-attr]
+                for c in compares
+            ]
+            found = index.within(bounds)
+            if found is None:
+                continue
+            answer = _Answered(found, self._field_validity(left))
+            answered[id(compares[0])] = answer
+            for other in compares[1:]:
+                answered[id(other)] = None  # folded into the first
+        out: list[ast.Expr | _Answered] = []
+        for operand in operands:
+            if id(operand) not in answered:
+                out.append(operand)
+            elif (folded := answered[id(operand)]) is not None:
+                out.append(folded)
+        return out
+
+    def _leaf(self, operand: ast.Expr | _Answered) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(operand, _Answered):
+            return operand.data, operand.valid
+        return self.predicate(operand)
+
+    def _combine(
+        self, operands: Sequence[ast.Expr | _Answered], op: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        data, valid = self._leaf(operands[0])
         for operand in operands[1:]:
-            more_data, more_valid = self.predicate(operand)
+            more_data, more_valid = self._leaf(operand)
             data = op(data, more_data)
             valid = valid | more_valid
         return data, valid

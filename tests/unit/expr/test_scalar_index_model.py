@@ -115,7 +115,7 @@ def _indexes(table: pa.Table, index_type: str) -> dict[str, scalar_index.ScalarL
     return built
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     table=tables(),
     text=expressions(),
