@@ -3,6 +3,13 @@ scalar index, in process (no server): ``python -m bench.scalar_filter [rows]``.
 
 Prints the build time of each index and the median of a few evaluations of each
 filter with and without it; the answers are checked to be identical.
+
+Measured on 1M rows (2026-12-02, Intel Xeon, 2 cores shared with other work, so a
+rough figure): STL_SORT on an INT64 column with 1% nulls built in 0.34 s;
+``n < 10000`` (1%) 7.5 ms scanned, 4.3 ms indexed; ``500000 <= n < 510000`` 13.3 ->
+7.1 ms; ``n in [5 values]`` 16.2 -> 5.2 ms. TRIE on VARCHAR built in 0.8 s;
+``s like "k00%"`` 12.6 -> 2.7 ms; ``s == "k001234"`` 12.5 -> 2.3 ms. What is left of
+an indexed leaf is mostly the column's validity mask and the row mask itself.
 """
 
 from __future__ import annotations
