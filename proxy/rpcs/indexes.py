@@ -1,4 +1,4 @@
-"""Vector indexes: create, describe, build state, drop."""
+"""Vector indexes: create, describe, build state, alter properties, drop."""
 
 from __future__ import annotations
 
@@ -98,6 +98,18 @@ def get_index_build_progress(ctx: ProxyContext, request: Any, call: Call) -> Any
 def drop_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
     ctx.coordinator.drop_index(info.collection_id, request.field_name, request.index_name)
+
+
+def alter_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    """Set (``extra_params``) or remove (``delete_keys``) an index's ``mmap.enabled``;
+    DescribeIndex shows it among the index's params."""
+    info = ctx.collection(call.db_name, request.collection_name)
+    if not request.index_name:
+        raise errors.ParameterInvalid(cause="index name is required to alter an index")
+    properties = convert.kv_pairs_to_dict(request.extra_params)
+    ctx.coordinator.alter_index(
+        info.collection_id, request.index_name, properties, tuple(request.delete_keys)
+    )
 
 
 def _indexes(ctx: ProxyContext, request: Any, call: Call) -> list[IndexProgress]:
