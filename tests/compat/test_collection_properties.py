@@ -172,6 +172,28 @@ def test_index_mmap_is_set_shown_and_dropped(
     assert "mmap.enabled" not in client.describe_index(name, "vec_idx")
 
 
+def test_an_index_created_with_mmap_shows_it(
+    client: MilvusClient, new_collection_name: Callable[[str], str]
+) -> None:
+    name = new_collection_name("idxmmapnew")
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    client.create_collection(name, schema=schema)
+    index = client.prepare_index_params()
+    index.add_index(
+        field_name="vec",
+        index_name="vec_idx",
+        index_type="IVF_FLAT",
+        metric_type="L2",
+        params={"nlist": 8, "mmap.enabled": True},
+    )
+    client.create_index(name, index)
+    described = client.describe_index(name, "vec_idx")
+    assert described["mmap.enabled"] == "True"
+    assert int(described["nlist"]) == 8
+
+
 # --- the TTL
 
 
