@@ -136,7 +136,13 @@ class IndexCoordinator:
         """Set or remove an index's ``mmap.enabled``; shown by DescribeIndex with its params."""
         properties_rules.check_index_alter(properties, delete_keys)
         with self._ddl_lock:
-            self.catalog.get(collection_id)
+            info = self.catalog.get(collection_id)
+            if self.loads.get(collection_id) is not None:
+                raise errors.CollectionLoaded(
+                    f"collection={info.name}",
+                    cause="can't alter index on loaded collection, "
+                    "please release the collection first",
+                )
             found = self.indexes.find(collection_id, index_name=index_name)
             if not found:
                 raise errors.IndexNotFound(f"index={index_name}")

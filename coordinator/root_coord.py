@@ -155,6 +155,10 @@ class RootCoordinator:
         with self._ddl_lock:
             self.catalog.database(db_name)
             info = self.catalog.resolve(db_name, name)
+            if properties_rules.MMAP_ENABLED in properties:
+                self._refuse_while_loaded(
+                    info, "can not alter mmap properties if collection loaded"
+                )
             return self.catalog.alter_properties(info, properties, delete_keys)
 
     def alter_collection_field(
@@ -175,7 +179,16 @@ class RootCoordinator:
                     f"field={field_name}", cause=f"field {field_name} does not exist in collection"
                 )
             properties_rules.check_field_alter(target, properties, delete_keys)
+            if properties_rules.MMAP_ENABLED in properties:
+                self._refuse_while_loaded(
+                    info, "can not alter mmap properties if collection loaded"
+                )
             return self.catalog.alter_field(info, field_name, properties, delete_keys)
+
+    def _refuse_while_loaded(self, info: CollectionInfo, cause: str) -> None:
+        """Milvus changes how segments are held (mmap) only while they are not loaded."""
+        if self.loads.get(info.collection_id) is not None:
+            raise errors.CollectionLoaded(f"collection={info.name}", cause=cause)
 
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0

@@ -32,6 +32,7 @@ from .server import ElanusServer
 
 DIM = 8
 TTL = "collection.ttl.seconds"
+COLLECTION_LOADED = 104  # Milvus changes mmap only on a released collection
 TTL_S = 4
 
 pytestmark = pytest.mark.skipif(ON_MILVUS_LITE, reason="Milvus Lite 2.5.1 ignores the TTL")
@@ -84,6 +85,11 @@ def test_properties_are_set_shown_and_dropped(
 ) -> None:
     name = new_collection_name("props")
     _create(client, name)
+    with raises_milvus(COLLECTION_LOADED) as caught:
+        client.alter_collection_properties(name, properties={"mmap.enabled": True})
+    assert "can not alter mmap properties if collection loaded" in caught.value.message
+    client.alter_collection_properties(name, properties={TTL: 30})  # no release needed
+    client.release_collection(name)
     client.alter_collection_properties(
         name,
         properties={TTL: 3600, "collection.autocompaction.enabled": False, "mmap.enabled": True},
@@ -154,8 +160,12 @@ def test_a_varchar_max_length_is_altered_and_enforced(
     client.alter_collection_field(name, "tag", field_params={"max_length": 4})
     with raises_milvus(INVALID_PARAMETER):
         client.insert(name, [{"id": 2, "vec": _vector(2), "tag": "y" * 6}])
+    with raises_milvus(COLLECTION_LOADED):
+        client.alter_collection_field(name, "tag", field_params={"mmap.enabled": True})
+    client.release_collection(name)
     client.alter_collection_field(name, "tag", field_params={"mmap.enabled": True})
     assert _field(client, name, "tag")["params"]["mmap_enabled"] is True
+    client.load_collection(name)
     assert _ids(client, name) == [1]
 
 
@@ -164,6 +174,10 @@ def test_index_mmap_is_set_shown_and_dropped(
 ) -> None:
     name = new_collection_name("idxmmap")
     _create(client, name)
+    with raises_milvus(COLLECTION_LOADED) as caught:
+        client.alter_index_properties(name, "vec_idx", properties={"mmap.enabled": True})
+    assert "please release the collection first" in caught.value.message
+    client.release_collection(name)
     client.alter_index_properties(name, "vec_idx", properties={"mmap.enabled": True})
     described = client.describe_index(name, "vec_idx")
     assert described["mmap.enabled"] == "True"
@@ -263,6 +277,7 @@ def test_properties_survive_a_restart(own_server: ElanusServer) -> None:
         name, properties={TTL: 3600, "collection.autocompaction.enabled": False}
     )
     client.alter_collection_field(name, "tag", field_params={"max_length": 20})
+    client.release_collection(name)
     client.alter_index_properties(name, "vec_idx", properties={"mmap.enabled": True})
     client.close()
 

@@ -125,6 +125,28 @@ def test_an_index_mmap_is_set_shown_removed_and_kept(env: Env) -> None:
     assert dropped.index.user_params == {"index_type": "FLAT"}
 
 
+def test_mmap_changes_wait_for_a_release(env: Env) -> None:
+    """As in Milvus: mmap of a collection, a field or an index changes only while the
+    collection is released (code 104); the TTL and the rest change at any time."""
+    coord = env.coordinator
+    info = create(coord)
+    coord.create_index(info.collection_id, "v", "v_idx", "FLAT", "L2", {}, {})
+    coord.load_collection(info.collection_id)
+    for alter in (
+        lambda: coord.alter_collection(DEFAULT_DB, "c", {MMAP_ENABLED: "true"}, ()),
+        lambda: coord.alter_collection_field(DEFAULT_DB, "c", "tag", {MMAP_ENABLED: "true"}, ()),
+        lambda: coord.alter_index(info.collection_id, "v_idx", {MMAP_ENABLED: "true"}, ()),
+    ):
+        with pytest.raises(errors.CollectionLoaded):
+            alter()
+    loaded = coord.alter_collection(DEFAULT_DB, "c", {TTL_SECONDS: "5"}, ())
+    assert loaded.properties == {TTL_SECONDS: "5"}
+    coord.release_collection(info.collection_id)
+    released = coord.alter_collection(DEFAULT_DB, "c", {MMAP_ENABLED: "true"}, ())
+    assert released.properties == {TTL_SECONDS: "5", MMAP_ENABLED: "true"}
+    coord.alter_index(info.collection_id, "v_idx", {MMAP_ENABLED: "true"}, ())
+
+
 def test_random_alterations_match_a_model_across_restarts(env: Env) -> None:
     """Random sets, removals and bad requests (refused, changing nothing), with
     restarts: the collection's properties always equal the model's."""
