@@ -233,6 +233,21 @@ def test_rows_older_than_the_ttl_vanish_on_sealed_and_growing_segments(
     assert client.query(name, filter="id in [0, 5, 9]", output_fields=["tag"]) == []
 
 
+def test_a_ttl_given_at_creation_applies_and_a_bad_one_is_refused(
+    client: MilvusClient, new_collection_name: Callable[[str], str]
+) -> None:
+    refused = new_collection_name("ttlbad")
+    with raises_milvus(INVALID_PARAMETER):
+        client.create_collection(refused, dimension=DIM, properties={TTL: "-3"})
+    assert not client.has_collection(refused)
+
+    name = new_collection_name("ttlcreate")
+    client.create_collection(name, dimension=DIM, consistency_level="Strong", properties={TTL: 1})
+    assert client.describe_collection(name)["properties"][TTL] == "1"
+    client.insert(name, [{"id": i, "vector": _vector(i)} for i in range(3)])
+    assert wait_until(lambda: count_rows(client, name) == 0, 60)
+
+
 def test_compaction_purges_expired_rows(
     client: MilvusClient, new_collection_name: Callable[[str], str]
 ) -> None:
