@@ -29,7 +29,6 @@ from elanus import errors
 from elanus.kv import Compare, Delete, MetaKV, Put
 from elanus.meta import (
     DEFAULT_DB,
-    DEFAULT_PARTITION,
     ChannelCheckpoint,
     CollectionInfo,
     ConsistencyLevel,
@@ -158,7 +157,7 @@ class Catalog:
         self,
         *,
         collection_id: int,
-        partition_id: int,
+        partitions: tuple[PartitionInfo, ...],
         db_name: str,
         schema: CollectionSchema,
         shards_num: int,
@@ -170,7 +169,8 @@ class Catalog:
         """Create the collection, or return the existing one if it is identical.
 
         Returns ``(info, created)``. A different collection under the same name
-        is an error, as in Milvus. The collection, its name and its channels'
+        is an error, as in Milvus. ``partitions`` are its first ones (``_default``, or
+        ``_default_0`` ... for a partition key). The collection, its name and its channels'
         first checkpoints (at ``channel_positions(pchannel)``) are written in one
         transaction.
         """
@@ -183,7 +183,14 @@ class Catalog:
                 )
             existing = self._find_or_none(db_name, schema.name)
             if existing is not None:
-                if existing.schema == schema and existing.shards_num == shards_num:
+                same_partitions = not any(f.is_partition_key for f in schema.fields) or len(
+                    existing.partitions
+                ) == len(partitions)
+                if (
+                    existing.schema == schema
+                    and existing.shards_num == shards_num
+                    and same_partitions
+                ):
                     return existing, False
                 raise errors.ParameterInvalid(
                     f"create duplicate collection with different parameters, "
@@ -201,7 +208,7 @@ class Catalog:
                 pchannels=pchannels,
                 consistency_level=consistency_level,
                 created_ts=ts,
-                partitions=(PartitionInfo(partition_id, DEFAULT_PARTITION, ts),),
+                partitions=partitions,
                 properties=dict(properties),
             )
             checkpoints = [
@@ -243,6 +250,72 @@ class Catalog:
                 ],
             )
             self._by_id.pop(info.collection_id, None)
+
+    def rename(
+        self, db_name: str, old_name: str, new_db_name: str, new_name: str
+    ) -> CollectionInfo:
+        """Give the collection a new name (in ``new_db_name``), in one transaction.
+
+        Milvus's rules: the old name must be a collection, not an alias; the new
+        one must be neither a collection nor an alias in the target database; a
+        collection with aliases stays in its database (its aliases follow it there,
+        since they name its id)."""
+        with self._lock:
+            self.database(db_name)
+            self.database(new_db_name)
+            if (db_name, old_name) in self._aliases:
+                raise errors.ParameterInvalid(
+                    cause=f"unsupported use an alias to rename collection, alias:{old_name}"
+                )
+            if (new_db_name, new_name) in self._aliases:
+                raise errors.AliasCollectionNameConflict(alias_detail(new_db_name, new_name))
+            if self._find_or_none(new_db_name, new_name) is not None:
+                raise errors.ParameterInvalid(
+                    cause=f"duplicated new collection name {new_db_name}:{new_name} "
+                    "with other collection name or alias"
+                )
+            current = self.find(db_name, old_name)
+            if new_db_name != db_name and self.aliases(db_name, current.collection_id):
+                raise errors.ParameterInvalid(
+                    cause="fail to rename db name, must drop all aliases of this collection "
+                    "before rename"
+                )
+            updated = dataclasses.replace(
+                current,
+                db_name=new_db_name,
+                schema=dataclasses.replace(current.schema, name=new_name),
+            )
+            ok = self._kv.txn(
+                [Compare(name_key(new_db_name, new_name), 0)],
+                [
+                    Put(collection_key(current.collection_id), to_json(updated)),
+                    Delete(name_key(db_name, old_name)),
+                    Put(name_key(new_db_name, new_name), str(current.collection_id).encode()),
+                ],
+            )
+            if not ok:
+                raise errors.ParameterInvalid(
+                    cause=f"duplicated new collection name {new_db_name}:{new_name} "
+                    "with other collection name or alias"
+                )
+            self._by_id[current.collection_id] = updated
+            log.info(
+                "collection renamed",
+                extra={
+                    "id": current.collection_id,
+                    "from": f"{db_name}.{old_name}",
+                    "to": f"{new_db_name}.{new_name}",
+                },
+            )
+            return updated
+
+    def truncate(self, collection_id: int, truncate_ts: int) -> CollectionInfo:
+        """Record a truncate: rows inserted before ``truncate_ts`` are gone. Only rises."""
+        with self._lock:
+            current = self.get(collection_id)
+            if truncate_ts <= current.truncated_ts:
+                return current
+            return self._save(dataclasses.replace(current, truncated_ts=truncate_ts))
 
     def pending_collection_drops(self) -> list[CollectionInfo]:
         """Collections dropped from the catalog whose other records may remain."""

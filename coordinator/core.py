@@ -273,13 +273,22 @@ class Coordinator:
         shards_num: int,
         consistency_level: ConsistencyLevel,
         properties: dict[str, str],
+        num_partitions: int = 0,
     ) -> CollectionInfo:
         return self.root.create_collection(
-            db_name, schema, shards_num, consistency_level, properties
+            db_name, schema, shards_num, consistency_level, properties, num_partitions
         )
 
     def drop_collection(self, db_name: str, name: str) -> None:
         self.root.drop_collection(db_name, name)
+
+    def rename_collection(
+        self, db_name: str, old_name: str, new_db_name: str, new_name: str
+    ) -> None:
+        self.root.rename_collection(db_name, old_name, new_db_name, new_name)
+
+    def truncate_collection(self, collection_id: int, truncate_ts: int) -> None:
+        self.root.truncate_collection(collection_id, truncate_ts)
 
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0

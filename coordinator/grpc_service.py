@@ -75,12 +75,25 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
             request.shards_num,
             ConsistencyLevel(request.consistency_level),
             dict(request.properties),
+            request.num_partitions,
         )
         return pb.CollectionResponse(collection_json=codec.to_json(info))
 
     @answers(pb.Ack)
     def DropCollection(self, request: pb.DropCollectionRequest, context: Context) -> pb.Ack:
         self._core.drop_collection(request.db_name, request.name)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def TruncateCollection(self, request: pb.TruncateCollectionRequest, context: Context) -> pb.Ack:
+        self._core.truncate_collection(request.collection_id, request.truncate_ts)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def RenameCollection(self, request: pb.RenameCollectionRequest, context: Context) -> pb.Ack:
+        self._core.rename_collection(
+            request.db_name, request.old_name, request.new_db_name, request.new_name
+        )
         return pb.Ack()
 
     @answers(pb.CollectionResponse)

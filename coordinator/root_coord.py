@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from coordinator.allocators import IdAllocator, TimestampOracle
-from coordinator.catalog import Catalog, PartitionDrop
+from coordinator.catalog import MAX_PARTITIONS, Catalog, PartitionDrop
 from coordinator.ddl_recovery import DropCompletion
 from coordinator.dispatch import Dispatcher
 from coordinator.loads import LoadRegistry
@@ -27,9 +27,17 @@ from coordinator.ticks import TickAggregator
 from elanus import errors
 from elanus import properties as properties_rules
 from elanus.config import CoordinatorConfig
-from elanus.meta import CollectionInfo, ConsistencyLevel, DatabaseInfo, PartitionInfo
+from elanus.meta import (
+    DEFAULT_PARTITION,
+    CollectionInfo,
+    ConsistencyLevel,
+    DatabaseInfo,
+    PartitionInfo,
+    SegmentInfo,
+    partition_key_partition_name,
+)
 from elanus.schema import CollectionSchema, FieldSchema
-from elanus.services import SafeTsReport
+from elanus.services import QueryNodeClient, SafeTsReport
 from elanus.stream import MessageStream
 
 log = logging.getLogger(__name__)
@@ -101,23 +109,41 @@ class RootCoordinator:
         shards_num: int,
         consistency_level: ConsistencyLevel,
         properties: dict[str, str],
+        num_partitions: int = 0,
     ) -> CollectionInfo:
+        """``num_partitions`` > 0: a partition-key collection, with that many partitions
+        named as Milvus names them (``_default_0`` ...), the key's hash choosing one."""
         shards_num = shards_num if shards_num > 0 else self._config.default_shards
         if shards_num > MAX_SHARDS:
             raise errors.ParameterInvalid(
                 f"shard num ({shards_num}) exceeds max configuration ({MAX_SHARDS})"
             )
         properties_rules.check_collection_values(properties)
+        if num_partitions > MAX_PARTITIONS:
+            raise errors.ParameterInvalid(
+                cause=f"partition number ({num_partitions}) exceeds max configuration "
+                f"({MAX_PARTITIONS})"
+            )
         with self._ddl_lock:
+            ts = self.tso.allocate()
+            collection_id = self.ids.allocate()
+            if num_partitions > 0:
+                first = self.ids.allocate(num_partitions)
+                partitions = tuple(
+                    PartitionInfo(first + i, partition_key_partition_name(i), ts)
+                    for i in range(num_partitions)
+                )
+            else:
+                partitions = (PartitionInfo(self.ids.allocate(), DEFAULT_PARTITION, ts),)
             info, created = self.catalog.create(
-                collection_id=self.ids.allocate(),
-                partition_id=self.ids.allocate(),
+                collection_id=collection_id,
+                partitions=partitions,
                 db_name=db_name,
                 schema=schema,
                 shards_num=shards_num,
                 consistency_level=consistency_level,
                 properties=properties,
-                ts=self.tso.allocate(),
+                ts=ts,
                 channel_positions=self._stream.end_position,
             )
             if created:
@@ -190,6 +216,40 @@ class RootCoordinator:
         if self.loads.get(info.collection_id) is not None:
             raise errors.CollectionLoaded(f"collection={info.name}", cause=cause)
 
+    def rename_collection(
+        self, db_name: str, old_name: str, new_db_name: str, new_name: str
+    ) -> None:
+        """A catalog change only: everything else knows the collection by its id."""
+        with self._ddl_lock:
+            self.catalog.rename(db_name, old_name, new_db_name or db_name, new_name)
+
+    def truncate_collection(self, collection_id: int, truncate_ts: int) -> None:
+        """Record a truncate at ``truncate_ts`` before its marks go out on the channels.
+
+        Every reader hides the rows older than it from then on (querynodes apply the
+        recorded timestamp on load, the channel's marks while serving; datanodes do not
+        write them). The segments wholly older are dropped; the growing ones are sealed,
+        so their datanode writes them out without those rows.
+        """
+        with self._ddl_lock:
+            info = self.catalog.truncate(collection_id, truncate_ts)
+            sealed = self.segments.seal_collection(collection_id, self.tso.allocate())
+            gone = self.segments.drop_truncated(collection_id, truncate_ts)
+        for segment in gone:
+            self._node_calls.notify_querynodes(
+                collection_id, functools.partial(_segment_dropped, segment=segment)
+            )
+        self._node_calls.notify_sealed(sealed)
+        log.info(
+            "collection truncated",
+            extra={
+                "collection": info.name,
+                "id": collection_id,
+                "truncate_ts": truncate_ts,
+                "dropped_segments": len(gone),
+            },
+        )
+
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0
     ) -> CollectionInfo:
@@ -257,6 +317,7 @@ class RootCoordinator:
     def create_partition(self, db_name: str, collection: str, partition: str) -> None:
         with self._ddl_lock:
             info = self.catalog.find(db_name, collection)
+            _refuse_in_key_mode(info, "create partition")
             if info.partition(partition) is not None:
                 return
             created = PartitionInfo(self.ids.allocate(), partition, self.tso.allocate())
@@ -265,6 +326,7 @@ class RootCoordinator:
     def drop_partition(self, db_name: str, collection: str, partition: str) -> None:
         with self._ddl_lock:
             info = self.catalog.find(db_name, collection)
+            _refuse_in_key_mode(info, "drop partition")
             target = info.partition(partition)
             if target is None:
                 return
@@ -309,3 +371,14 @@ class RootCoordinator:
                     self._dispatch.submit("unwatch", unwatch, node)
             # A dropped channel gets no new owner, and its old one leaves the saved owners.
             self.nodes.forget_channel(vchannel)
+
+
+def _segment_dropped(node: QueryNodeClient, segment: SegmentInfo) -> None:
+    node.segment_dropped(segment)
+
+
+def _refuse_in_key_mode(info: CollectionInfo, what: str) -> None:
+    """A partition-key collection's partitions are its key's (every API, the legacy ones
+    included, reaches this): Milvus's bare refusal."""
+    if info.partition_key is not None:
+        raise errors.OperationRefused(f"disable {what} if partition key mode is used")

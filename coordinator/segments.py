@@ -284,6 +284,28 @@ class SegmentManager:
                 self._segments[result.segment_id] = result
             return True
 
+    def drop_truncated(self, collection_id: int, truncate_ts: int) -> list[SegmentInfo]:
+        """Drop the collection's sealed and flushed segments whose every row is older
+        than a truncate at ``truncate_ts`` (sealed at or before it), in one transaction;
+        their files go with the GC's grace. Returns them, now DROPPED."""
+        with self._lock:
+            now_ms = int(time.time() * 1000)
+            gone = [
+                dataclasses.replace(s, state=SegmentState.DROPPED, dropped_at_ms=now_ms)
+                for s in self.of_collection(
+                    collection_id, [SegmentState.SEALED, SegmentState.FLUSHED]
+                )
+                if 0 < s.seal_ts <= truncate_ts
+            ]
+            if not gone:
+                return []
+            self._kv.txn(
+                [], [Put(segment_key(s.collection_id, s.segment_id), to_json(s)) for s in gone]
+            )
+            for s in gone:
+                self._segments[s.segment_id] = s
+            return gone
+
     def dropped(self) -> list[SegmentInfo]:
         """Segments kept as DROPPED until the GC removes their files."""
         with self._lock:

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from elanus.columns import TS_COLUMN, fill_missing
-from elanus.deletes import Deletes
+from elanus.deletes import ALIVE, Deletes, truncated_at
 from elanus.dml import DeleteBatch, InsertBatch
 from elanus.schema import CollectionSchema
 
@@ -26,6 +26,15 @@ class SegmentBuffer:
         ts = pa.array(np.full(batch.rows.num_rows, batch.stamp.timestamp, dtype=np.uint64))
         self.batches.append(batch.rows.append_column(TS_COLUMN, ts))
         self.num_rows += batch.rows.num_rows
+
+    def drop_before(self, ts: int) -> None:
+        """Forget the rows a truncate at ``ts`` hides (elanus/deletes.py decides which)."""
+        kept = [
+            b.filter(pa.array(truncated_at(b.column(TS_COLUMN).to_numpy(), ts) == ALIVE))
+            for b in self.batches
+        ]
+        self.batches = [b for b in kept if b.num_rows]
+        self.num_rows = sum(b.num_rows for b in self.batches)
 
     def table(self, schema: CollectionSchema) -> pa.Table:
         """The buffered rows in the layout of ``schema``: batches from before a field was

@@ -206,6 +206,11 @@ class ChannelWriter:
                 self._on_insert(msg, position)
             else:
                 self._deletes.add(msg, position, self.late_writes.last_tick_ts)
+        elif isinstance(msg, dml.TruncateMark) and msg.vchannel == self.vchannel:
+            # Rows buffered from before it are not written (the coordinator drops the
+            # segments already flushed): a segment left empty flushes as dropped.
+            for buffer in self._segments.values():
+                buffer.drop_before(msg.stamp.timestamp)
 
     def _on_insert(self, msg: dml.InsertBatch, position: int) -> None:
         if msg.segment_id in self._done:

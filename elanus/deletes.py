@@ -6,6 +6,9 @@ partition, or in any partition when the record's partition is
 :data:`ALL_PARTITIONS`. "Strictly before" keeps an upsert's new row: an upsert
 is a delete of the key everywhere and an insert, under one timestamp.
 
+A truncate at T (TruncateCollection) hides every row of the collection inserted
+strictly before T, whatever its key: :func:`truncated_at`. Its later rows stay.
+
 Every consumer applies deletes through :func:`deleted_at` and nothing else: the
 querynode's growing and sealed segments (from the stream, from delta log
 files, at handoff and after compaction) and the datanode's compaction. Search,
@@ -126,6 +129,14 @@ def deleted_at(
     earliest = pairs.group_by("row").aggregate([("delete_ts", "min")])
     hit_rows = earliest.column("row").to_numpy()
     marks[hit_rows] = earliest.column("delete_ts_min").to_numpy()
+    return marks
+
+
+def truncated_at(row_ts: np.ndarray, truncate_ts: int) -> np.ndarray:
+    """Per row: ``truncate_ts`` if a truncate at that timestamp hides it (it was
+    inserted strictly before), else ALIVE. The one place that decides it."""
+    marks = np.full(len(row_ts), ALIVE, dtype=np.uint64)
+    marks[row_ts < np.uint64(truncate_ts)] = np.uint64(truncate_ts)
     return marks
 
 

@@ -58,7 +58,17 @@ class TimeTick:
         return self.stamp.timestamp
 
 
-ChannelMessage = InsertBatch | DeleteBatch | TimeTick
+@dataclass(frozen=True)
+class TruncateMark:
+    """TruncateCollection at ``stamp.timestamp``: every row of the collection inserted
+    before it is gone (elanus/deletes.py: truncated_at); one per virtual channel."""
+
+    stamp: Stamp
+    collection_id: int
+    vchannel: str
+
+
+ChannelMessage = InsertBatch | DeleteBatch | TimeTick | TruncateMark
 
 
 def _base(msg_type: common_pb2.MsgType.ValueType, stamp: Stamp) -> common_pb2.MsgBase:
@@ -95,6 +105,15 @@ def encode_delete(batch: DeleteBatch) -> bytes:
     return channel_pb2.StreamMessage(delete=msg).SerializeToString()
 
 
+def encode_truncate(mark: TruncateMark) -> bytes:
+    msg = channel_pb2.DdlMsg(
+        base=_base(common_pb2.TruncateCollection, mark.stamp),
+        collection_id=mark.collection_id,
+        vchannel=mark.vchannel,
+    )
+    return channel_pb2.StreamMessage(ddl=msg).SerializeToString()
+
+
 def encode_time_tick(stamp: Stamp) -> bytes:
     msg = channel_pb2.TimeTickMsg(base=_base(common_pb2.TimeTick, stamp))
     return channel_pb2.StreamMessage(time_tick=msg).SerializeToString()
@@ -126,6 +145,8 @@ def decode(payload: bytes) -> ChannelMessage | None:
         )
     if kind == "time_tick":
         return TimeTick(_stamp(msg.time_tick.base))
+    if kind == "ddl" and msg.ddl.base.msg_type == common_pb2.TruncateCollection:
+        return TruncateMark(_stamp(msg.ddl.base), msg.ddl.collection_id, msg.ddl.vchannel)
     return None
 
 

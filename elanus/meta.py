@@ -13,10 +13,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from elanus.schema import CollectionSchema
+from elanus.schema import CollectionSchema, FieldSchema
 
 DEFAULT_PARTITION = "_default"
 DEFAULT_DB = "default"
+
+
+def partition_key_partition_name(index: int) -> str:
+    """Milvus's name of a partition-key collection's partition ``index``: ``_default_{index}``.
+
+    The number is also its place in the hash's order (the hash of a key modulo the
+    number of partitions picks the index)."""
+    return f"{DEFAULT_PARTITION}_{index}"
 
 
 class ConsistencyLevel(enum.IntEnum):
@@ -68,6 +76,8 @@ class CollectionInfo:
     # Milvus's UpdateTimestamp: when the collection last changed after its creation
     # (AddCollectionField; Milvus's AlterCollection sets it too); 0: never changed.
     updated_ts: int = 0
+    # The latest TruncateCollection: rows inserted before it are gone (elanus/deletes.py).
+    truncated_ts: int = 0
 
     @property
     def name(self) -> str:
@@ -85,6 +95,18 @@ class CollectionInfo:
                 return p
         return None
 
+    @property
+    def partition_key(self) -> FieldSchema | None:
+        """The partition-key field, if the schema has one."""
+        for f in self.schema.fields:
+            if f.is_partition_key:
+                return f
+        return None
+
+    def key_partitions(self) -> tuple[PartitionInfo, ...]:
+        """A partition-key collection's partitions in hash order (by their index)."""
+        return tuple(sorted(self.partitions, key=lambda p: int(p.name.rsplit("_", 1)[-1])))
+
     def pchannel_of(self, vchannel: str) -> str:
         return self.pchannels[self.vchannels.index(vchannel)]
 
@@ -101,6 +123,7 @@ class CollectionInfo:
             "partitions": [dataclasses.asdict(p) for p in self.partitions],
             "properties": dict(self.properties),
             "updated_ts": self.updated_ts,
+            "truncated_ts": self.truncated_ts,
         }
 
     @classmethod
@@ -117,6 +140,7 @@ class CollectionInfo:
             partitions=tuple(PartitionInfo(**p) for p in data["partitions"]),
             properties=dict(data.get("properties", {})),
             updated_ts=data.get("updated_ts", 0),
+            truncated_ts=data.get("truncated_ts", 0),
         )
 
 

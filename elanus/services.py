@@ -135,9 +135,22 @@ class CoordinatorForProxy(Protocol):
         shards_num: int,
         consistency_level: ConsistencyLevel,
         properties: dict[str, str],
-    ) -> CollectionInfo: ...
+        num_partitions: int = 0,
+    ) -> CollectionInfo:
+        """``num_partitions`` > 0 (a partition-key collection): that many partitions
+        ``_default_0`` ... instead of ``_default``."""
 
     def drop_collection(self, db_name: str, name: str) -> None: ...
+
+    def rename_collection(
+        self, db_name: str, old_name: str, new_db_name: str, new_name: str
+    ) -> None:
+        """Rename a collection (into ``new_db_name`` if it differs); its id, data, indexes,
+        load state and aliases stay."""
+
+    def truncate_collection(self, collection_id: int, truncate_ts: int) -> None:
+        """Record that rows inserted before ``truncate_ts`` are gone (TruncateCollection);
+        the proxy then sends the marks on the channels at that timestamp."""
 
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0

@@ -34,6 +34,7 @@ from elanus.requests import (
 )
 from elanus.schema import FieldSchema
 from elanus.services import CoordinatorForProxy, QueryNodeClient
+from proxy import partition_key
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,22 @@ class Reader:
                 raise errors.PartitionNotLoaded(f"partition={name}")
             ids.append(partition.partition_id)
         return tuple(ids)
+
+    def partitions_to_read(
+        self,
+        info: CollectionInfo,
+        names: Sequence[str],
+        filter_text: str,
+        template_values: Mapping[str, Any],
+    ) -> tuple[int, ...]:
+        """The loaded partitions a read names, narrowed by its filter on a partition key
+        (see :mod:`proxy.partition_key`); naming partitions there is refused."""
+        partition_key.refuse_manual_partitions(info, names)
+        ids = self.loaded_partitions(info, names)
+        if info.partition_key is None or not filter_text.strip():
+            return ids
+        parsed = self._filters.parse(filter_text, info.schema, dict(template_values))
+        return partition_key.pruned_partitions(info, ids, parsed)
 
     def read_timestamps(self, info: CollectionInfo, consistency: Consistency) -> ReadTimestamps:
         """When to read: the caller answers the MVCC timestamp as the session_ts."""

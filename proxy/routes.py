@@ -83,6 +83,18 @@ ROUTES: tuple[Route, ...] = (
     Route("CreateCollection", collections.create_collection, None, on_global("CreateCollection")),
     Route("DropCollection", collections.drop_collection, None, on_global("DropCollection")),
     Route(
+        "TruncateCollection",
+        collections.truncate_collection,
+        pb.TruncateCollectionResponse,
+        on_global("DropCollection"),
+    ),
+    Route(
+        "RenameCollection",
+        collections.rename_collection,
+        None,
+        on_global("RenameCollection"),
+    ),
+    Route(
         "HasCollection",
         collections.has_collection,
         pb.BoolResponse,

@@ -66,6 +66,31 @@ def shard_of(pks: pa.Array, shards: int) -> np.ndarray:
     return np.array([zlib.crc32(k.encode()) % shards for k in pks.to_pylist()], dtype=np.int64)
 
 
+# Where inserted rows go: one partition id for all, or one per row.
+Placement = int | np.ndarray
+
+
+def _split(
+    info: CollectionInfo, partitions: Placement, rows: pa.Table
+) -> list[tuple[int, int, pa.Table]]:
+    """The rows by (shard, partition): the shard by primary key, the partition as placed."""
+    pk_name = info.schema.primary_field.name
+    shards = shard_of(rows.column(pk_name).combine_chunks(), info.shards_num)
+    per_row = (
+        np.full(rows.num_rows, partitions, dtype=np.int64)
+        if isinstance(partitions, int)
+        else np.asarray(partitions, dtype=np.int64)
+    )
+    parts = []
+    for shard in range(info.shards_num):
+        in_shard = shards == shard
+        for partition_id in np.unique(per_row[in_shard]).tolist():
+            part = rows.filter(pa.array(in_shard & (per_row == partition_id)))
+            if part.num_rows:
+                parts.append((shard, int(partition_id), part))
+    return parts
+
+
 class DmlWriter:
     def __init__(
         self,
@@ -120,15 +145,14 @@ class DmlWriter:
         if self._reporter.is_alive():
             self._reporter.join(STOP_WAIT_S)
 
-    def insert(self, info: CollectionInfo, partition_id: int, rows: pa.Table) -> WriteOutcome:
-        pk_name = info.schema.primary_field.name
-        shards = shard_of(rows.column(pk_name).combine_chunks(), info.shards_num)
-        parts = [(i, rows.filter(pa.array(shards == i))) for i in range(info.shards_num)]
-        parts = [(i, part) for i, part in parts if part.num_rows]
+    def insert(self, info: CollectionInfo, partitions: Placement, rows: pa.Table) -> WriteOutcome:
+        """Insert the rows into one partition, or each into its own (``partitions`` an
+        array of partition ids, one per row: a partition key's choice)."""
+        parts = _split(info, partitions, rows)
 
         def build(ts: int) -> list[tuple[str, bytes]]:
             payloads = []
-            for shard, part in parts:
+            for shard, partition_id, part in parts:
                 vchannel = info.vchannels[shard]
                 segment_id = self._coordinator.assign_segment(
                     info.collection_id, partition_id, vchannel, part.num_rows
@@ -139,7 +163,7 @@ class DmlWriter:
                 payloads.append((info.pchannels[shard], dml.encode_insert(batch)))
             return payloads
 
-        return self._publish({info.pchannels[i] for i, _ in parts}, build)
+        return self._publish({info.pchannels[i] for i, _, _ in parts}, build)
 
     def delete(self, info: CollectionInfo, partition_id: int, pks: pa.Array) -> WriteOutcome:
         """Delete these keys (in one partition, or all when ``partition_id`` is 0)."""
@@ -150,16 +174,16 @@ class DmlWriter:
         timestamp: the rows an expression matched, partition by partition."""
         return self._write_deletes(info, scopes, None)
 
-    def upsert(self, info: CollectionInfo, partition_id: int, rows: pa.Table) -> WriteOutcome:
+    def upsert(self, info: CollectionInfo, partitions: Placement, rows: pa.Table) -> WriteOutcome:
         """Delete the rows' keys everywhere and insert the rows, under one timestamp."""
         pks = rows.column(info.schema.primary_field.name).combine_chunks()
-        return self._write_deletes(info, {ALL_PARTITIONS: pks}, (partition_id, rows))
+        return self._write_deletes(info, {ALL_PARTITIONS: pks}, (partitions, rows))
 
     def _write_deletes(
         self,
         info: CollectionInfo,
         scopes: Mapping[int, pa.Array],
-        upsert: tuple[int, pa.Table] | None,
+        upsert: tuple[Placement, pa.Table] | None,
     ) -> WriteOutcome:
         shards_of = {scope: shard_of(pks, info.shards_num) for scope, pks in scopes.items()}
 
@@ -178,12 +202,7 @@ class DmlWriter:
                         )
                         payloads.append((info.pchannels[shard], dml.encode_delete(deletes)))
             if upsert is not None:
-                target_partition, rows = upsert
-                shards = shards_of[ALL_PARTITIONS]
-                for shard in range(info.shards_num):
-                    part = rows.filter(pa.array(shards == shard))
-                    if not part.num_rows:
-                        continue
+                for shard, target_partition, part in _split(info, *upsert):
                     vchannel = info.vchannels[shard]
                     segment_id = self._coordinator.assign_segment(
                         info.collection_id, target_partition, vchannel, part.num_rows
@@ -203,6 +222,26 @@ class DmlWriter:
             info.pchannels[i] for shards in shards_of.values() for i in np.unique(shards).tolist()
         }
         return self._publish(touched, build)
+
+    def truncate(self, info: CollectionInfo, record: Callable[[int], None]) -> WriteOutcome:
+        """Truncate the collection at a timestamp drawn like a write's: ``record(ts)``
+        (the coordinator's record of it) runs first, then every virtual channel gets
+        its mark, in order with the writes around it. A read at or after ``ts`` sees
+        none of the rows inserted before."""
+
+        def build(ts: int) -> list[tuple[str, bytes]]:
+            record(ts)
+            return [
+                (
+                    pchannel,
+                    dml.encode_truncate(
+                        dml.TruncateMark(self._stamp(ts), info.collection_id, vchannel)
+                    ),
+                )
+                for vchannel, pchannel in zip(info.vchannels, info.pchannels, strict=True)
+            ]
+
+        return self._publish(set(info.pchannels), build)
 
     def tick(self, pchannels: Iterable[str], at_least: int = 0) -> None:
         """Have the coordinator tick these channels now, up to ``at_least`` if it can.

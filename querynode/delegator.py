@@ -71,6 +71,9 @@ class ShardDelegator:
         self._growing: dict[int, Segment] = {}
         self._flushed_ids: set[int] = set()
         self._recent_deletes = RecentDeletes()
+        # The latest truncate of the collection: every segment, present or to come,
+        # hides its rows from before it (elanus/deletes.py: truncated_at).
+        self._truncated_ts = snapshot.collection.truncated_ts
         self._indexes = {i.index_id: i for i in snapshot.indexes}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -84,6 +87,7 @@ class ShardDelegator:
         for info in snapshot.segments:
             if info.state is SegmentState.FLUSHED:
                 self._sealed[info.segment_id] = self._load_sealed(info)
+                self._sealed[info.segment_id].apply_truncate(self._truncated_ts)
                 self._flushed_ids.add(info.segment_id)
                 # Rows of segments compacted into this one may still be replayed.
                 self._flushed_ids.update(info.compacted_from)
@@ -192,6 +196,8 @@ class ShardDelegator:
                     )
                     self._growing[msg.segment_id] = growing
                 growing.append(rows, msg.stamp.timestamp)
+                if msg.stamp.timestamp < self._truncated_ts:
+                    growing.apply_truncate(self._truncated_ts)
                 later = self._recent_deletes.after(msg.stamp.timestamp)
                 if later is not None:
                     growing.apply_deletes(later)
@@ -201,6 +207,21 @@ class ShardDelegator:
                 self._recent_deletes.add(records)
                 for seg in (*self._sealed.values(), *self._growing.values()):
                     seg.apply_deletes(records)
+        elif (
+            isinstance(msg, dml.TruncateMark)
+            and msg.vchannel == self.vchannel
+            and msg.collection_id == self.collection.collection_id
+        ):
+            # Applied even if late: the coordinator recorded it before it was sent,
+            # so a reload would apply it anyway.
+            with self._lock:
+                self._truncated_ts = max(self._truncated_ts, msg.stamp.timestamp)
+                for seg in (*self._sealed.values(), *self._growing.values()):
+                    seg.apply_truncate(self._truncated_ts)
+            log.info(
+                "shard truncated",
+                extra={"vchannel": self.vchannel, "truncate_ts": msg.stamp.timestamp},
+            )
 
     # --- handoff and indexes
 
@@ -231,6 +252,7 @@ class ShardDelegator:
                 remembered = self._recent_deletes.all()
                 if remembered is not None:
                     sealed.apply_deletes(remembered)
+            sealed.apply_truncate(self._truncated_ts)
             self._sealed[info.segment_id] = sealed
             self._flushed_ids.add(info.segment_id)
 
@@ -254,6 +276,7 @@ class ShardDelegator:
             remembered = self._recent_deletes.all()
             if remembered is not None:
                 merged.apply_deletes(remembered)
+            merged.apply_truncate(self._truncated_ts)
             self._sealed[info.segment_id] = merged
             self._flushed_ids.add(info.segment_id)
             self._flushed_ids.update(info.compacted_from)

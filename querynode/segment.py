@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from elanus import expiry, expr, vectors
 from elanus.columns import TS_COLUMN, conform, fill_missing, vectors_from_column
-from elanus.deletes import ALIVE, Deletes, deleted_at
+from elanus.deletes import ALIVE, Deletes, deleted_at, truncated_at
 from elanus.requests import SearchRequest, SearchResult
 from elanus.schema import CollectionSchema
 from elanus.vectors import VectorIndex
@@ -266,6 +266,22 @@ class Segment:
         self._deleted_at = updated
         self._has_deletes = True
         self._view = None  # the filter cache stays valid: the rows did not change
+        return int(earlier.sum())
+
+    def apply_truncate(self, truncate_ts: int) -> int:
+        """Mark the rows a truncate at ``truncate_ts`` hides (elanus/deletes.py decides
+        which); returns how many got an earlier mark. The caller holds the lock."""
+        if self.num_rows == 0 or truncate_ts == 0:
+            return 0
+        marks = truncated_at(self.row_ts, truncate_ts)
+        earlier = marks < self.deleted_at
+        if not earlier.any():
+            return 0
+        updated = self._deleted_at.copy()  # copy on write: views taken before keep theirs
+        updated.values[earlier] = marks[earlier]
+        self._deleted_at = updated
+        self._has_deletes = True
+        self._view = None
         return int(earlier.sum())
 
     def deletes_held(self) -> Deletes:

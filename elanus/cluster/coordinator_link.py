@@ -14,7 +14,8 @@ transport is sent again only when that cannot apply it twice:
   lost range is only a gap; time-tick reports, which stay true; node reports
   keyed by id or monotonic; loads, releases, index drops, database drops and
   alias creates and drops, idempotent in Milvus too);
-- any other call (CreateCollection, DropCollection, CreateDatabase, the alters,
+- any other call (CreateCollection, DropCollection, RenameCollection,
+  TruncateCollection, CreateDatabase, the alters,
   partitions, CreateIndex, ManualCompaction) is sent again only if gRPC could
   not connect at all, so the request never left; otherwise its
   ServiceUnavailable reaches the client, which knows whether to retry.

@@ -127,6 +127,7 @@ class CoordinatorGrpcClient(_RoleClient):
         shards_num: int,
         consistency_level: ConsistencyLevel,
         properties: dict[str, str],
+        num_partitions: int = 0,
     ) -> CollectionInfo:
         request = pb.CreateCollectionRequest(
             db_name=db_name,
@@ -134,12 +135,25 @@ class CoordinatorGrpcClient(_RoleClient):
             shards_num=shards_num,
             consistency_level=int(consistency_level),
             properties=properties,
+            num_partitions=num_partitions,
         )
         response = self._call("CreateCollection", request)
         return codec.collection_from_json(response.collection_json)
 
     def drop_collection(self, db_name: str, name: str) -> None:
         self._call("DropCollection", pb.DropCollectionRequest(db_name=db_name, name=name))
+
+    def truncate_collection(self, collection_id: int, truncate_ts: int) -> None:
+        request = pb.TruncateCollectionRequest(collection_id=collection_id, truncate_ts=truncate_ts)
+        self._call("TruncateCollection", request)
+
+    def rename_collection(
+        self, db_name: str, old_name: str, new_db_name: str, new_name: str
+    ) -> None:
+        request = pb.RenameCollectionRequest(
+            db_name=db_name, old_name=old_name, new_db_name=new_db_name, new_name=new_name
+        )
+        self._call("RenameCollection", request)
 
     def describe_collection(
         self, db_name: str, name: str = "", collection_id: int = 0

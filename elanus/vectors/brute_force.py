@@ -47,6 +47,8 @@ def brute_force_search(
         stop = min(nq, start + block)
         scores = pairwise_distances(prepared_rows, queries[start:stop], metric, prepared=True)
         block_d, block_i = select_topk(scores, k, metric)
+        if metric == L2:
+            block_d, block_i = _exact_l2(prepared_rows, queries[start:stop], block_i)
         width = block_d.shape[1]
         distances[start:stop, :width] = block_d
         offsets[start:stop, :width] = candidates[block_i]
@@ -94,6 +96,23 @@ def select_topk(scores: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np
     order = np.argsort(part_keys, axis=1, kind="stable")
     ids = np.take_along_axis(part, order, axis=1)
     return np.take_along_axis(scores, ids, axis=1).astype(np.float32), ids
+
+
+def _exact_l2(
+    rows: np.ndarray, queries: np.ndarray, chosen: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recompute the chosen candidates' squared L2 from differences and re-sort them.
+
+    The matrix-product expansion ||q||^2 + ||x||^2 - 2 q.x that picks the candidates
+    loses digits to cancellation (a row identical to its query comes out near 1e-6,
+    not 0); deduplication by a distance threshold needs the exact value, and the
+    differences of only k rows per query are cheap.
+    """
+    q = np.asarray(queries, dtype=np.float32)
+    diff = rows[chosen] - q[:, None, :]
+    exact = np.einsum("qkd,qkd->qk", diff, diff).astype(np.float32)
+    order = np.argsort(exact, axis=1, kind="stable")
+    return np.take_along_axis(exact, order, axis=1), np.take_along_axis(chosen, order, axis=1)
 
 
 def worst_distance(metric: str) -> float:

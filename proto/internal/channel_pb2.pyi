@@ -167,10 +167,13 @@ class DdlMsg(_message.Message):
     PARTITION_ID_FIELD_NUMBER: _builtins.int
     COLLECTION_NAME_FIELD_NUMBER: _builtins.int
     PARTITION_NAME_FIELD_NUMBER: _builtins.int
+    VCHANNEL_FIELD_NUMBER: _builtins.int
     collection_id: _builtins.int
     partition_id: _builtins.int
     collection_name: _builtins.str
     partition_name: _builtins.str
+    vchannel: _builtins.str
+    """The virtual channel it is for (TruncateCollection: one message per channel)."""
     @_builtins.property
     def base(self) -> _common_pb2.MsgBase: ...
     def __init__(
@@ -181,10 +184,11 @@ class DdlMsg(_message.Message):
         partition_id: _builtins.int = ...,
         collection_name: _builtins.str = ...,
         partition_name: _builtins.str = ...,
+        vchannel: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "collection_id", b"collection_id", "collection_name", b"collection_name", "partition_id", b"partition_id", "partition_name", b"partition_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "collection_id", b"collection_id", "collection_name", b"collection_name", "partition_id", b"partition_id", "partition_name", b"partition_name", "vchannel", b"vchannel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

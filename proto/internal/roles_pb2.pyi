@@ -797,11 +797,14 @@ class CreateCollectionRequest(_message.Message):
     SHARDS_NUM_FIELD_NUMBER: _builtins.int
     CONSISTENCY_LEVEL_FIELD_NUMBER: _builtins.int
     PROPERTIES_FIELD_NUMBER: _builtins.int
+    NUM_PARTITIONS_FIELD_NUMBER: _builtins.int
     db_name: _builtins.str
     schema_json: _builtins.bytes
     shards_num: _builtins.int
     consistency_level: _builtins.int
     """elanus.meta.ConsistencyLevel, Milvus's numbers."""
+    num_partitions: _builtins.int
+    """> 0 for a partition-key collection: that many partitions _default_0 ..."""
     @_builtins.property
     def properties(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -812,10 +815,11 @@ class CreateCollectionRequest(_message.Message):
         shards_num: _builtins.int = ...,
         consistency_level: _builtins.int = ...,
         properties: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        num_partitions: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistency_level", b"consistency_level", "db_name", b"db_name", "properties", b"properties", "schema_json", b"schema_json", "shards_num", b"shards_num"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistency_level", b"consistency_level", "db_name", b"db_name", "num_partitions", b"num_partitions", "properties", b"properties", "schema_json", b"schema_json", "shards_num", b"shards_num"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -867,6 +871,58 @@ class DropCollectionRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DropCollectionRequest: _TypeAlias = DropCollectionRequest  # noqa: Y015
+
+@_typing.final
+class RenameCollectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    OLD_NAME_FIELD_NUMBER: _builtins.int
+    NEW_DB_NAME_FIELD_NUMBER: _builtins.int
+    NEW_NAME_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    old_name: _builtins.str
+    new_db_name: _builtins.str
+    """"" keeps the collection in db_name."""
+    new_name: _builtins.str
+    def __init__(
+        self,
+        *,
+        db_name: _builtins.str = ...,
+        old_name: _builtins.str = ...,
+        new_db_name: _builtins.str = ...,
+        new_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["db_name", b"db_name", "new_db_name", b"new_db_name", "new_name", b"new_name", "old_name", b"old_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenameCollectionRequest: _TypeAlias = RenameCollectionRequest  # noqa: Y015
+
+@_typing.final
+class TruncateCollectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_ID_FIELD_NUMBER: _builtins.int
+    TRUNCATE_TS_FIELD_NUMBER: _builtins.int
+    collection_id: _builtins.int
+    truncate_ts: _builtins.int
+    """Rows inserted before it are gone."""
+    def __init__(
+        self,
+        *,
+        collection_id: _builtins.int = ...,
+        truncate_ts: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection_id", b"collection_id", "truncate_ts", b"truncate_ts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TruncateCollectionRequest: _TypeAlias = TruncateCollectionRequest  # noqa: Y015
 
 @_typing.final
 class DescribeCollectionRequest(_message.Message):

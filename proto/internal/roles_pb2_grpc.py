@@ -74,6 +74,16 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.DropCollectionRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
                 _registered_method=True)
+        self.RenameCollection = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/RenameCollection',
+                request_serializer=proto_dot_internal_dot_roles__pb2.RenameCollectionRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
+        self.TruncateCollection = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/TruncateCollection',
+                request_serializer=proto_dot_internal_dot_roles__pb2.TruncateCollectionRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
         self.DescribeCollection = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/DescribeCollection',
                 request_serializer=proto_dot_internal_dot_roles__pb2.DescribeCollectionRequest.SerializeToString,
@@ -319,6 +329,18 @@ class CoordinatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DropCollection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenameCollection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TruncateCollection(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -602,6 +624,16 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
             'DropCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.DropCollection,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.DropCollectionRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'RenameCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameCollection,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.RenameCollectionRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'TruncateCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.TruncateCollection,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.TruncateCollectionRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
             ),
             'DescribeCollection': grpc.unary_unary_rpc_method_handler(
@@ -1015,6 +1047,60 @@ class CoordinatorService:
             target,
             '/elanus.internal.CoordinatorService/DropCollection',
             proto_dot_internal_dot_roles__pb2.DropCollectionRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/RenameCollection',
+            proto_dot_internal_dot_roles__pb2.RenameCollectionRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TruncateCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/TruncateCollection',
+            proto_dot_internal_dot_roles__pb2.TruncateCollectionRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.Ack.FromString,
             options,
             channel_credentials,

@@ -59,6 +59,8 @@ class CoordinatorServiceStub:
     RequestTick: _grpc.UnaryUnaryMultiCallable[_roles_pb2.RequestTickRequest, _roles_pb2.Ack]
     CreateCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreateCollectionRequest, _roles_pb2.CollectionResponse]
     DropCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DropCollectionRequest, _roles_pb2.Ack]
+    RenameCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.RenameCollectionRequest, _roles_pb2.Ack]
+    TruncateCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.TruncateCollectionRequest, _roles_pb2.Ack]
     DescribeCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DescribeCollectionRequest, _roles_pb2.CollectionResponse]
     AddCollectionField: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AddCollectionFieldRequest, _roles_pb2.CollectionResponse]
     AlterCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AlterCollectionRequest, _roles_pb2.CollectionResponse]
@@ -115,6 +117,8 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     RequestTick: _aio.UnaryUnaryMultiCallable[_roles_pb2.RequestTickRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     CreateCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreateCollectionRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     DropCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.DropCollectionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    RenameCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.RenameCollectionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    TruncateCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.TruncateCollectionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     DescribeCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.DescribeCollectionRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     AddCollectionField: _aio.UnaryUnaryMultiCallable[_roles_pb2.AddCollectionFieldRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     AlterCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.AlterCollectionRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
@@ -214,6 +218,20 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
     def DropCollection(
         self,
         request: _roles_pb2.DropCollectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def RenameCollection(
+        self,
+        request: _roles_pb2.RenameCollectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def TruncateCollection(
+        self,
+        request: _roles_pb2.TruncateCollectionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
 

@@ -968,6 +968,54 @@ class RenameCollectionRequest(_message.Message):
 Global___RenameCollectionRequest: _TypeAlias = RenameCollectionRequest  # noqa: Y015
 
 @_typing.final
+class TruncateCollectionRequest(_message.Message):
+    """Removes every row; the schema, indexes, properties, aliases and load state stay."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_NAME_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    collection_name: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        db_name: _builtins.str = ...,
+        collection_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "collection_name", b"collection_name", "db_name", b"db_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TruncateCollectionRequest: _TypeAlias = TruncateCollectionRequest  # noqa: Y015
+
+@_typing.final
+class TruncateCollectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TruncateCollectionResponse: _TypeAlias = TruncateCollectionResponse  # noqa: Y015
+
+@_typing.final
 class CreatePartitionRequest(_message.Message):
     """---- Partitions ------------------------------------------------------------"""
 

@@ -135,6 +135,11 @@ class MilvusServiceStub:
                 request_serializer=proto_dot_public_dot_milvus__pb2.AddCollectionFieldRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
                 _registered_method=True)
+        self.TruncateCollection = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/TruncateCollection',
+                request_serializer=proto_dot_public_dot_milvus__pb2.TruncateCollectionRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_milvus__pb2.TruncateCollectionResponse.FromString,
+                _registered_method=True)
         self.CreatePartition = channel.unary_unary(
                 '/milvus.proto.milvus.MilvusService/CreatePartition',
                 request_serializer=proto_dot_public_dot_milvus__pb2.CreatePartitionRequest.SerializeToString,
@@ -438,6 +443,12 @@ class MilvusServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddCollectionField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TruncateCollection(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -768,6 +779,11 @@ def add_MilvusServiceServicer_to_server(servicer, server):
                     servicer.AddCollectionField,
                     request_deserializer=proto_dot_public_dot_milvus__pb2.AddCollectionFieldRequest.FromString,
                     response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'TruncateCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.TruncateCollection,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.TruncateCollectionRequest.FromString,
+                    response_serializer=proto_dot_public_dot_milvus__pb2.TruncateCollectionResponse.SerializeToString,
             ),
             'CreatePartition': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePartition,
@@ -1490,6 +1506,33 @@ class MilvusService:
             '/milvus.proto.milvus.MilvusService/AddCollectionField',
             proto_dot_public_dot_milvus__pb2.AddCollectionFieldRequest.SerializeToString,
             proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TruncateCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/TruncateCollection',
+            proto_dot_public_dot_milvus__pb2.TruncateCollectionRequest.SerializeToString,
+            proto_dot_public_dot_milvus__pb2.TruncateCollectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

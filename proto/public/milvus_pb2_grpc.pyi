@@ -60,6 +60,7 @@ class MilvusServiceStub:
     AlterCollectionField: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AlterCollectionFieldRequest, _common_pb2.Status]
     RenameCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.RenameCollectionRequest, _common_pb2.Status]
     AddCollectionField: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AddCollectionFieldRequest, _common_pb2.Status]
+    TruncateCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.TruncateCollectionRequest, _milvus_pb2.TruncateCollectionResponse]
     CreatePartition: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreatePartitionRequest, _common_pb2.Status]
     """Partitions"""
     DropPartition: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DropPartitionRequest, _common_pb2.Status]
@@ -130,6 +131,7 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     AlterCollectionField: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AlterCollectionFieldRequest, _common_pb2.Status]  # type: ignore[assignment]
     RenameCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.RenameCollectionRequest, _common_pb2.Status]  # type: ignore[assignment]
     AddCollectionField: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AddCollectionFieldRequest, _common_pb2.Status]  # type: ignore[assignment]
+    TruncateCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.TruncateCollectionRequest, _milvus_pb2.TruncateCollectionResponse]  # type: ignore[assignment]
     CreatePartition: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreatePartitionRequest, _common_pb2.Status]  # type: ignore[assignment]
     """Partitions"""
     DropPartition: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DropPartitionRequest, _common_pb2.Status]  # type: ignore[assignment]
@@ -317,6 +319,13 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _milvus_pb2.AddCollectionFieldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def TruncateCollection(
+        self,
+        request: _milvus_pb2.TruncateCollectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_milvus_pb2.TruncateCollectionResponse, _abc.Awaitable[_milvus_pb2.TruncateCollectionResponse]]: ...
 
     @_abc_1.abstractmethod
     def CreatePartition(

@@ -7,7 +7,7 @@ from typing import Any
 from elanus import errors, timestamps
 from elanus.meta import CollectionInfo, ConsistencyLevel
 from proto.public import common_pb2, milvus_pb2, schema_pb2
-from proxy import convert
+from proxy import convert, partition_key
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
 
@@ -26,12 +26,15 @@ def create_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
         )
     schema = convert.validate_new_schema(convert.schema_from_proto(pb))
     properties = convert.kv_pairs_to_dict(request.properties)
+    num_partitions = partition_key.partitions_to_create(schema, request.num_partitions)
+    partition_key.check_isolation_property(properties)
     ctx.coordinator.create_collection(
         call.db_name,
         schema,
         request.shards_num,
         ConsistencyLevel(request.consistency_level),
         properties,
+        num_partitions,
     )
 
 
@@ -51,6 +54,31 @@ def alter_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     ctx.coordinator.alter_collection(
         info.db_name, info.name, properties, tuple(request.delete_keys)
     )
+
+
+def rename_collection(
+    ctx: ProxyContext, request: milvus_pb2.RenameCollectionRequest, call: Call
+) -> Any:
+    """A new name (in ``newDBName`` if given); the collection keeps its id, so its rows,
+    indexes, load state and aliases stay with it. The coordinator applies Milvus's rules."""
+    convert.validate_collection_name(request.oldName)
+    convert.validate_collection_name(request.newName)
+    new_db_name = request.newDBName or call.db_name
+    if request.newDBName:
+        ctx.require_database(request.newDBName)
+    ctx.coordinator.rename_collection(call.db_name, request.oldName, new_db_name, request.newName)
+
+
+def truncate_collection(
+    ctx: ProxyContext, request: milvus_pb2.TruncateCollectionRequest, call: Call
+) -> milvus_pb2.TruncateCollectionResponse:
+    """Every row goes; the schema, indexes, properties, aliases and load state stay.
+    The timestamp is drawn as a write's, so reads after it see no older row."""
+    info = ctx.collection(call.db_name, request.collection_name)
+    ctx.writer.truncate(
+        info, lambda ts: ctx.coordinator.truncate_collection(info.collection_id, ts)
+    )
+    return milvus_pb2.TruncateCollectionResponse(status=convert.status())
 
 
 def has_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:

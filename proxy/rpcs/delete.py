@@ -11,7 +11,7 @@ from elanus import errors, expr
 from elanus.meta import CollectionInfo, ConsistencyLevel
 from elanus.schema import DataType
 from proto.public import milvus_pb2
-from proxy import convert
+from proxy import convert, partition_key
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
 from proxy.reads import Consistency
@@ -36,6 +36,7 @@ class Delete:
 
     def plan(self, ctx: ProxyContext, request: Any, call: Call) -> DeletePlan:
         info = ctx.collection(call.db_name, request.collection_name)
+        partition_key.refuse_manual_partitions(info, [request.partition_name])
         partition_id = (
             ctx.partition_id(info, request.partition_name) if request.partition_name else 0
         )
@@ -57,7 +58,7 @@ class Delete:
             partitions = (
                 (plan.partition_id,)
                 if plan.partition_id
-                else ctx.reader.loaded_partitions(plan.info, [])
+                else ctx.reader.partitions_to_read(plan.info, [], plan.filter, plan.templates)
             )
             scopes = {}
             for partition in partitions:

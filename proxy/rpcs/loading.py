@@ -6,7 +6,7 @@ from typing import Any
 
 from elanus import errors
 from proto.public import common_pb2, milvus_pb2
-from proxy import convert
+from proxy import convert, partition_key
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
 
@@ -30,6 +30,7 @@ def release_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def load_partitions(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    partition_key.refuse_in_key_mode(info, "load partitions")
     if not request.partition_names:
         raise errors.ParameterInvalid("no partition is given to load")
     ids = [ctx.partition_id(info, name) for name in request.partition_names]
@@ -38,6 +39,7 @@ def load_partitions(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def release_partitions(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    partition_key.refuse_in_key_mode(info, "release partitions")
     ids = [ctx.partition_id(info, name) for name in request.partition_names]
     ctx.coordinator.release_partitions(info.collection_id, ids)
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from elanus import errors, timestamps
 from proto.public import common_pb2, milvus_pb2
-from proxy import convert
+from proxy import convert, partition_key
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
 
 
 def create_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    partition_key.refuse_in_key_mode(info, "create partition")
     convert.validate_partition_name(request.partition_name)
     if info.partition(request.partition_name) is not None:
         raise errors.ParameterInvalid(
@@ -23,6 +24,7 @@ def create_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def drop_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    partition_key.refuse_in_key_mode(info, "drop partition")
     if request.partition_name == "_default":
         raise errors.ParameterInvalid("default partition cannot be deleted")
     ctx.coordinator.drop_partition(info.db_name, info.name, request.partition_name)

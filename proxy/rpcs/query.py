@@ -50,7 +50,10 @@ class Query:
             )
         if not request.expr.strip() and limit is None and not count_only:
             raise errors.ParameterInvalid("empty expression should be used with limit")
-        partitions = ctx.reader.loaded_partitions(info, list(request.partition_names))
+        templates = template_values(request.expr_template_values)
+        partitions = ctx.reader.partitions_to_read(
+            info, list(request.partition_names), request.expr, templates
+        )
         primary = info.schema.primary_field
         output_fields = [] if count_only else convert.resolve_output_fields(info.schema, requested)
         if not count_only and primary.name not in output_fields:
@@ -62,7 +65,7 @@ class Query:
             info=info,
             partitions=partitions,
             filter=request.expr,
-            templates=template_values(request.expr_template_values),
+            templates=templates,
             output_fields=output_fields,
             columns=columns,
             limit=limit,

@@ -53,7 +53,10 @@ class Search:
             columns.append(grouping.field)
         level = consistency(request, params)
         read_ts = ctx.reader.read_timestamps(info, level)
-        partition_ids = ctx.reader.loaded_partitions(info, list(request.partition_names))
+        templates = template_values(request.expr_template_values)
+        partition_ids = ctx.reader.partitions_to_read(
+            info, list(request.partition_names), request.dsl, templates
+        )
         queries = _query_vectors(ctx, request, info, field, partition_ids, read_ts)
         if page is not None and len(queries) != 1:
             raise errors.ParameterInvalid("a search iterator takes exactly one query vector")
@@ -68,7 +71,7 @@ class Search:
             round_decimal=int_param(params, "round_decimal", -1, -1, 6),
             search_params=search_params,
             filter=request.dsl,
-            template_values=template_values(request.expr_template_values),
+            template_values=templates,
             output_columns=tuple(columns),
             ignore_growing=convert.flag(params, "ignore_growing"),
             window=convert.window_from_params(metric, search_params, page),

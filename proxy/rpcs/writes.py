@@ -5,19 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from elanus import errors
 from elanus.meta import CollectionInfo
 from proto.public import milvus_pb2
-from proxy import convert
+from proxy import convert, partition_key
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
+from proxy.writer import Placement
+
+
+def _placement(
+    ctx: ProxyContext, info: CollectionInfo, partition_name: str, rows: pa.Table
+) -> Placement:
+    """The named partition (``_default`` if none), or per row its partition key's."""
+    if info.partition_key is not None:
+        return partition_key.row_partitions(info, rows)
+    return ctx.partition_id(info, partition_name)
 
 
 def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
     _check_schema_timestamp(info, request.schema_timestamp)
-    partition_id = ctx.partition_id(info, request.partition_name)
+    partition_key.refuse_manual_partition_write(info, request.partition_name)
     schema = info.schema
     rows = convert.table_from_field_data(request.fields_data, request.num_rows, schema)
     primary = schema.primary_field
@@ -25,7 +36,7 @@ def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
         first = ctx.coordinator.alloc_ids(rows.num_rows)
         pks = np.arange(first, first + rows.num_rows, dtype=np.int64)
         rows = convert.with_primary_keys(rows, schema, pks)
-    outcome = ctx.writer.insert(info, partition_id, rows)
+    outcome = ctx.writer.insert(info, _placement(ctx, info, request.partition_name, rows), rows)
     return milvus_pb2.MutationResult(
         status=convert.status(),
         IDs=convert.ids_to_proto(rows.column(primary.name).combine_chunks(), primary.data_type),
@@ -38,13 +49,13 @@ def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
 def upsert(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
     _check_schema_timestamp(info, request.schema_timestamp)
-    partition_id = ctx.partition_id(info, request.partition_name)
+    partition_key.refuse_manual_partition_write(info, request.partition_name)
     schema = info.schema
     rows = convert.table_from_field_data(
         request.fields_data, request.num_rows, schema, for_upsert=True
     )
     primary = schema.primary_field
-    outcome = ctx.writer.upsert(info, partition_id, rows)
+    outcome = ctx.writer.upsert(info, _placement(ctx, info, request.partition_name, rows), rows)
     return milvus_pb2.MutationResult(
         status=convert.status(),
         IDs=convert.ids_to_proto(rows.column(primary.name).combine_chunks(), primary.data_type),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elanus.deletes import ALIVE, ALL_PARTITIONS, Deletes, deleted_at
+from elanus.deletes import ALIVE, ALL_PARTITIONS, Deletes, deleted_at, truncated_at
 from querynode.recent_deletes import RecentDeletes
 
 PARTITIONS = (11, 12)
@@ -104,3 +104,13 @@ def test_recent_deletes_are_forgotten_once_nothing_can_need_them() -> None:
     assert len(memory) == 1
     memory.forget(served_ts=20, oldest_growing_ts=None)
     assert len(memory) == 0 and memory.all() is None
+
+
+def test_a_truncate_hides_exactly_the_rows_inserted_strictly_before_it() -> None:
+    row_ts = np.array([5, 9, 10, 11, 30], dtype=np.uint64)
+    marks = truncated_at(row_ts, 10)
+    assert marks.tolist() == [10, 10, int(ALIVE), int(ALIVE), int(ALIVE)]
+    # A row is visible at T when row_ts <= T < mark: before the truncate all were.
+    visible_at_9 = (row_ts <= 9) & (marks > 9)
+    assert visible_at_9.tolist() == [True, True, False, False, False]
+    assert truncated_at(row_ts, 0).tolist() == [int(ALIVE)] * 5
