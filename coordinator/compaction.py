@@ -120,9 +120,7 @@ class CompactionManager:
             for (_, vchannel), members in sorted(groups.items()):
                 deltas = self._segments.deltas_of_channel(vchannel)
                 expiring = {
-                    s.segment_id
-                    for s in members
-                    if ttl_s and expiry.any_expired(s.min_row_ts, ttl_s, now_ts)
+                    s.segment_id for s in members if self._expiring(s, ttl_s, now_ts, automatic)
                 }
                 for chosen in self._choose(members, deltas, automatic, expiring):
                     plans.append(self._plan(chosen, deltas, ttl_s))
@@ -177,6 +175,19 @@ class CompactionManager:
             if newer > threshold or s.segment_id in expiring:
                 merges.append([s])
         return merges
+
+    def _expiring(self, segment: SegmentInfo, ttl_s: int, now_ts: int, automatic: bool) -> bool:
+        """Whether the segment is worth compacting alone for the rows its TTL expired: any
+        such row for a manual compaction; for the periodic policy, a share above
+        ``compaction_deleted_ratio`` (rows before ``seal_ts``), so a collection under a
+        steady stream of inserts is not rewritten at every period."""
+        if not ttl_s:
+            return False
+        if not automatic:
+            return expiry.any_expired(segment.min_row_ts, ttl_s, now_ts)
+        newest = max(segment.seal_ts - 1, segment.min_row_ts)
+        share = expiry.expired_share(segment.min_row_ts, newest, ttl_s, now_ts)
+        return share > self._config.compaction_deleted_ratio
 
     def _plan(
         self, chosen: list[SegmentInfo], deltas: list[DeltaLog], ttl_s: int

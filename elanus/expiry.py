@@ -40,3 +40,19 @@ def expired(row_ts: np.ndarray, ttl_s: int, read_ts: int) -> np.ndarray:
 def any_expired(min_row_ts: int, ttl_s: int, read_ts: int) -> bool:
     """Whether a segment whose oldest row has ``min_row_ts`` holds an expired row."""
     return min_row_ts < expiry_cutoff(ttl_s, read_ts)
+
+
+def expired_share(min_row_ts: int, max_row_ts: int, ttl_s: int, read_ts: int) -> float:
+    """An estimate of the share of a segment's rows expired at ``read_ts``: the part of
+    its rows' time span, ``min_row_ts`` to ``max_row_ts``, below the cutoff (rows taken
+    as spread evenly over it). 1.0 when all of them have expired, 0.0 when none."""
+    cutoff = expiry_cutoff(ttl_s, read_ts)
+    if min_row_ts >= cutoff:
+        return 0.0
+    if max_row_ts < cutoff:
+        return 1.0
+    oldest, newest = timestamps.physical_ms(min_row_ts), timestamps.physical_ms(max_row_ts)
+    span = newest - oldest
+    if span <= 0:
+        return 1.0
+    return min((timestamps.physical_ms(cutoff) - oldest) / span, 1.0)

@@ -85,3 +85,24 @@ def test_automatic_compaction_skips_a_collection_that_disables_it(tmp_path: Path
         wait_until(lambda: len(_flushed(roles, kept)) == 1, 30, what="compaction once enabled")
     finally:
         roles.stop()
+
+
+def test_the_periodic_policy_purges_a_segment_whose_rows_expired(tmp_path: Path) -> None:
+    def fast_auto(config: Config) -> None:
+        config.coordinator.compaction_auto = True
+        config.coordinator.compaction_interval_s = 0.2
+
+    roles = RoleSet(tmp_path).start(fast_auto)
+    try:
+        info = roles.create_collection(shards=1)
+        roles.load(info)
+        rows = make_rows(info.schema, range(0, 20))
+        roles.writer.insert(info, info.partitions[0].partition_id, rows)
+        roles.flush_and_wait(info)
+        assert len(_flushed(roles, info)) == 1
+        roles.coordinator.alter_collection(DEFAULT_DB, "docs", {TTL_SECONDS: "1"}, ())
+        wait_until(lambda: _flushed(roles, info) == [], 30, what="expired segment purged")
+        roles.coordinator.alter_collection(DEFAULT_DB, "docs", {}, (TTL_SECONDS,))
+        assert _count(roles, "docs") == 0
+    finally:
+        roles.stop()

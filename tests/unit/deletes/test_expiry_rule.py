@@ -137,3 +137,12 @@ def test_compaction_purges_exactly_the_rows_expired_at_its_timestamp(tmp_path: P
         CompactionPlan(52, 97, "pk", at(60_000), tuple(sources), ()), storage, schema
     )
     assert kept_all.num_rows == 5  # no TTL: nothing expires
+
+
+def test_the_expired_share_of_a_segment_follows_its_time_span() -> None:
+    oldest, newest = at(0), at(10_000)
+    assert expiry.expired_share(oldest, newest, 0, at(60_000)) == 0.0  # no TTL
+    assert expiry.expired_share(oldest, newest, 5, at(4_000)) == 0.0  # cutoff before it
+    assert expiry.expired_share(oldest, newest, 5, at(7_500)) == pytest.approx(0.25)
+    assert expiry.expired_share(oldest, newest, 5, at(15_001)) == 1.0  # all of it
+    assert expiry.expired_share(at(3_000), at(3_000), 1, at(4_500)) == 1.0  # one instant
