@@ -389,6 +389,57 @@ class Catalog:
             )
             return saved
 
+    def alter_properties(
+        self, info: CollectionInfo, properties: dict[str, str], delete_keys: tuple[str, ...]
+    ) -> CollectionInfo:
+        """Set ``properties`` and remove ``delete_keys`` (checked by the caller), in one write."""
+        with self._lock:
+            current = self.get(info.collection_id)
+            merged = {k: v for k, v in current.properties.items() if k not in delete_keys}
+            merged.update(properties)
+            saved = self._save(dataclasses.replace(current, properties=merged))
+            log.info(
+                "collection properties altered",
+                extra={
+                    "collection": current.name,
+                    "id": current.collection_id,
+                    "set": properties,
+                    "deleted": list(delete_keys),
+                },
+            )
+            return saved
+
+    def alter_field(
+        self,
+        info: CollectionInfo,
+        field_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> CollectionInfo:
+        """Set and remove type params of one field (checked by the caller), in one write."""
+        with self._lock:
+            current = self.get(info.collection_id)
+            fields = []
+            for f in current.schema.fields:
+                if f.name == field_name:
+                    params = {k: v for k, v in f.type_params.items() if k not in delete_keys}
+                    params.update(properties)
+                    f = dataclasses.replace(f, type_params=params)
+                fields.append(f)
+            schema = dataclasses.replace(current.schema, fields=tuple(fields))
+            saved = self._save(dataclasses.replace(current, schema=schema))
+            log.info(
+                "collection field altered",
+                extra={
+                    "collection": current.name,
+                    "id": current.collection_id,
+                    "field": field_name,
+                    "set": properties,
+                    "deleted": list(delete_keys),
+                },
+            )
+            return saved
+
     def pending_partition_drops(self) -> list[PartitionDrop]:
         return [from_json(PartitionDrop, i.value) for i in self._kv.get_prefix(DROPPING_PARTITIONS)]
 

@@ -15,11 +15,11 @@ import dataclasses
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from coordinator.segments import SegmentManager
-from elanus import errors
+from elanus import errors, expiry, properties
 from elanus.config import CoordinatorConfig
 from elanus.meta import CompactionPlan, DeltaLog, SegmentInfo, SegmentState
 from elanus.services import CompactionProgress, DataNodeClient
@@ -46,6 +46,8 @@ class CompactionHooks:
     alloc_id: Callable[[], int]
     alloc_ts: Callable[[], int]
     pk_name: Callable[[int], str]
+    # The collection's properties (its TTL, whether automatic compaction may run).
+    properties: Callable[[int], Mapping[str, str]]
     datanode_for: Callable[[str], DataNodeClient]
     committed: Callable[[SegmentInfo, Sequence[SegmentInfo]], None]
 
@@ -83,8 +85,13 @@ class CompactionManager:
         return self._submit(collection_id, automatic=False)
 
     def automatic(self, collection_ids: Sequence[int]) -> int:
-        """The periodic policy: how many plans it started."""
-        return sum(self._plans_started(self._submit(c, automatic=True)) for c in collection_ids)
+        """The periodic policy: how many plans it started. A collection whose
+        ``collection.autocompaction.enabled`` is false is left alone."""
+        return sum(
+            self._plans_started(self._submit(c, automatic=True))
+            for c in collection_ids
+            if properties.autocompaction_enabled(self._hooks.properties(c))
+        )
 
     def state(self, compaction_id: int) -> CompactionProgress:
         with self._lock:
@@ -102,6 +109,8 @@ class CompactionManager:
 
     def _submit(self, collection_id: int, automatic: bool) -> int:
         compaction_id = self._hooks.alloc_id()
+        ttl_s = properties.ttl_seconds(self._hooks.properties(collection_id))
+        now_ts = self._hooks.alloc_ts() if ttl_s else 0
         groups: dict[tuple[int, str], list[SegmentInfo]] = {}
         with self._lock:
             for s in self._segments.of_collection(collection_id, [SegmentState.FLUSHED]):
@@ -110,8 +119,11 @@ class CompactionManager:
             plans = []
             for (_, vchannel), members in sorted(groups.items()):
                 deltas = self._segments.deltas_of_channel(vchannel)
-                for chosen in self._choose(members, deltas, automatic):
-                    plans.append(self._plan(chosen, deltas))
+                expiring = {
+                    s.segment_id for s in members if self._expiring(s, ttl_s, now_ts, automatic)
+                }
+                for chosen in self._choose(members, deltas, automatic, expiring):
+                    plans.append(self._plan(chosen, deltas, ttl_s))
                     self._busy.update(s.segment_id for s in chosen)
             task = _Task(compaction_id, pending=len(plans), plan_ids=[p.plan_id for p in plans])
             self._tasks[compaction_id] = task
@@ -132,7 +144,11 @@ class CompactionManager:
             return len(task.plan_ids) if task else 0
 
     def _choose(
-        self, members: list[SegmentInfo], deltas: list[DeltaLog], automatic: bool
+        self,
+        members: list[SegmentInfo],
+        deltas: list[DeltaLog],
+        automatic: bool,
+        expiring: set[int],
     ) -> list[list[SegmentInfo]]:
         max_rows = self._config.segment_max_rows
         small = [s for s in members if s.num_rows < max_rows * self._config.compaction_small_ratio]
@@ -149,17 +165,33 @@ class CompactionManager:
                 batches.append(batch)
         chosen = {s.segment_id for b in batches for s in b if len(b) > 1}
         merges = [b for b in batches if len(b) > 1]
-        # A segment compacted alone only to purge deletes newer than its last compaction.
+        # A segment compacted alone only to purge deletes newer than its last compaction,
+        # or rows that have expired under the collection's TTL (``expiring``).
         for s in members:
             if s.segment_id in chosen:
                 continue
             newer = sum(d.num_rows for d in deltas if d.log_id > s.purged_log_id)
             threshold = self._config.compaction_deleted_ratio * s.num_rows if automatic else 0
-            if newer > threshold:
+            if newer > threshold or s.segment_id in expiring:
                 merges.append([s])
         return merges
 
-    def _plan(self, chosen: list[SegmentInfo], deltas: list[DeltaLog]) -> CompactionPlan:
+    def _expiring(self, segment: SegmentInfo, ttl_s: int, now_ts: int, automatic: bool) -> bool:
+        """Whether the segment is worth compacting alone for the rows its TTL expired: any
+        such row for a manual compaction; for the periodic policy, a share above
+        ``compaction_deleted_ratio`` (rows before ``seal_ts``), so a collection under a
+        steady stream of inserts is not rewritten at every period."""
+        if not ttl_s:
+            return False
+        if not automatic:
+            return expiry.any_expired(segment.min_row_ts, ttl_s, now_ts)
+        newest = max(segment.seal_ts - 1, segment.min_row_ts)
+        share = expiry.expired_share(segment.min_row_ts, newest, ttl_s, now_ts)
+        return share > self._config.compaction_deleted_ratio
+
+    def _plan(
+        self, chosen: list[SegmentInfo], deltas: list[DeltaLog], ttl_s: int
+    ) -> CompactionPlan:
         # Logs a source was compacted past hold no delete of its rows left to purge;
         # every listed log holds only deletes below compact_ts, allocated after the list.
         oldest_purge = min(s.purged_log_id for s in chosen)
@@ -170,6 +202,7 @@ class CompactionManager:
             compact_ts=self._hooks.alloc_ts(),
             segments=tuple(sorted(chosen, key=lambda s: s.segment_id)),
             delta_logs=tuple(d for d in deltas if d.log_id > oldest_purge),
+            ttl_s=ttl_s,
         )
 
     # --- execution

@@ -298,6 +298,21 @@ class Coordinator:
     def add_collection_field(self, db_name: str, name: str, added: FieldSchema) -> CollectionInfo:
         return self.root.add_collection_field(db_name, name, added)
 
+    def alter_collection(
+        self, db_name: str, name: str, properties: dict[str, str], delete_keys: tuple[str, ...]
+    ) -> CollectionInfo:
+        return self.root.alter_collection(db_name, name, properties, delete_keys)
+
+    def alter_collection_field(
+        self,
+        db_name: str,
+        name: str,
+        field_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> CollectionInfo:
+        return self.root.alter_collection_field(db_name, name, field_name, properties, delete_keys)
+
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
         return self.root.list_collections(db_name)
 
@@ -401,6 +416,15 @@ class Coordinator:
 
     def drop_index(self, collection_id: int, field_name: str, index_name: str) -> None:
         self.index.drop_index(collection_id, field_name, index_name)
+
+    def alter_index(
+        self,
+        collection_id: int,
+        index_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> None:
+        self.index.alter_index(collection_id, index_name, properties, delete_keys)
 
     def index_built(self, task: IndexBuildTask, key: str) -> None:
         self.index.index_built(task, key)

@@ -82,6 +82,7 @@ class DataCoordinator:
                 alloc_id=lambda: self.ids.allocate(),
                 alloc_ts=lambda: self.tso.allocate(),
                 pk_name=lambda c: self.catalog.get(c).schema.primary_field.name,
+                properties=lambda c: self.catalog.get(c).properties,
                 datanode_for=lambda v: self.nodes.datanode_for(v),
                 committed=self._compaction_committed,
             ),

@@ -111,6 +111,31 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         info = self._core.add_collection_field(request.db_name, request.collection, added)
         return pb.CollectionResponse(collection_json=codec.to_json(info))
 
+    @answers(pb.CollectionResponse)
+    def AlterCollection(
+        self, request: pb.AlterCollectionRequest, context: Context
+    ) -> pb.CollectionResponse:
+        info = self._core.alter_collection(
+            request.db_name,
+            request.collection,
+            dict(request.properties),
+            tuple(request.delete_keys),
+        )
+        return pb.CollectionResponse(collection_json=codec.to_json(info))
+
+    @answers(pb.CollectionResponse)
+    def AlterCollectionField(
+        self, request: pb.AlterCollectionFieldRequest, context: Context
+    ) -> pb.CollectionResponse:
+        info = self._core.alter_collection_field(
+            request.db_name,
+            request.collection,
+            request.field_name,
+            dict(request.properties),
+            tuple(request.delete_keys),
+        )
+        return pb.CollectionResponse(collection_json=codec.to_json(info))
+
     @answers(pb.ListCollectionsResponse)
     def ListCollections(
         self, request: pb.ListCollectionsRequest, context: Context
@@ -303,6 +328,16 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     @answers(pb.Ack)
     def DropIndex(self, request: pb.DropIndexRequest, context: Context) -> pb.Ack:
         self._core.drop_index(request.collection_id, request.field_name, request.index_name)
+        return pb.Ack()
+
+    @answers(pb.Ack)
+    def AlterIndex(self, request: pb.AlterIndexRequest, context: Context) -> pb.Ack:
+        self._core.alter_index(
+            request.collection_id,
+            request.index_name,
+            dict(request.properties),
+            tuple(request.delete_keys),
+        )
         return pb.Ack()
 
     @answers(pb.Ack)

@@ -31,6 +31,7 @@ from coordinator.node_calls import NodeCalls
 from coordinator.nodes import NodeRegistry
 from coordinator.segments import SegmentManager
 from elanus import errors
+from elanus import properties as properties_rules
 from elanus.meta import IndexBuildTask, IndexInfo, SegmentInfo, SegmentState
 from elanus.services import IndexNodeClient, IndexProgress
 from elanus.storage import ObjectStore
@@ -124,6 +125,28 @@ class IndexCoordinator:
                 self.indexes.remove(index)
                 keys = self.segments.drop_index_files(collection_id, index.index_id)
                 self._dispatch.submit("gc", functools.partial(self._delete_files, keys))
+
+    def alter_index(
+        self,
+        collection_id: int,
+        index_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> IndexInfo:
+        """Set or remove an index's ``mmap.enabled``; shown by DescribeIndex with its params."""
+        properties_rules.check_index_alter(properties, delete_keys)
+        with self._ddl_lock:
+            info = self.catalog.get(collection_id)
+            if self.loads.get(collection_id) is not None:
+                raise errors.CollectionLoaded(
+                    f"collection={info.name}",
+                    cause="can't alter index on loaded collection, "
+                    "please release the collection first",
+                )
+            found = self.indexes.find(collection_id, index_name=index_name)
+            if not found:
+                raise errors.IndexNotFound(f"index={index_name}")
+            return self.indexes.alter(found[0], properties, delete_keys)
 
     def index_built(self, task: IndexBuildTask, key: str) -> None:
         build = (task.index.index_id, task.segment.segment_id)

@@ -8,6 +8,7 @@ recomputed from the KV after a restart: nothing about tasks needs persisting.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 
@@ -66,6 +67,19 @@ class IndexCatalog:
             self._kv.put(index_key(info.collection_id, info.index_id), to_json(info))
             self._indexes[info.index_id] = info
             return info, True
+
+    def alter(
+        self, info: IndexInfo, properties: dict[str, str], delete_keys: tuple[str, ...]
+    ) -> IndexInfo:
+        """Set and remove properties shown with the user's params (checked by the caller)."""
+        with self._lock:
+            current = self._indexes.get(info.index_id, info)
+            params = {k: v for k, v in current.user_params.items() if k not in delete_keys}
+            params.update(properties)
+            updated = dataclasses.replace(current, user_params=params)
+            self._kv.put(index_key(info.collection_id, info.index_id), to_json(updated))
+            self._indexes[info.index_id] = updated
+            return updated
 
     def remove(self, info: IndexInfo) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ from coordinator.nodes import NodeRegistry
 from coordinator.segments import SegmentManager
 from coordinator.ticks import TickAggregator
 from elanus import errors
+from elanus import properties as properties_rules
 from elanus.config import CoordinatorConfig
 from elanus.meta import (
     DEFAULT_PARTITION,
@@ -117,6 +118,7 @@ class RootCoordinator:
             raise errors.ParameterInvalid(
                 f"shard num ({shards_num}) exceeds max configuration ({MAX_SHARDS})"
             )
+        properties_rules.check_collection_values(properties)
         if num_partitions > MAX_PARTITIONS:
             raise errors.ParameterInvalid(
                 cause=f"partition number ({num_partitions}) exceeds max configuration "
@@ -168,6 +170,51 @@ class RootCoordinator:
             self.catalog.database(db_name)
             info = self.catalog.resolve(db_name, name)
             return self.catalog.add_field(info, added, self.tso.allocate())
+
+    def alter_collection(
+        self, db_name: str, name: str, properties: dict[str, str], delete_keys: tuple[str, ...]
+    ) -> CollectionInfo:
+        """Set or remove collection properties: only keys Elanus honours, values as
+        Milvus validates them (elanus/properties.py); a refusal changes nothing. Readers
+        take the TTL from the collection at each request, so it applies at once."""
+        properties_rules.check_collection_alter(properties, delete_keys)
+        with self._ddl_lock:
+            self.catalog.database(db_name)
+            info = self.catalog.resolve(db_name, name)
+            if properties_rules.MMAP_ENABLED in properties:
+                self._refuse_while_loaded(
+                    info, "can not alter mmap properties if collection loaded"
+                )
+            return self.catalog.alter_properties(info, properties, delete_keys)
+
+    def alter_collection_field(
+        self,
+        db_name: str,
+        name: str,
+        field_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> CollectionInfo:
+        """Set or remove one field's ``max_length`` (a VarChar field) or ``mmap.enabled``."""
+        with self._ddl_lock:
+            self.catalog.database(db_name)
+            info = self.catalog.resolve(db_name, name)
+            target = next((f for f in info.schema.fields if f.name == field_name), None)
+            if target is None or target.is_dynamic:
+                raise errors.FieldNotFound(
+                    f"field={field_name}", cause=f"field {field_name} does not exist in collection"
+                )
+            properties_rules.check_field_alter(target, properties, delete_keys)
+            if properties_rules.MMAP_ENABLED in properties:
+                self._refuse_while_loaded(
+                    info, "can not alter mmap properties if collection loaded"
+                )
+            return self.catalog.alter_field(info, field_name, properties, delete_keys)
+
+    def _refuse_while_loaded(self, info: CollectionInfo, cause: str) -> None:
+        """Milvus changes how segments are held (mmap) only while they are not loaded."""
+        if self.loads.get(info.collection_id) is not None:
+            raise errors.CollectionLoaded(f"collection={info.name}", cause=cause)
 
     def rename_collection(
         self, db_name: str, old_name: str, new_db_name: str, new_name: str

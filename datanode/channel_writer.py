@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 from datanode.buffer import DeleteBuffer, SegmentBuffer
 from elanus import dml, errors, segment
-from elanus.columns import arrow_schema, conform, fill_missing
+from elanus.columns import arrow_schema, conform, fill_missing, oldest_row_ts
 from elanus.config import DataNodeConfig
 from elanus.late_writes import LateWriteFilter
 from elanus.meta import ChannelCheckpoint, DeltaLog, SegmentInfo, SegmentState
@@ -300,6 +300,7 @@ class ChannelWriter:
                 data_key=data_key,
                 pk_stats_key=stats_key,
                 size_bytes=len(data),
+                min_row_ts=oldest_row_ts(table),
             )
         self._coordinator.segment_flushed(info, self.lease)
         log.info(

@@ -1,10 +1,12 @@
-"""The datanode's side of compaction: merge segment files and leave deleted rows out.
+"""The datanode's side of compaction: merge segment files, leave deleted and expired rows out.
 
 A row is purged when a delete in the plan's delta logs at or below the plan's
 ``compact_ts`` hides it (elanus/deletes.py: same key, a timestamp above the
-row's own, the row's partition or all partitions). Later deletes are not
-applied here; they stay in their delta logs and in the querynodes' memory,
-which apply them to the new segment as to any other.
+row's own, the row's partition or all partitions), or when it has expired at
+``compact_ts`` under the collection's TTL (elanus/expiry.py, the rule every
+read applies). Later deletes are not applied here; they stay in their delta
+logs and in the querynodes' memory, which apply them to the new segment as to
+any other.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import logging
 import numpy as np
 import pyarrow as pa
 
-from elanus import segment
-from elanus.columns import TS_COLUMN, fill_missing
+from elanus import expiry, segment
+from elanus.columns import TS_COLUMN, fill_missing, oldest_row_ts
 from elanus.deletes import ALIVE, Deletes, deleted_at
 from elanus.meta import CompactionPlan, SegmentInfo, SegmentState
 from elanus.schema import CollectionSchema
@@ -45,7 +47,11 @@ def compact(plan: CompactionPlan, storage: ObjectStore, schema: CollectionSchema
         for s in plan.segments
     ]
     merged = pa.concat_tables(tables, promote_options="default").combine_chunks()
-    kept = merged.filter(pa.array(~_deleted_rows(merged, plan, storage)))
+    row_ts = merged.column(TS_COLUMN).to_numpy().astype(np.uint64, copy=False)
+    gone = _deleted_rows(merged, plan, storage) | expiry.expired(
+        row_ts, plan.ttl_s, plan.compact_ts
+    )
+    kept = merged.filter(pa.array(~gone))
     sources = {s.segment_id for s in plan.segments}
     for source in plan.segments:
         sources.update(source.compacted_from)
@@ -89,6 +95,7 @@ def compact(plan: CompactionPlan, storage: ObjectStore, schema: CollectionSchema
             "data_key": data_key,
             "pk_stats_key": stats_key,
             "size_bytes": len(data),
+            "min_row_ts": oldest_row_ts(kept),
         }
     )
 

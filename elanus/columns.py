@@ -16,11 +16,20 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from elanus.schema import CollectionSchema, DataType, FieldSchema
 
 TS_COLUMN = "_ts"  # the system column with each row's insert timestamp, beside the fields
 HALF_WIDTH = 2  # bytes per dimension of FLOAT16 and BFLOAT16 vectors
+
+
+def oldest_row_ts(table: pa.Table) -> int:
+    """The smallest insert timestamp of ``table``'s rows (its ``_ts`` column); 0 if empty."""
+    if table.num_rows == 0:
+        return 0
+    oldest = pc.min(table.column(TS_COLUMN)).as_py()
+    return int(oldest) if oldest is not None else 0
 
 
 def half_to_float32(bits: np.ndarray, data_type: DataType) -> np.ndarray:

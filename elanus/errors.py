@@ -6,6 +6,7 @@
     ├── Unimplemented                 10
     ├── CollectionNotFound            100   (legacy CollectionNotExists)
     ├── CollectionNotLoaded           101
+    ├── CollectionLoaded              104   (a change Milvus allows only once released)
     ├── IllegalSchema                 105
     ├── CollectionSchemaMismatch      109   (legacy SchemaMismatch: the client refreshes)
     ├── PartitionNotFound             200
@@ -84,6 +85,10 @@ class CollectionNotFound(ElanusError):
 
 class CollectionNotLoaded(ElanusError):
     code, summary = 101, "collection not loaded"
+
+
+class CollectionLoaded(ElanusError):
+    code, summary = 104, "collection already loaded"
 
 
 class IllegalSchema(ElanusError):

@@ -168,6 +168,9 @@ class SegmentInfo:
     # channel's delta logs up to purged_log_id removed (log ids grow per channel).
     compact_ts: int = 0
     purged_log_id: int = 0
+    # The oldest row's insert timestamp, so compaction sees when rows may have
+    # expired (a collection TTL); 0: not recorded (a file written before it was).
+    min_row_ts: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -236,7 +239,8 @@ class IndexBuildTask:
 @dataclass(frozen=True)
 class CompactionPlan:
     """Merge ``segments`` (one collection, partition and channel) into ``result_segment_id``,
-    leaving out rows that a delete in ``delta_logs`` at or below ``compact_ts`` removed."""
+    leaving out rows that a delete in ``delta_logs`` at or below ``compact_ts`` removed,
+    and rows expired at ``compact_ts`` under the collection's TTL ``ttl_s`` (0: none)."""
 
     plan_id: int
     result_segment_id: int
@@ -244,9 +248,11 @@ class CompactionPlan:
     compact_ts: int
     segments: tuple[SegmentInfo, ...]
     delta_logs: tuple[DeltaLog, ...]
+    ttl_s: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "ttl_s": self.ttl_s,
             "plan_id": self.plan_id,
             "result_segment_id": self.result_segment_id,
             "pk_name": self.pk_name,
@@ -264,6 +270,7 @@ class CompactionPlan:
             compact_ts=data["compact_ts"],
             segments=tuple(SegmentInfo.from_dict(s) for s in data["segments"]),
             delta_logs=tuple(DeltaLog(**d) for d in data["delta_logs"]),
+            ttl_s=data.get("ttl_s", 0),
         )
 
 

@@ -56,6 +56,8 @@ class SearchRequest:
     ignore_growing: bool = False
     # The schema version the proxy planned with; a shard behind it catches up first.
     schema_version: int = 0
+    # The collection's TTL when planned (elanus/expiry.py); 0: rows never expire.
+    ttl_s: int = 0
 
     # A range window and a grouping travel inside ``search_params`` under these
     # keys (plain JSON values), so every transport that carries the params carries
@@ -119,6 +121,7 @@ class QueryRequest:
     count_only: bool = False
     template_values: dict[str, Any] = field(default_factory=dict)
     schema_version: int = 0  # as in SearchRequest
+    ttl_s: int = 0  # as in SearchRequest
 
 
 @dataclass(frozen=True)

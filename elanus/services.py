@@ -162,6 +162,22 @@ class CoordinatorForProxy(Protocol):
         """Append a field (nullable, or with a default) to the schema and bump its version;
         refused for a duplicate name or past the field limit. The collection as changed."""
 
+    def alter_collection(
+        self, db_name: str, name: str, properties: dict[str, str], delete_keys: tuple[str, ...]
+    ) -> CollectionInfo:
+        """Set or remove collection properties (elanus/properties.py says which and how);
+        the collection as changed."""
+
+    def alter_collection_field(
+        self,
+        db_name: str,
+        name: str,
+        field_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> CollectionInfo:
+        """Set or remove one field's properties (max_length, mmap.enabled)."""
+
     # --- databases: ``default`` always exists and cannot be dropped
     def create_database(self, db_name: str, properties: dict[str, str]) -> None:
         """Refused if it exists, or if there are MAX_DATABASES (64) already."""
@@ -235,6 +251,15 @@ class CoordinatorForProxy(Protocol):
     ) -> list[IndexProgress]: ...
 
     def drop_index(self, collection_id: int, field_name: str, index_name: str) -> None: ...
+
+    def alter_index(
+        self,
+        collection_id: int,
+        index_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> None:
+        """Set or remove an index's properties (mmap.enabled); IndexNotFound if none."""
 
     # --- query: load state and shard leaders
     def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None: ...

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from elanus import errors, timestamps, vectors
+from elanus import errors, properties, timestamps, vectors
 from elanus.columns import TS_COLUMN
 from elanus.meta import CollectionInfo, ConsistencyLevel
 from elanus.requests import (
@@ -222,6 +222,7 @@ class Reader:
                 template_values=plan.template_values,
                 ignore_growing=plan.ignore_growing,
                 schema_version=plan.info.schema.version,
+                ttl_s=properties.ttl_seconds(plan.info.properties),
             )
             for vchannel in plan.info.vchannels
         ]
@@ -271,6 +272,7 @@ class Reader:
                 count_only=count_only,
                 template_values=template_values,
                 schema_version=info.schema.version,
+                ttl_s=properties.ttl_seconds(info.properties),
             )
             for vchannel in info.vchannels
         ]

@@ -119,6 +119,18 @@ ROUTES: tuple[Route, ...] = (
         on_collection("GetStatistics"),
     ),
     Route(
+        "AlterCollection",
+        collections.alter_collection,
+        None,
+        on_global("CreateCollection"),
+    ),
+    Route(
+        "AlterCollectionField",
+        fields.alter_collection_field,
+        None,
+        on_global("CreateCollection"),
+    ),
+    Route(
         "AddCollectionField",
         fields.add_collection_field,
         None,
@@ -194,6 +206,7 @@ ROUTES: tuple[Route, ...] = (
         on_collection("IndexDetail"),
     ),
     Route("DropIndex", indexes.drop_index, None, on_collection("DropIndex")),
+    Route("AlterIndex", indexes.alter_index, None, on_collection("CreateIndex")),
     # flushing and compaction
     Route("Flush", maintenance.flush, pb.FlushResponse, on_collection("Flush")),
     Route(

@@ -391,7 +391,7 @@ class ShardDelegator:
         for view in self._views(request.partition_ids, ignore_growing=False):
             if view.num_rows == 0:
                 continue
-            mask = view.mask(parsed, request.mvcc_ts)
+            mask = view.mask(parsed, request.mvcc_ts, request.ttl_s)
             if request.count_only:
                 count += int(mask.sum())
                 continue

@@ -3,7 +3,8 @@
 Visibility is two arrays per segment, both vectorised: ``row_ts`` (when each row
 was inserted) and ``deleted_at`` (the earliest delete that hides it, as
 elanus/deletes.py decides, or ALIVE). A row is visible at timestamp T when
-``row_ts <= T < deleted_at``.
+``row_ts <= T < deleted_at`` and, in a collection with a TTL, it has not expired
+at T (elanus/expiry.py decides).
 Growing segments append; every reader works on a :class:`SegmentView`, an
 immutable snapshot taken under the owner's lock, so appends never tear a search.
 """
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from elanus import expr, vectors
+from elanus import expiry, expr, vectors
 from elanus.columns import TS_COLUMN, conform, fill_missing, vectors_from_column
 from elanus.deletes import ALIVE, Deletes, deleted_at, truncated_at
 from elanus.requests import SearchRequest, SearchResult
@@ -49,6 +50,7 @@ class SegmentView:
     filter_cache: dict[Any, Any]
     max_row_ts: int = 0  # the newest row's insert timestamp
     has_deletes: bool = True  # False only when no row was ever marked deleted
+    min_row_ts: int = 0  # the oldest row's insert timestamp (0 when unknown or empty)
     # Scalar indexes by field (sealed segments only), answering the filter's simple leaves.
     scalar_indexes: Mapping[str, ScalarLookup] = field(default_factory=dict)
 
@@ -56,33 +58,42 @@ class SegmentView:
     def num_rows(self) -> int:
         return int(self.table.num_rows)
 
-    def visible(self, mvcc_ts: int) -> np.ndarray:
+    def visible(self, mvcc_ts: int, ttl_s: int = 0) -> np.ndarray:
+        """Rows inserted by ``mvcc_ts``, not deleted by then, and (with a TTL) not expired."""
         visible: np.ndarray = (self.row_ts <= np.uint64(mvcc_ts)) & (
             self.deleted_at > np.uint64(mvcc_ts)
         )
+        if ttl_s > 0 and expiry.any_expired(self.min_row_ts, ttl_s, mvcc_ts):
+            visible &= ~expiry.expired(self.row_ts, ttl_s, mvcc_ts)
         return visible
 
-    def all_visible(self, mvcc_ts: int) -> bool:
+    def all_visible(self, mvcc_ts: int, ttl_s: int = 0) -> bool:
         """True when every row is visible at ``mvcc_ts``, known without touching the rows."""
-        return not self.has_deletes and self.max_row_ts <= mvcc_ts
+        return (
+            not self.has_deletes
+            and self.max_row_ts <= mvcc_ts
+            and not (ttl_s > 0 and expiry.any_expired(self.min_row_ts, ttl_s, mvcc_ts))
+        )
 
-    def search_mask(self, parsed: expr.Expr | None, mvcc_ts: int) -> np.ndarray | None:
+    def search_mask(
+        self, parsed: expr.Expr | None, mvcc_ts: int, ttl_s: int = 0
+    ) -> np.ndarray | None:
         """:meth:`mask`, or None when every row qualifies (so FAISS skips its selector path).
 
         The array returned may be shared with the filter cache: read it, never change it.
         """
-        if self.all_visible(mvcc_ts):
+        if self.all_visible(mvcc_ts, ttl_s):
             return None if parsed is None else self.filter_result(parsed)
-        return self.mask(parsed, mvcc_ts)
+        return self.mask(parsed, mvcc_ts, ttl_s)
 
-    def mask(self, parsed: expr.Expr | None, mvcc_ts: int) -> np.ndarray:
-        """Rows visible at ``mvcc_ts`` (MVCC and deletes) that pass the filter.
+    def mask(self, parsed: expr.Expr | None, mvcc_ts: int, ttl_s: int = 0) -> np.ndarray:
+        """Rows visible at ``mvcc_ts`` (MVCC, deletes and the TTL) that pass the filter.
 
         The filter's result depends on row values only, so it is cached with the
         segment's rows (dropped on append, kept across deletes); visibility is
         recomputed per request because it depends on the timestamp.
         """
-        visible = self.visible(mvcc_ts)
+        visible = self.visible(mvcc_ts, ttl_s)
         if parsed is None or not visible.any():
             return visible
         passing: np.ndarray = visible & self.filter_result(parsed)
@@ -319,6 +330,7 @@ class Segment:
                 filter_cache=self._filter_cache,
                 max_row_ts=self._max_row_ts,
                 has_deletes=self._has_deletes,
+                min_row_ts=self.min_row_ts or 0,
                 scalar_indexes=dict(self.scalar_indexes) if self.sealed else {},
             )
         return self._view
@@ -342,7 +354,7 @@ def search_view(
     """
     if view.num_rows == 0:
         return None
-    valid = view.search_mask(parsed, request.mvcc_ts)
+    valid = view.search_mask(parsed, request.mvcc_ts, request.ttl_s)
     valid_count = view.num_rows if valid is None else int(np.count_nonzero(valid))
     if valid_count == 0:
         return None

@@ -169,6 +169,32 @@ class CoordinatorGrpcClient(_RoleClient):
         )
         return codec.collection_from_json(self._call("AddCollectionField", request).collection_json)
 
+    def alter_collection(
+        self, db_name: str, name: str, properties: dict[str, str], delete_keys: tuple[str, ...]
+    ) -> CollectionInfo:
+        request = pb.AlterCollectionRequest(
+            db_name=db_name, collection=name, properties=properties, delete_keys=delete_keys
+        )
+        return codec.collection_from_json(self._call("AlterCollection", request).collection_json)
+
+    def alter_collection_field(
+        self,
+        db_name: str,
+        name: str,
+        field_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> CollectionInfo:
+        request = pb.AlterCollectionFieldRequest(
+            db_name=db_name,
+            collection=name,
+            field_name=field_name,
+            properties=properties,
+            delete_keys=delete_keys,
+        )
+        response = self._call("AlterCollectionField", request)
+        return codec.collection_from_json(response.collection_json)
+
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
         response = self._call("ListCollections", pb.ListCollectionsRequest(db_name=db_name))
         return [codec.collection_from_json(c) for c in response.collections_json]
@@ -338,6 +364,21 @@ class CoordinatorGrpcClient(_RoleClient):
             collection_id=collection_id, field_name=field_name, index_name=index_name
         )
         self._call("DropIndex", request)
+
+    def alter_index(
+        self,
+        collection_id: int,
+        index_name: str,
+        properties: dict[str, str],
+        delete_keys: tuple[str, ...],
+    ) -> None:
+        request = pb.AlterIndexRequest(
+            collection_id=collection_id,
+            index_name=index_name,
+            properties=properties,
+            delete_keys=delete_keys,
+        )
+        self._call("AlterIndex", request)
 
     def index_built(self, task: IndexBuildTask, key: str) -> None:
         request = pb.IndexBuiltRequest(task=codec.build_task_to_pb(task), key=key)

@@ -324,6 +324,7 @@ def search_request_to_pb(request: SearchRequest) -> pb.SearchRequest:
         template_values_json=params_to_json(request.template_values),
         ignore_growing=request.ignore_growing,
         schema_version=request.schema_version,
+        ttl_s=request.ttl_s,
     )
 
 
@@ -344,6 +345,7 @@ def search_request_from_pb(message: pb.SearchRequest) -> SearchRequest:
         template_values=params_from_json(message.template_values_json),
         ignore_growing=message.ignore_growing,
         schema_version=message.schema_version,
+        ttl_s=message.ttl_s,
     )
 
 
@@ -380,6 +382,7 @@ def query_request_to_pb(request: QueryRequest) -> pb.QueryRequest:
         count_only=request.count_only,
         template_values_json=params_to_json(request.template_values),
         schema_version=request.schema_version,
+        ttl_s=request.ttl_s,
     )
 
 
@@ -396,6 +399,7 @@ def query_request_from_pb(message: pb.QueryRequest) -> QueryRequest:
         count_only=message.count_only,
         template_values=params_from_json(message.template_values_json),
         schema_version=message.schema_version,
+        ttl_s=message.ttl_s,
     )
 
 

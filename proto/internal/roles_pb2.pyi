@@ -324,6 +324,7 @@ class SearchRequest(_message.Message):
     TEMPLATE_VALUES_JSON_FIELD_NUMBER: _builtins.int
     IGNORE_GROWING_FIELD_NUMBER: _builtins.int
     SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
+    TTL_S_FIELD_NUMBER: _builtins.int
     collection_id: _builtins.int
     vchannel: _builtins.str
     anns_field: _builtins.str
@@ -337,6 +338,8 @@ class SearchRequest(_message.Message):
     ignore_growing: _builtins.bool
     schema_version: _builtins.int
     """The schema version the proxy planned with: a querynode behind it refreshes first."""
+    ttl_s: _builtins.int
+    """The collection's TTL (collection.ttl.seconds) at planning; 0: rows never expire."""
     @_builtins.property
     def partition_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -361,10 +364,11 @@ class SearchRequest(_message.Message):
         template_values_json: _builtins.bytes = ...,
         ignore_growing: _builtins.bool = ...,
         schema_version: _builtins.int = ...,
+        ttl_s: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["queries", b"queries"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["anns_field", b"anns_field", "collection_id", b"collection_id", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "ignore_growing", b"ignore_growing", "limit", b"limit", "metric_type", b"metric_type", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "queries", b"queries", "schema_version", b"schema_version", "search_params_json", b"search_params_json", "template_values_json", b"template_values_json", "vchannel", b"vchannel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anns_field", b"anns_field", "collection_id", b"collection_id", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "ignore_growing", b"ignore_growing", "limit", b"limit", "metric_type", b"metric_type", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "queries", b"queries", "schema_version", b"schema_version", "search_params_json", b"search_params_json", "template_values_json", b"template_values_json", "ttl_s", b"ttl_s", "vchannel", b"vchannel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -418,6 +422,7 @@ class QueryRequest(_message.Message):
     COUNT_ONLY_FIELD_NUMBER: _builtins.int
     TEMPLATE_VALUES_JSON_FIELD_NUMBER: _builtins.int
     SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
+    TTL_S_FIELD_NUMBER: _builtins.int
     collection_id: _builtins.int
     vchannel: _builtins.str
     filter: _builtins.str
@@ -429,6 +434,7 @@ class QueryRequest(_message.Message):
     template_values_json: _builtins.bytes
     schema_version: _builtins.int
     """As in SearchRequest."""
+    ttl_s: _builtins.int
     @_builtins.property
     def partition_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -447,10 +453,11 @@ class QueryRequest(_message.Message):
         count_only: _builtins.bool = ...,
         template_values_json: _builtins.bytes = ...,
         schema_version: _builtins.int = ...,
+        ttl_s: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "limit", b"limit"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "collection_id", b"collection_id", "count_only", b"count_only", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "limit", b"limit", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "schema_version", b"schema_version", "template_values_json", b"template_values_json", "vchannel", b"vchannel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "collection_id", b"collection_id", "count_only", b"count_only", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "limit", b"limit", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "schema_version", b"schema_version", "template_values_json", b"template_values_json", "ttl_s", b"ttl_s", "vchannel", b"vchannel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__limit: _TypeAlias = _typing.Literal["limit"]  # noqa: Y015
     _WhichOneofArgType__limit: _TypeAlias = _typing.Literal["_limit", b"_limit"]  # noqa: Y015
@@ -968,6 +975,113 @@ class AddCollectionFieldRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AddCollectionFieldRequest: _TypeAlias = AddCollectionFieldRequest  # noqa: Y015
+
+@_typing.final
+class AlterCollectionRequest(_message.Message):
+    """AlterCollection: set some properties, remove others (validated by the coordinator)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PropertiesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    PROPERTIES_FIELD_NUMBER: _builtins.int
+    DELETE_KEYS_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    collection: _builtins.str
+    @_builtins.property
+    def properties(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def delete_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        db_name: _builtins.str = ...,
+        collection: _builtins.str = ...,
+        properties: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        delete_keys: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "db_name", b"db_name", "delete_keys", b"delete_keys", "properties", b"properties"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlterCollectionRequest: _TypeAlias = AlterCollectionRequest  # noqa: Y015
+
+@_typing.final
+class AlterCollectionFieldRequest(_message.Message):
+    """AlterCollectionField: the same for one field's properties."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PropertiesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    FIELD_NAME_FIELD_NUMBER: _builtins.int
+    PROPERTIES_FIELD_NUMBER: _builtins.int
+    DELETE_KEYS_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    collection: _builtins.str
+    field_name: _builtins.str
+    @_builtins.property
+    def properties(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def delete_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        db_name: _builtins.str = ...,
+        collection: _builtins.str = ...,
+        field_name: _builtins.str = ...,
+        properties: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        delete_keys: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "db_name", b"db_name", "delete_keys", b"delete_keys", "field_name", b"field_name", "properties", b"properties"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlterCollectionFieldRequest: _TypeAlias = AlterCollectionFieldRequest  # noqa: Y015
 
 @_typing.final
 class ListCollectionsRequest(_message.Message):
@@ -2017,6 +2131,58 @@ class DropIndexRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DropIndexRequest: _TypeAlias = DropIndexRequest  # noqa: Y015
+
+@_typing.final
+class AlterIndexRequest(_message.Message):
+    """AlterIndex: set or remove an index's properties."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PropertiesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    COLLECTION_ID_FIELD_NUMBER: _builtins.int
+    INDEX_NAME_FIELD_NUMBER: _builtins.int
+    PROPERTIES_FIELD_NUMBER: _builtins.int
+    DELETE_KEYS_FIELD_NUMBER: _builtins.int
+    collection_id: _builtins.int
+    index_name: _builtins.str
+    @_builtins.property
+    def properties(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def delete_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        collection_id: _builtins.int = ...,
+        index_name: _builtins.str = ...,
+        properties: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        delete_keys: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection_id", b"collection_id", "delete_keys", b"delete_keys", "index_name", b"index_name", "properties", b"properties"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlterIndexRequest: _TypeAlias = AlterIndexRequest  # noqa: Y015
 
 @_typing.final
 class IndexBuiltRequest(_message.Message):

@@ -94,6 +94,16 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.AddCollectionFieldRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
                 _registered_method=True)
+        self.AlterCollection = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/AlterCollection',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AlterCollectionRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
+                _registered_method=True)
+        self.AlterCollectionField = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/AlterCollectionField',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AlterCollectionFieldRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
+                _registered_method=True)
         self.ListCollections = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/ListCollections',
                 request_serializer=proto_dot_internal_dot_roles__pb2.ListCollectionsRequest.SerializeToString,
@@ -229,6 +239,11 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.DropIndexRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
                 _registered_method=True)
+        self.AlterIndex = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/AlterIndex',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AlterIndexRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
         self.IndexBuilt = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/IndexBuilt',
                 request_serializer=proto_dot_internal_dot_roles__pb2.IndexBuiltRequest.SerializeToString,
@@ -338,6 +353,18 @@ class CoordinatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddCollectionField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AlterCollection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AlterCollectionField(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -507,6 +534,12 @@ class CoordinatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AlterIndex(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def IndexBuilt(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -611,6 +644,16 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
             'AddCollectionField': grpc.unary_unary_rpc_method_handler(
                     servicer.AddCollectionField,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.AddCollectionFieldRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.SerializeToString,
+            ),
+            'AlterCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterCollection,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AlterCollectionRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.SerializeToString,
+            ),
+            'AlterCollectionField': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterCollectionField,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AlterCollectionFieldRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.CollectionResponse.SerializeToString,
             ),
             'ListCollections': grpc.unary_unary_rpc_method_handler(
@@ -746,6 +789,11 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
             'DropIndex': grpc.unary_unary_rpc_method_handler(
                     servicer.DropIndex,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.DropIndexRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'AlterIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterIndex,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AlterIndexRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
             ),
             'IndexBuilt': grpc.unary_unary_rpc_method_handler(
@@ -1107,6 +1155,60 @@ class CoordinatorService:
             target,
             '/elanus.internal.CoordinatorService/AddCollectionField',
             proto_dot_internal_dot_roles__pb2.AddCollectionFieldRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/AlterCollection',
+            proto_dot_internal_dot_roles__pb2.AlterCollectionRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterCollectionField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/AlterCollectionField',
+            proto_dot_internal_dot_roles__pb2.AlterCollectionFieldRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.CollectionResponse.FromString,
             options,
             channel_credentials,
@@ -1836,6 +1938,33 @@ class CoordinatorService:
             target,
             '/elanus.internal.CoordinatorService/DropIndex',
             proto_dot_internal_dot_roles__pb2.DropIndexRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/AlterIndex',
+            proto_dot_internal_dot_roles__pb2.AlterIndexRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.Ack.FromString,
             options,
             channel_credentials,

@@ -63,6 +63,8 @@ class CoordinatorServiceStub:
     TruncateCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.TruncateCollectionRequest, _roles_pb2.Ack]
     DescribeCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DescribeCollectionRequest, _roles_pb2.CollectionResponse]
     AddCollectionField: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AddCollectionFieldRequest, _roles_pb2.CollectionResponse]
+    AlterCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AlterCollectionRequest, _roles_pb2.CollectionResponse]
+    AlterCollectionField: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AlterCollectionFieldRequest, _roles_pb2.CollectionResponse]
     ListCollections: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ListCollectionsRequest, _roles_pb2.ListCollectionsResponse]
     CreatePartition: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreatePartitionRequest, _roles_pb2.Ack]
     CreateDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreateDatabaseRequest, _roles_pb2.Ack]
@@ -92,6 +94,7 @@ class CoordinatorServiceStub:
     """index"""
     DescribeIndexes: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DescribeIndexesRequest, _roles_pb2.DescribeIndexesResponse]
     DropIndex: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DropIndexRequest, _roles_pb2.Ack]
+    AlterIndex: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AlterIndexRequest, _roles_pb2.Ack]
     IndexBuilt: _grpc.UnaryUnaryMultiCallable[_roles_pb2.IndexBuiltRequest, _roles_pb2.Ack]
     IndexFailed: _grpc.UnaryUnaryMultiCallable[_roles_pb2.IndexFailedRequest, _roles_pb2.Ack]
     LoadCollection: _grpc.UnaryUnaryMultiCallable[_roles_pb2.LoadCollectionRequest, _roles_pb2.Ack]
@@ -118,6 +121,8 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     TruncateCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.TruncateCollectionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     DescribeCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.DescribeCollectionRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     AddCollectionField: _aio.UnaryUnaryMultiCallable[_roles_pb2.AddCollectionFieldRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
+    AlterCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.AlterCollectionRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
+    AlterCollectionField: _aio.UnaryUnaryMultiCallable[_roles_pb2.AlterCollectionFieldRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     ListCollections: _aio.UnaryUnaryMultiCallable[_roles_pb2.ListCollectionsRequest, _roles_pb2.ListCollectionsResponse]  # type: ignore[assignment]
     CreatePartition: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreatePartitionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     CreateDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreateDatabaseRequest, _roles_pb2.Ack]  # type: ignore[assignment]
@@ -147,6 +152,7 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     """index"""
     DescribeIndexes: _aio.UnaryUnaryMultiCallable[_roles_pb2.DescribeIndexesRequest, _roles_pb2.DescribeIndexesResponse]  # type: ignore[assignment]
     DropIndex: _aio.UnaryUnaryMultiCallable[_roles_pb2.DropIndexRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    AlterIndex: _aio.UnaryUnaryMultiCallable[_roles_pb2.AlterIndexRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     IndexBuilt: _aio.UnaryUnaryMultiCallable[_roles_pb2.IndexBuiltRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     IndexFailed: _aio.UnaryUnaryMultiCallable[_roles_pb2.IndexFailedRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     LoadCollection: _aio.UnaryUnaryMultiCallable[_roles_pb2.LoadCollectionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
@@ -240,6 +246,20 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
     def AddCollectionField(
         self,
         request: _roles_pb2.AddCollectionFieldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.CollectionResponse, _abc.Awaitable[_roles_pb2.CollectionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterCollection(
+        self,
+        request: _roles_pb2.AlterCollectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.CollectionResponse, _abc.Awaitable[_roles_pb2.CollectionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterCollectionField(
+        self,
+        request: _roles_pb2.AlterCollectionFieldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_roles_pb2.CollectionResponse, _abc.Awaitable[_roles_pb2.CollectionResponse]]: ...
 
@@ -431,6 +451,13 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
     def DropIndex(
         self,
         request: _roles_pb2.DropIndexRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterIndex(
+        self,
+        request: _roles_pb2.AlterIndexRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
 

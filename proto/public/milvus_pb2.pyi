@@ -862,6 +862,45 @@ class AlterCollectionRequest(_message.Message):
 Global___AlterCollectionRequest: _TypeAlias = AlterCollectionRequest  # noqa: Y015
 
 @_typing.final
+class AlterCollectionFieldRequest(_message.Message):
+    """Set or remove properties of one field (max_length, mmap.enabled)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_NAME_FIELD_NUMBER: _builtins.int
+    FIELD_NAME_FIELD_NUMBER: _builtins.int
+    PROPERTIES_FIELD_NUMBER: _builtins.int
+    DELETE_KEYS_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    collection_name: _builtins.str
+    field_name: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def properties(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.KeyValuePair]: ...
+    @_builtins.property
+    def delete_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        db_name: _builtins.str = ...,
+        collection_name: _builtins.str = ...,
+        field_name: _builtins.str = ...,
+        properties: _abc.Iterable[_common_pb2.KeyValuePair] | None = ...,
+        delete_keys: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "collection_name", b"collection_name", "db_name", b"db_name", "delete_keys", b"delete_keys", "field_name", b"field_name", "properties", b"properties"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlterCollectionFieldRequest: _TypeAlias = AlterCollectionFieldRequest  # noqa: Y015
+
+@_typing.final
 class AddCollectionFieldRequest(_message.Message):
     """Add one field to an existing collection's schema."""
 
@@ -1996,6 +2035,45 @@ class DropIndexRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DropIndexRequest: _TypeAlias = DropIndexRequest  # noqa: Y015
+
+@_typing.final
+class AlterIndexRequest(_message.Message):
+    """Set (extra_params) or remove (delete_keys) properties of a built index."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_NAME_FIELD_NUMBER: _builtins.int
+    INDEX_NAME_FIELD_NUMBER: _builtins.int
+    EXTRA_PARAMS_FIELD_NUMBER: _builtins.int
+    DELETE_KEYS_FIELD_NUMBER: _builtins.int
+    db_name: _builtins.str
+    collection_name: _builtins.str
+    index_name: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def extra_params(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.KeyValuePair]: ...
+    @_builtins.property
+    def delete_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        db_name: _builtins.str = ...,
+        collection_name: _builtins.str = ...,
+        index_name: _builtins.str = ...,
+        extra_params: _abc.Iterable[_common_pb2.KeyValuePair] | None = ...,
+        delete_keys: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "collection_name", b"collection_name", "db_name", b"db_name", "delete_keys", b"delete_keys", "extra_params", b"extra_params", "index_name", b"index_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlterIndexRequest: _TypeAlias = AlterIndexRequest  # noqa: Y015
 
 @_typing.final
 class InsertRequest(_message.Message):

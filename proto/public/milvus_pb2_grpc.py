@@ -120,6 +120,11 @@ class MilvusServiceStub:
                 request_serializer=proto_dot_public_dot_milvus__pb2.AlterCollectionRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
                 _registered_method=True)
+        self.AlterCollectionField = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/AlterCollectionField',
+                request_serializer=proto_dot_public_dot_milvus__pb2.AlterCollectionFieldRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
         self.RenameCollection = channel.unary_unary(
                 '/milvus.proto.milvus.MilvusService/RenameCollection',
                 request_serializer=proto_dot_public_dot_milvus__pb2.RenameCollectionRequest.SerializeToString,
@@ -243,6 +248,11 @@ class MilvusServiceStub:
         self.DropIndex = channel.unary_unary(
                 '/milvus.proto.milvus.MilvusService/DropIndex',
                 request_serializer=proto_dot_public_dot_milvus__pb2.DropIndexRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.AlterIndex = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/AlterIndex',
+                request_serializer=proto_dot_public_dot_milvus__pb2.AlterIndexRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
                 _registered_method=True)
         self.Insert = channel.unary_unary(
@@ -420,6 +430,12 @@ class MilvusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AlterCollectionField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RenameCollection(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -569,6 +585,12 @@ class MilvusServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DropIndex(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AlterIndex(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -743,6 +765,11 @@ def add_MilvusServiceServicer_to_server(servicer, server):
                     request_deserializer=proto_dot_public_dot_milvus__pb2.AlterCollectionRequest.FromString,
                     response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
             ),
+            'AlterCollectionField': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterCollectionField,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.AlterCollectionFieldRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
             'RenameCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.RenameCollection,
                     request_deserializer=proto_dot_public_dot_milvus__pb2.RenameCollectionRequest.FromString,
@@ -866,6 +893,11 @@ def add_MilvusServiceServicer_to_server(servicer, server):
             'DropIndex': grpc.unary_unary_rpc_method_handler(
                     servicer.DropIndex,
                     request_deserializer=proto_dot_public_dot_milvus__pb2.DropIndexRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'AlterIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.AlterIndex,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.AlterIndexRequest.FromString,
                     response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
             ),
             'Insert': grpc.unary_unary_rpc_method_handler(
@@ -1392,6 +1424,33 @@ class MilvusService:
             target,
             '/milvus.proto.milvus.MilvusService/AlterCollection',
             proto_dot_public_dot_milvus__pb2.AlterCollectionRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterCollectionField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/AlterCollectionField',
+            proto_dot_public_dot_milvus__pb2.AlterCollectionFieldRequest.SerializeToString,
             proto_dot_public_dot_common__pb2.Status.FromString,
             options,
             channel_credentials,
@@ -2067,6 +2126,33 @@ class MilvusService:
             target,
             '/milvus.proto.milvus.MilvusService/DropIndex',
             proto_dot_public_dot_milvus__pb2.DropIndexRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AlterIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/AlterIndex',
+            proto_dot_public_dot_milvus__pb2.AlterIndexRequest.SerializeToString,
             proto_dot_public_dot_common__pb2.Status.FromString,
             options,
             channel_credentials,

@@ -57,6 +57,7 @@ class MilvusServiceStub:
     ShowCollections: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.ShowCollectionsRequest, _milvus_pb2.ShowCollectionsResponse]
     GetCollectionStatistics: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetCollectionStatisticsRequest, _milvus_pb2.GetCollectionStatisticsResponse]
     AlterCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AlterCollectionRequest, _common_pb2.Status]
+    AlterCollectionField: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AlterCollectionFieldRequest, _common_pb2.Status]
     RenameCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.RenameCollectionRequest, _common_pb2.Status]
     AddCollectionField: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AddCollectionFieldRequest, _common_pb2.Status]
     TruncateCollection: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.TruncateCollectionRequest, _milvus_pb2.TruncateCollectionResponse]
@@ -86,6 +87,7 @@ class MilvusServiceStub:
     GetIndexState: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetIndexStateRequest, _milvus_pb2.GetIndexStateResponse]
     GetIndexBuildProgress: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetIndexBuildProgressRequest, _milvus_pb2.GetIndexBuildProgressResponse]
     DropIndex: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DropIndexRequest, _common_pb2.Status]
+    AlterIndex: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AlterIndexRequest, _common_pb2.Status]
     Insert: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.InsertRequest, _milvus_pb2.MutationResult]
     """Data"""
     Delete: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DeleteRequest, _milvus_pb2.MutationResult]
@@ -126,6 +128,7 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     ShowCollections: _aio.UnaryUnaryMultiCallable[_milvus_pb2.ShowCollectionsRequest, _milvus_pb2.ShowCollectionsResponse]  # type: ignore[assignment]
     GetCollectionStatistics: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetCollectionStatisticsRequest, _milvus_pb2.GetCollectionStatisticsResponse]  # type: ignore[assignment]
     AlterCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AlterCollectionRequest, _common_pb2.Status]  # type: ignore[assignment]
+    AlterCollectionField: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AlterCollectionFieldRequest, _common_pb2.Status]  # type: ignore[assignment]
     RenameCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.RenameCollectionRequest, _common_pb2.Status]  # type: ignore[assignment]
     AddCollectionField: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AddCollectionFieldRequest, _common_pb2.Status]  # type: ignore[assignment]
     TruncateCollection: _aio.UnaryUnaryMultiCallable[_milvus_pb2.TruncateCollectionRequest, _milvus_pb2.TruncateCollectionResponse]  # type: ignore[assignment]
@@ -155,6 +158,7 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     GetIndexState: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetIndexStateRequest, _milvus_pb2.GetIndexStateResponse]  # type: ignore[assignment]
     GetIndexBuildProgress: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetIndexBuildProgressRequest, _milvus_pb2.GetIndexBuildProgressResponse]  # type: ignore[assignment]
     DropIndex: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DropIndexRequest, _common_pb2.Status]  # type: ignore[assignment]
+    AlterIndex: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AlterIndexRequest, _common_pb2.Status]  # type: ignore[assignment]
     Insert: _aio.UnaryUnaryMultiCallable[_milvus_pb2.InsertRequest, _milvus_pb2.MutationResult]  # type: ignore[assignment]
     """Data"""
     Delete: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DeleteRequest, _milvus_pb2.MutationResult]  # type: ignore[assignment]
@@ -292,6 +296,13 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
     def AlterCollection(
         self,
         request: _milvus_pb2.AlterCollectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterCollectionField(
+        self,
+        request: _milvus_pb2.AlterCollectionFieldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
 
@@ -471,6 +482,13 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
     def DropIndex(
         self,
         request: _milvus_pb2.DropIndexRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def AlterIndex(
+        self,
+        request: _milvus_pb2.AlterIndexRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
 

@@ -1,4 +1,4 @@
-"""Collections: create, drop, describe, list, statistics."""
+"""Collections: create, drop, alter properties, describe, list, statistics."""
 
 from __future__ import annotations
 
@@ -44,6 +44,16 @@ def drop_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     except errors.CollectionNotFound:
         return None  # dropping what is not there succeeds, as in Milvus
     ctx.coordinator.drop_collection(call.db_name, request.collection_name)
+
+
+def alter_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    """Set (``properties``) or remove (``delete_keys``) collection properties; the
+    coordinator refuses a key Elanus cannot honour, or a bad value, changing nothing."""
+    info = ctx.collection(call.db_name, request.collection_name)
+    properties = convert.kv_pairs_to_dict(request.properties)
+    ctx.coordinator.alter_collection(
+        info.db_name, info.name, properties, tuple(request.delete_keys)
+    )
 
 
 def rename_collection(

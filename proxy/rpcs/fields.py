@@ -1,4 +1,5 @@
-"""AddCollectionField: schema evolution of a collection that may be loaded and serving."""
+"""AddCollectionField and AlterCollectionField: schema evolution of a collection that
+may be loaded and serving."""
 
 from __future__ import annotations
 
@@ -26,3 +27,13 @@ def add_collection_field(ctx: ProxyContext, request: Any, call: Call) -> Any:
         raise errors.ParameterInvalid(cause="the field schema cannot be parsed") from None
     added = convert.added_field_from_proto(pb, info.schema)
     ctx.coordinator.add_collection_field(info.db_name, info.name, added)
+
+
+def alter_collection_field(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    """Set or remove one field's properties: ``max_length`` of a VarChar field (later
+    inserts are held to it) and ``mmap.enabled``; the coordinator refuses the rest."""
+    info = ctx.collection(call.db_name, request.collection_name)
+    properties = convert.kv_pairs_to_dict(request.properties)
+    ctx.coordinator.alter_collection_field(
+        info.db_name, info.name, request.field_name, properties, tuple(request.delete_keys)
+    )

@@ -1,11 +1,11 @@
-"""Vector indexes: create, describe, build state, drop."""
+"""Vector indexes: create, describe, build state, alter properties, drop."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from elanus import errors, scalar_index, vectors
+from elanus import errors, properties, scalar_index, vectors
 from elanus.schema import DataType
 from elanus.services import IndexProgress
 from proto.public import common_pb2, milvus_pb2
@@ -40,7 +40,7 @@ _VECTOR_INDEX_TYPES = {
     "SPARSE_WAND",
 }
 # Keys some clients send among the index params that are not build parameters.
-_IGNORED_INDEX_KEYS = {"mmap.enabled", "index_name", "field_name"}
+_IGNORED_INDEX_KEYS = {"index_name", "field_name"}
 
 
 def create_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
@@ -52,9 +52,16 @@ def create_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
     build_params = convert.json_object(pairs.pop("params", ""), "index params")
     requested_type = pairs.pop("index_type", "")
     metric_type = pairs.pop("metric_type", "")
+    # pymilvus 3 sends it flat among the pairs, 2.5 inside the params' JSON
+    mmap = pairs.pop(properties.MMAP_ENABLED, None)
+    if properties.MMAP_ENABLED in build_params:
+        nested = build_params.pop(properties.MMAP_ENABLED)
+        mmap = mmap if mmap is not None else str(nested)
+    if mmap is not None:
+        properties.parse_bool(properties.MMAP_ENABLED, mmap)
     build_params.update({k: v for k, v in pairs.items() if k not in _IGNORED_INDEX_KEYS})
     if not field.data_type.is_vector:
-        _create_scalar_index(ctx, info, field, request, requested_type, build_params)
+        _create_scalar_index(ctx, info, field, request, requested_type, build_params, mmap)
         return
     if scalar_index.is_scalar_index_type(requested_type):
         raise errors.ParameterInvalid(
@@ -69,6 +76,8 @@ def create_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
         "metric_type": spec.metric_type,
         **{k: v if isinstance(v, str) else json.dumps(v) for k, v in build_params.items()},
     }
+    if mmap is not None:  # kept and shown, as AlterIndex keeps it (elanus/properties.py)
+        user_params[properties.MMAP_ENABLED] = mmap
     ctx.coordinator.create_index(
         info.collection_id,
         field.name,
@@ -87,6 +96,7 @@ def _create_scalar_index(
     request: Any,
     requested_type: str,
     build_params: dict[str, Any],
+    mmap: str | None,
 ) -> None:
     """A scalar index (INVERTED, STL_SORT, BITMAP, TRIE, AUTOINDEX) with Milvus's checks."""
     if requested_type.strip().upper() in _VECTOR_INDEX_TYPES:
@@ -99,6 +109,8 @@ def _create_scalar_index(
         "index_type": requested_type.strip().upper() or scalar_index.AUTOINDEX,
         **{k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()},
     }
+    if mmap is not None:
+        user_params[properties.MMAP_ENABLED] = mmap
     ctx.coordinator.create_index(
         info.collection_id,
         field.name,
@@ -154,6 +166,18 @@ def get_index_build_progress(ctx: ProxyContext, request: Any, call: Call) -> Any
 def drop_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
     ctx.coordinator.drop_index(info.collection_id, request.field_name, request.index_name)
+
+
+def alter_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
+    """Set (``extra_params``) or remove (``delete_keys``) an index's ``mmap.enabled``;
+    DescribeIndex shows it among the index's params."""
+    info = ctx.collection(call.db_name, request.collection_name)
+    if not request.index_name:
+        raise errors.ParameterInvalid(cause="index name is required to alter an index")
+    properties = convert.kv_pairs_to_dict(request.extra_params)
+    ctx.coordinator.alter_index(
+        info.collection_id, request.index_name, properties, tuple(request.delete_keys)
+    )
 
 
 def _indexes(ctx: ProxyContext, request: Any, call: Call) -> list[IndexProgress]:
