@@ -24,6 +24,7 @@
     ├── AliasCollectionNameConflict   1601
     ├── AliasAlreadyExist             1602
     ├── FieldNotFound                 1700
+    ├── FieldNameInvalid              1701
     ├── OperationRefused              65535 (Milvus's plain refusals: the reason is the detail)
     ├── ConsistencyTimeout            10001 (retriable)
     ├── ChannelLeaseLost              65535 (between roles: a fenced datanode report)
@@ -60,8 +61,21 @@ class ElanusError(Exception):
 
     @property
     def reason(self) -> str:
-        base = f"{self.summary}[{self.detail}]" if self.detail else self.summary
+        if self.detail.startswith("["):  # several fields, already bracketed (see fields())
+            base = self.summary + self.detail
+        else:
+            base = f"{self.summary}[{self.detail}]" if self.detail else self.summary
         return f"{self.cause}: {base}" if self.cause else base
+
+
+def fields(**named: object) -> str:
+    """A detail of several named values, as Milvus prints them: ``[database=d][collection=c]``."""
+    return "".join(f"[{key}={value}]" for key, value in named.items())
+
+
+def collection_not_found(db_name: str, name: str) -> CollectionNotFound:
+    """Milvus's wording for a name that no collection (nor alias) of the database has."""
+    return CollectionNotFound(fields(database=db_name, collection=name))
 
 
 class ServiceNotReady(ElanusError):
@@ -169,6 +183,10 @@ class ParameterTooLarge(ElanusError):
 
 class FieldNotFound(ElanusError):
     code, legacy_code, summary = 1700, LEGACY_ILLEGAL_ARGUMENT, "field not found"
+
+
+class FieldNameInvalid(ElanusError):
+    code, legacy_code, summary = 1701, LEGACY_ILLEGAL_ARGUMENT, "field name invalid"
 
 
 class ConsistencyTimeout(ElanusError):

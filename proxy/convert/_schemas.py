@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from elanus.errors import IllegalSchema, ParameterInvalid, Unimplemented
+from elanus.errors import IllegalSchema, OperationRefused, ParameterInvalid, Unimplemented
 from elanus.schema import (
     ARRAY_ELEMENT_TYPES,
     DYNAMIC_FIELD_NAME,
@@ -24,22 +24,23 @@ from elanus.schema import (
     FieldSchema,
 )
 from proto.public import common_pb2, schema_pb2
+from proxy.convert._names import (
+    validate_collection_name,
+    validate_field_name,
+)
 from proxy.convert._wire import kv_pairs_to_dict, type_name
 
 __all__ = [
     "MAX_ARRAY_CAPACITY",
-    "MAX_NAME_LENGTH",
     "MAX_VARCHAR_LENGTH",
     "MAX_VECTOR_DIM",
     "NAME_PATTERN",
     "schema_from_proto",
     "schema_to_proto",
     "validate_new_schema",
-    "validate_partition_name",
 ]
 
 MAX_ARRAY_CAPACITY = 4096
-MAX_NAME_LENGTH = 255
 MAX_VARCHAR_LENGTH = 65535
 MAX_VECTOR_DIM = 32768
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -149,6 +150,17 @@ _DEFAULT_SLOTS: dict[DataType, tuple[str, ...]] = {
 }
 
 
+# How Milvus names the type of a default by the ValueField slot that carries it.
+_SLOT_TYPES = {
+    "bool_data": "DataType_Bool",
+    "int_data": "DataType_Int",
+    "long_data": "DataType_Int64",
+    "float_data": "DataType_Float",
+    "double_data": "DataType_Double",
+    "string_data": "DataType_VarChar",
+}
+
+
 def _default_from_proto(f: schema_pb2.FieldSchema) -> DefaultValue | None:
     """The field's default as a Python value, checked against the field's type."""
     if not f.HasField("default_value"):
@@ -157,15 +169,19 @@ def _default_from_proto(f: schema_pb2.FieldSchema) -> DefaultValue | None:
     if slot is None:
         return None
     accepted = _DEFAULT_SLOTS.get(DataType(f.data_type))  # the type was checked first
+    if f.is_primary_key:
+        raise ParameterInvalid(
+            cause=f"primary field not support default_value, type:{type_name(f.data_type)}, "
+            f"name:{f.name}"
+        )
     if accepted is None:
-        raise IllegalSchema(
-            f"field '{f.name}' ({type_name(f.data_type)}) cannot have a default value: "
-            "only non-JSON scalar fields can"
+        raise ParameterInvalid(
+            cause=f"type not support default_value, type:{type_name(f.data_type)}, name:{f.name}"
         )
     if slot not in accepted:
-        raise IllegalSchema(
-            f"the default value of field '{f.name}' is {slot.removesuffix('_data')} data, "
-            f"which does not match the field's type {type_name(f.data_type)}"
+        raise ParameterInvalid(
+            cause=f"type ({type_name(f.data_type)}) of field ({f.name}) is not equal to the "
+            f"type({_SLOT_TYPES[slot]}) of default_value"
         )
     value = getattr(f.default_value, slot)
     return value if slot != "float_data" else float(value)
@@ -178,26 +194,39 @@ def _default_to_proto(f: FieldSchema) -> schema_pb2.ValueField | None:
     return schema_pb2.ValueField(**{slot: f.default_value})
 
 
-def validate_collection_name(name: str) -> None:
-    _check_name("collection", name)
+def _vector_dim(f: FieldSchema) -> int:
+    """Milvus's validateDimension: 2 to 32768 (binary: a multiple of 8, up to 8 x 32768).
 
-
-def validate_partition_name(name: str) -> None:
-    _check_name("partition", name)
-
-
-def _check_name(kind: str, name: str) -> None:
-    if not name:
-        raise ParameterInvalid(f"the {kind} name must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ParameterInvalid(
-            f"the {kind} name '{name[:40]}...' is longer than {MAX_NAME_LENGTH} characters"
+    Its refusals are plain errors (code 65535) worded as Milvus words them."""
+    raw = f.type_params.get("dim")
+    if raw is None:
+        raise OperationRefused(
+            f"dimension is not defined in field type params of field {f.name}, "
+            "check type param `dim` for vector field"
         )
-    if not NAME_PATTERN.fullmatch(name):
-        raise ParameterInvalid(
-            f"the {kind} name '{name}' is invalid: it must start with a letter or underscore "
-            "and contain only letters, digits and underscores"
+    try:
+        dim = int(str(raw).strip().strip('"'))
+    except ValueError:
+        raise OperationRefused(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+    if dim <= 1:
+        raise OperationRefused(f"invalid dimension: {dim}. should be in range 2 ~ {MAX_VECTOR_DIM}")
+    if f.data_type == DataType.BINARY_VECTOR:
+        if dim % 8:
+            raise OperationRefused(
+                f"invalid dimension: {dim} of field {f.name}. "
+                "binary vector dimension should be multiple of 8. "
+            )
+        if dim > MAX_VECTOR_DIM * 8:
+            raise OperationRefused(
+                f"invalid dimension: {dim} of field {f.name}. "
+                f"binary vector dimension should be in range 2 ~ {MAX_VECTOR_DIM * 8}"
+            )
+    elif dim > MAX_VECTOR_DIM:
+        raise OperationRefused(
+            f"invalid dimension: {dim} of field {f.name}. "
+            f"float vector dimension should be in range 2 ~ {MAX_VECTOR_DIM}"
         )
+    return dim
 
 
 def _positive_int_param(f: FieldSchema, key: str) -> int:
@@ -219,13 +248,13 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
     The result has normalised ``dim``/``max_length`` params, the ``$meta`` field
     when the dynamic field is enabled, and field ids from 100 in order.
     """
-    _check_name("collection", schema.name)
+    validate_collection_name(schema.name)
     if not schema.fields:
         raise IllegalSchema("the schema has no fields")
     seen: set[str] = set()
     fields: list[FieldSchema] = []
     for f in schema.fields:
-        _check_name("field", f.name)
+        validate_field_name(f.name)
         if f.name in seen:
             raise IllegalSchema(f"duplicate field name '{f.name}'")
         seen.add(f.name)
@@ -244,15 +273,7 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
             )
         params = dict(f.type_params)
         if f.data_type.is_vector:
-            dim = _positive_int_param(f, "dim")
-            if dim > MAX_VECTOR_DIM:
-                raise IllegalSchema(
-                    f"the dim ({dim}) of field '{f.name}' exceeds the maximum {MAX_VECTOR_DIM}"
-                )
-            if f.data_type == DataType.BINARY_VECTOR and dim % 8:
-                raise IllegalSchema(
-                    f"the dim ({dim}) of binary vector field '{f.name}' must be a multiple of 8"
-                )
+            dim = _vector_dim(f)
             if f.nullable:
                 raise IllegalSchema(f"vector field '{f.name}' cannot be nullable")
             params["dim"] = str(dim)
@@ -286,7 +307,10 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
         )
     primary = primaries[0]
     if primary.default_value is not None:
-        raise IllegalSchema(f"the primary key '{primary.name}' cannot have a default value")
+        raise ParameterInvalid(
+            cause=f"primary field not support default_value, type:{type_name(primary.data_type)}, "
+            f"name:{primary.name}"
+        )
     if primary.data_type not in (DataType.INT64, DataType.VARCHAR):
         raise IllegalSchema(
             f"the primary key '{primary.name}' must be Int64 or VarChar, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from elanus import errors, timestamps
-from elanus.meta import CollectionInfo, ConsistencyLevel
+from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel
 from proto.public import common_pb2, milvus_pb2, schema_pb2
 from proxy import convert
 from proxy.context import ProxyContext
@@ -65,7 +65,7 @@ def show_collections(ctx: ProxyContext, request: Any, call: Call) -> Any:
         wanted = set(request.collection_names)
         missing = wanted - {i.name for i in infos}
         if missing:
-            raise errors.CollectionNotFound(f"collection={sorted(missing)[0]}")
+            raise errors.collection_not_found(call.db_name or DEFAULT_DB, sorted(missing)[0])
         infos = [i for i in infos if i.name in wanted]
     response = milvus_pb2.ShowCollectionsResponse(status=convert.status())
     for info in infos:

@@ -23,6 +23,7 @@ def create_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def drop_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    convert.validate_partition_name(request.partition_name)
     if request.partition_name == "_default":
         raise errors.ParameterInvalid("default partition cannot be deleted")
     ctx.coordinator.drop_partition(info.db_name, info.name, request.partition_name)
@@ -30,6 +31,7 @@ def drop_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def has_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    convert.validate_partition_name(request.partition_name)
     found = info.partition(request.partition_name) is not None
     return milvus_pb2.BoolResponse(status=convert.status(), value=found)
 

@@ -24,8 +24,10 @@ from elanus import columns
 from elanus.errors import (
     CollectionNotFound,
     DataInvalid,
+    FieldNameInvalid,
     FieldNotFound,
     IllegalSchema,
+    OperationRefused,
     ParameterInvalid,
 )
 from elanus.schema import CollectionSchema, DataType, FieldSchema
@@ -192,7 +194,7 @@ def test_schema_from_proto_refuses_functions() -> None:
 def test_schema_from_proto_refuses_json_defaults_and_unknown_types() -> None:
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="x", data_type=DataType.JSON).default_value.bytes_data = b"{}"
-    with pytest.raises(IllegalSchema, match="cannot have a default value"):
+    with pytest.raises(ParameterInvalid, match="type not support default_value, type:JSON, name:x"):
         convert.schema_from_proto(pb)
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="geo", data_type=24)
@@ -211,10 +213,25 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
 @pytest.mark.parametrize(
     ("schema", "error", "words"),
     [
-        (_schema(PK, VEC, name="1abc"), ParameterInvalid, "collection name '1abc'"),
+        (
+            _schema(PK, VEC, name="1abc"),
+            ParameterInvalid,
+            "Invalid collection name: 1abc. the first character of a collection name must be "
+            "an underscore or letter: invalid parameter",
+        ),
         (_schema(PK, VEC, name="a-b"), ParameterInvalid, "invalid"),
-        (_schema(PK, VEC, name="x" * 256), ParameterInvalid, "longer than 255"),
-        (_schema(PK, VEC, field("bad name", DataType.BOOL)), ParameterInvalid, "field name"),
+        (_schema(PK, VEC, name="x" * 256), ParameterInvalid, "must be less than 255 characters"),
+        (
+            _schema(PK, VEC, field("bad name", DataType.BOOL)),
+            FieldNameInvalid,
+            "Field name can only contain numbers, letters, and underscores",
+        ),
+        (
+            _schema(PK, VEC, field("like", DataType.BOOL)),
+            FieldNameInvalid,
+            r"Invalid field name: like. like is keyword in milvus.: "
+            r"field name invalid\[field=like\]",
+        ),
         (_schema(), IllegalSchema, "no fields"),
         (_schema(PK, VEC, field("v", DataType.BOOL)), IllegalSchema, "duplicate field name 'v'"),
         (_schema(VEC), IllegalSchema, "exactly one primary key"),
@@ -238,15 +255,28 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
             IllegalSchema,
             "max_length",
         ),
-        (_schema(PK, field("v", DataType.FLOAT_VECTOR)), IllegalSchema, "needs the param dim"),
-        (_schema(PK, field("v", DataType.FLOAT_VECTOR, dim=0)), IllegalSchema, "positive"),
-        (_schema(PK, field("v", DataType.FLOAT_VECTOR, dim="x")), IllegalSchema, "integer"),
+        (
+            _schema(PK, field("v", DataType.FLOAT_VECTOR)),
+            OperationRefused,
+            "dimension is not defined in field type params of field v",
+        ),
+        (
+            _schema(PK, field("v", DataType.FLOAT_VECTOR, dim=1)),
+            OperationRefused,
+            "invalid dimension: 1. should be in range 2 ~ 32768",
+        ),
+        (_schema(PK, field("v", DataType.FLOAT_VECTOR, dim="x")), OperationRefused, "ParseInt"),
         (
             _schema(PK, field("v", DataType.BINARY_VECTOR, dim=12)),
-            IllegalSchema,
-            "multiple of 8",
+            OperationRefused,
+            "invalid dimension: 12 of field v. binary vector dimension should be multiple of 8",
         ),
-        (_schema(PK, field("v", DataType.FLOAT_VECTOR, dim=40000)), IllegalSchema, "maximum"),
+        (
+            _schema(PK, field("v", DataType.FLOAT_VECTOR, dim=32769)),
+            OperationRefused,
+            "invalid dimension: 32769 of field v. "
+            "float vector dimension should be in range 2 ~ 32768",
+        ),
         (_schema(PK, field("x", DataType.FLOAT)), IllegalSchema, "at least one vector"),
         (_schema(PK, VEC, field("a", DataType.ARRAY)), IllegalSchema, "needs an element type"),
         (
@@ -321,7 +351,10 @@ def test_public_names_are_pinned() -> None:
         "schema_to_proto",
         "status",
         "table_from_field_data",
+        "validate_alias",
         "validate_collection_name",
+        "validate_database_name",
+        "validate_field_name",
         "validate_new_schema",
         "validate_partition_name",
         "vectors_from_placeholder_group",

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from elanus import expr
-from elanus.errors import DataInvalid, IllegalSchema, Unimplemented
+from elanus.errors import DataInvalid, IllegalSchema, ParameterInvalid, Unimplemented
 from elanus.schema import CollectionSchema, DataType, FieldSchema
 from elanus.segment.files import read_segment, write_segment
 from proto.public import schema_pb2
@@ -180,14 +180,20 @@ def test_primary_key_rules() -> None:
     with pytest.raises(IllegalSchema, match="cannot be the primary key"):
         convert.validate_new_schema(CollectionSchema(name="c", fields=(array_pk, vec)))
     defaulted = field("id", DataType.INT64, is_primary=True, default_value=3)
-    with pytest.raises(IllegalSchema, match="primary key 'id' cannot have a default value"):
+    with pytest.raises(
+        ParameterInvalid, match="primary field not support default_value, type:Int64, name:id"
+    ):
         convert.validate_new_schema(CollectionSchema(name="c", fields=(defaulted, vec)))
 
 
 def test_schema_from_proto_checks_default_slots() -> None:
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="x", data_type=DataType.INT64).default_value.string_data = "7"
-    with pytest.raises(IllegalSchema, match="string data, which does not match the field's type"):
+    with pytest.raises(
+        ParameterInvalid,
+        match=r"type \(Int64\) of field \(x\) is not equal to the type\(DataType_VarChar\) "
+        "of default_value: invalid parameter",
+    ):
         convert.schema_from_proto(pb)
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="a", data_type=DataType.ARRAY, element_type=77)
