@@ -43,6 +43,8 @@ __all__ = [
 MAX_ARRAY_CAPACITY = 4096
 MAX_VARCHAR_LENGTH = 65535
 MAX_VECTOR_DIM = 32768
+MAX_FIELDS = 64  # Milvus's proxy.maxFieldNum
+MAX_VECTOR_FIELDS = 4  # Milvus's proxy.maxVectorFieldNum
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -248,6 +250,15 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
     The result has normalised ``dim``/``max_length`` params, the ``$meta`` field
     when the dynamic field is enabled, and field ids from 100 in order.
     """
+    if len(schema.fields) > MAX_FIELDS:
+        raise OperationRefused(f"maximum field's number should be limited to {MAX_FIELDS}")
+    vector_fields = sum(f.data_type.is_vector for f in schema.fields)
+    if vector_fields > MAX_VECTOR_FIELDS:
+        raise OperationRefused(
+            f"maximum vector field's number should be limited to {MAX_VECTOR_FIELDS}"
+        )
+    if schema.fields and not vector_fields:
+        raise ParameterInvalid(cause="schema does not contain vector field")
     validate_collection_name(schema.name)
     if not schema.fields:
         raise IllegalSchema("the schema has no fields")
@@ -256,7 +267,7 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
     for f in schema.fields:
         validate_field_name(f.name)
         if f.name in seen:
-            raise IllegalSchema(f"duplicate field name '{f.name}'")
+            raise OperationRefused(f"duplicated field name {f.name} found")
         seen.add(f.name)
         if f.is_dynamic:
             raise IllegalSchema(
@@ -275,18 +286,15 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
         if f.data_type.is_vector:
             dim = _vector_dim(f)
             if f.nullable:
-                raise IllegalSchema(f"vector field '{f.name}' cannot be nullable")
+                raise ParameterInvalid(
+                    cause=f"vector type not support null, type:{type_name(f.data_type)}, "
+                    f"name:{f.name}"
+                )
             params["dim"] = str(dim)
         if f.data_type == DataType.VARCHAR:
-            max_length = _positive_int_param(f, "max_length")
-            if max_length > MAX_VARCHAR_LENGTH:
-                raise IllegalSchema(
-                    f"the max_length ({max_length}) of field '{f.name}' exceeds "
-                    f"{MAX_VARCHAR_LENGTH}"
-                )
-            params["max_length"] = str(max_length)
+            params["max_length"] = str(_max_length(f, schema.name))
         if f.data_type == DataType.ARRAY:
-            params.update(_array_params(f))
+            params.update(_array_params(f, schema.name))
         else:
             f = replace(f, element_type=DataType.NONE)
         _check_default(replace(f, type_params=params))
@@ -317,9 +325,10 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
             f"not {type_name(primary.data_type)}"
         )
     if primary.nullable:
-        raise IllegalSchema(f"the primary key '{primary.name}' cannot be nullable")
-    if not any(f.data_type.is_vector for f in fields):
-        raise IllegalSchema("a collection needs at least one vector field")
+        raise ParameterInvalid(
+            cause=f"primary field not support null, type:{type_name(primary.data_type)}, "
+            f"name:{primary.name}"
+        )
     if sum(f.is_partition_key for f in fields) > 1:
         raise IllegalSchema("a collection can have at most one partition key")
     if schema.enable_dynamic_field:
@@ -335,27 +344,55 @@ _UNIMPLEMENTED_TYPES: dict[DataType, str] = {
 }
 
 
-def _array_params(f: FieldSchema) -> dict[str, str]:
-    """Milvus's ARRAY rules: a scalar element type, 1..4096 elements, VarChar max_length."""
-    if f.element_type not in ARRAY_ELEMENT_TYPES:
-        raise IllegalSchema(
-            f"array field '{f.name}' needs an element type of Bool, Int8, Int16, Int32, "
-            f"Int64, Float, Double or VarChar, not {type_name(f.element_type)}"
+def _max_length(f: FieldSchema, collection: str) -> int:
+    """Milvus's validateMaxLengthPerRow: a VarChar (or its array elements) holds 1..65535."""
+    raw = f.type_params.get("max_length")
+    if raw is None:
+        raise OperationRefused(
+            f"type param(max_length) should be specified for the field({f.name}) "
+            f"of collection {collection}"
         )
-    capacity = _positive_int_param(f, "max_capacity")
-    if capacity > MAX_ARRAY_CAPACITY:
-        raise IllegalSchema(
-            f"the max_capacity ({capacity}) of array field '{f.name}' exceeds {MAX_ARRAY_CAPACITY}"
+    try:
+        max_length = int(str(raw).strip().strip('"'))
+    except ValueError:
+        raise OperationRefused(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+    if not 0 < max_length <= MAX_VARCHAR_LENGTH:
+        raise ParameterInvalid(
+            cause=f"the maximum length specified for the field({f.name}) should be in "
+            f"(0, {MAX_VARCHAR_LENGTH}], but got {max_length} instead"
+        )
+    return max_length
+
+
+def _array_params(f: FieldSchema, collection: str) -> dict[str, str]:
+    """Milvus's ARRAY rules: a scalar element type, 1..4096 elements, VarChar max_length."""
+    if f.element_type == DataType.NONE:
+        raise OperationRefused("element data type None is not valid")
+    if f.element_type == DataType.STRING:
+        raise OperationRefused(
+            "string data type not supported yet, please use VarChar type instead"
+        )
+    if f.element_type not in ARRAY_ELEMENT_TYPES:
+        raise OperationRefused(f"element type {type_name(f.element_type)} is not supported")
+    raw = f.type_params.get("max_capacity")
+    if raw is None:
+        raise OperationRefused(
+            f"type param(max_capacity) should be specified for array field {f.name} "
+            f"of collection {collection}"
+        )
+    try:
+        capacity = int(str(raw).strip().strip('"'))
+    except ValueError:
+        raise OperationRefused(
+            f"the value for max_capacity of field {f.name} must be an integer"
+        ) from None
+    if not 0 < capacity <= MAX_ARRAY_CAPACITY:
+        raise OperationRefused(
+            f"the maximum capacity specified for a Array should be in (0, {MAX_ARRAY_CAPACITY}]"
         )
     params = {"max_capacity": str(capacity)}
     if f.element_type == DataType.VARCHAR:
-        max_length = _positive_int_param(f, "max_length")
-        if max_length > MAX_VARCHAR_LENGTH:
-            raise IllegalSchema(
-                f"the max_length ({max_length}) of the elements of array field '{f.name}' "
-                f"exceeds {MAX_VARCHAR_LENGTH}"
-            )
-        params["max_length"] = str(max_length)
+        params["max_length"] = str(_max_length(f, collection))
     if f.is_primary:
         raise IllegalSchema(f"array field '{f.name}' cannot be the primary key")
     return params
@@ -367,9 +404,8 @@ def _check_default(f: FieldSchema) -> None:
     if value is None:
         return
     if f.data_type not in _DEFAULT_SLOTS:
-        raise IllegalSchema(
-            f"field '{f.name}' ({type_name(f.data_type)}) cannot have a default value: "
-            "only non-JSON scalar fields can"
+        raise ParameterInvalid(
+            cause=f"type not support default_value, type:{type_name(f.data_type)}, name:{f.name}"
         )
     if f.data_type == DataType.BOOL:
         ok = isinstance(value, bool)
@@ -387,9 +423,8 @@ def _check_default(f: FieldSchema) -> None:
     else:
         ok = isinstance(value, str)
         if ok and len(value) > f.max_length:
-            raise IllegalSchema(
-                f"the default value of field '{f.name}' is longer than its max_length "
-                f"({f.max_length})"
+            raise ParameterInvalid(
+                cause=f"the length ({len(value)}) of string exceeds max length ({f.max_length})"
             )
     if not ok:
         raise IllegalSchema(

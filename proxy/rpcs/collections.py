@@ -11,6 +11,8 @@ from proxy import convert
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
 
+MAX_SHARD_NUM = 16  # Milvus's proxy.maxShardNum
+
 
 def create_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     pb = schema_pb2.CollectionSchema()
@@ -23,6 +25,10 @@ def create_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     if pb.name != request.collection_name:
         raise errors.ParameterInvalid(
             f"collection name ({request.collection_name}) and schema name ({pb.name}) differ"
+        )
+    if request.shards_num > MAX_SHARD_NUM:
+        raise errors.OperationRefused(
+            f"maximum shards's number should be limited to {MAX_SHARD_NUM}"
         )
     schema = convert.validate_new_schema(convert.schema_from_proto(pb))
     properties = convert.kv_pairs_to_dict(request.properties)

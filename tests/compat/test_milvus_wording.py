@@ -208,3 +208,65 @@ def test_partition_names_may_start_with_a_digit_and_hold_a_hyphen(
     client.create_collection(name, dimension=DIM)
     client.create_partition(name, "2024-q1")
     assert client.has_partition(name, "2024-q1")
+
+
+def _add_vector(schema: CollectionSchema) -> None:
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+
+
+@pytest.mark.parametrize(
+    ("build", "code", "words"),
+    [
+        (
+            lambda s: s.add_field("vec", DataType.INT64),
+            UNWRAPPED_ERROR,
+            "duplicated field name vec found",
+        ),
+        (lambda s: None, INVALID_PARAMETER, "schema does not contain vector field"),
+        (
+            lambda s: s.add_field("tags", DataType.ARRAY, element_type=DataType.INT64),
+            UNWRAPPED_ERROR,
+            "type param(max_capacity) should be specified for array field tags",
+        ),
+        (
+            lambda s: s.add_field(
+                "tags", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4097
+            ),
+            UNWRAPPED_ERROR,
+            "the maximum capacity specified for a Array should be in (0, 4096]",
+        ),
+        (
+            lambda s: s.add_field("text", DataType.VARCHAR, max_length=65536),
+            INVALID_PARAMETER,
+            "the maximum length specified for the field(text) should be in (0, 65535], "
+            "but got 65536 instead",
+        ),
+        (
+            lambda s: s.add_field("other", DataType.FLOAT_VECTOR, dim=DIM, nullable=True),
+            INVALID_PARAMETER,
+            "vector type not support null, type:FloatVector, name:other",
+        ),
+    ],
+)
+def test_schema_refusals_use_milvus_wording(
+    client: MilvusClient, build: Callable[[CollectionSchema], None], code: int, words: str
+) -> None:
+    name = unique_name("schema_words")
+    schema = _schema(client)
+    if words != "schema does not contain vector field":
+        _add_vector(schema)
+    build(schema)
+    with raises_milvus(code) as caught:
+        client.create_collection(name, schema=schema)
+    assert words in caught.value.message
+    assert name not in client.list_collections()
+
+
+def test_more_than_sixteen_shards_are_refused(client: MilvusClient) -> None:
+    name = unique_name("shards")
+    schema = _schema(client)
+    _add_vector(schema)
+    with raises_milvus(UNWRAPPED_ERROR) as caught:
+        client.create_collection(name, schema=schema, num_shards=17)
+    assert "maximum shards's number should be limited to 16" in caught.value.message
+    assert name not in client.list_collections()

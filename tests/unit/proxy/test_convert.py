@@ -233,7 +233,11 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
             r"field name invalid\[field=like\]",
         ),
         (_schema(), IllegalSchema, "no fields"),
-        (_schema(PK, VEC, field("v", DataType.BOOL)), IllegalSchema, "duplicate field name 'v'"),
+        (
+            _schema(PK, VEC, field("v", DataType.BOOL)),
+            OperationRefused,
+            "duplicated field name v found",
+        ),
         (_schema(VEC), IllegalSchema, "exactly one primary key"),
         (
             _schema(PK, VEC, field("id2", DataType.INT64, is_primary=True)),
@@ -247,13 +251,13 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
         ),
         (
             _schema(field("id", DataType.VARCHAR, is_primary=True), VEC),
-            IllegalSchema,
-            "needs the param max_length",
+            OperationRefused,
+            r"type param\(max_length\) should be specified for the field\(id\) of collection c",
         ),
         (
             _schema(PK, VEC, field("s", DataType.VARCHAR, max_length=70000)),
-            IllegalSchema,
-            "max_length",
+            ParameterInvalid,
+            r"the maximum length specified for the field\(s\) should be in \(0, 65535\]",
         ),
         (
             _schema(PK, field("v", DataType.FLOAT_VECTOR)),
@@ -277,8 +281,16 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
             "invalid dimension: 32769 of field v. "
             "float vector dimension should be in range 2 ~ 32768",
         ),
-        (_schema(PK, field("x", DataType.FLOAT)), IllegalSchema, "at least one vector"),
-        (_schema(PK, VEC, field("a", DataType.ARRAY)), IllegalSchema, "needs an element type"),
+        (
+            _schema(PK, field("x", DataType.FLOAT)),
+            ParameterInvalid,
+            "schema does not contain vector field: invalid parameter",
+        ),
+        (
+            _schema(PK, VEC, field("a", DataType.ARRAY)),
+            OperationRefused,
+            "element data type None is not valid",
+        ),
         (
             _schema(PK, VEC, field("x", DataType.INT64, auto_id=True)),
             IllegalSchema,
@@ -287,13 +299,13 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
         (_schema(PK, VEC, field("m", DataType.JSON, is_dynamic=True)), IllegalSchema, "dynamic"),
         (
             _schema(field("id", DataType.INT64, is_primary=True, nullable=True), VEC),
-            IllegalSchema,
-            "cannot be nullable",
+            ParameterInvalid,
+            "primary field not support null, type:Int64, name:id",
         ),
         (
             _schema(PK, field("v", DataType.FLOAT_VECTOR, dim=8, nullable=True)),
-            IllegalSchema,
-            "cannot be nullable",
+            ParameterInvalid,
+            "vector type not support null, type:FloatVector, name:v",
         ),
         (
             _schema(PK, VEC, field("p", DataType.FLOAT, is_partition_key=True)),

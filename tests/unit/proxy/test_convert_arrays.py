@@ -14,7 +14,13 @@ import pyarrow as pa
 import pytest
 
 from elanus import expr
-from elanus.errors import DataInvalid, IllegalSchema, ParameterInvalid, Unimplemented
+from elanus.errors import (
+    DataInvalid,
+    ElanusError,
+    IllegalSchema,
+    ParameterInvalid,
+    Unimplemented,
+)
 from elanus.schema import CollectionSchema, DataType, FieldSchema
 from elanus.segment.files import read_segment, write_segment
 from proto.public import schema_pb2
@@ -133,42 +139,57 @@ def test_element_type_is_dropped_for_non_array_fields() -> None:
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        (field("a", DataType.ARRAY, max_capacity=4), "needs an element type"),
-        (field("a", DataType.ARRAY, element_type=DataType.JSON, max_capacity=4), "element type"),
-        (field("a", DataType.ARRAY, element_type=DataType.ARRAY, max_capacity=4), "element type"),
-        (field("a", DataType.ARRAY, element_type=DataType.INT64), "needs the param max_capacity"),
-        (field("a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=0), "positive"),
+        (field("a", DataType.ARRAY, max_capacity=4), "element data type None is not valid"),
+        (
+            field("a", DataType.ARRAY, element_type=DataType.JSON, max_capacity=4),
+            "element type JSON is not supported",
+        ),
+        (
+            field("a", DataType.ARRAY, element_type=DataType.ARRAY, max_capacity=4),
+            "element type Array is not",
+        ),
+        (
+            field("a", DataType.ARRAY, element_type=DataType.INT64),
+            r"type param\(max_capacity\) should be specified for array field a",
+        ),
+        (
+            field("a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=0),
+            r"should be in \(0, 4096\]",
+        ),
         (field("a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4097), "4096"),
         (
             field("a", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=4),
-            "needs the param max_length",
+            r"type param\(max_length\) should be specified for the field\(a\)",
         ),
         (
             field(
                 "a", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=4, max_length=70000
             ),
-            "65535",
+            r"should be in \(0, 65535\], but got 70000 instead",
         ),
         (
             field(
                 "a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4, default_value=1
             ),
-            "cannot have a default value",
+            "type not support default_value, type:Array, name:a",
         ),
-        (field("j", DataType.JSON, default_value="{}"), "cannot have a default value"),
-        (field("w", DataType.FLOAT_VECTOR, dim=2, default_value=1.0), "cannot have a default"),
-        (field("w", DataType.FLOAT_VECTOR, dim=2, nullable=True), "cannot be nullable"),
+        (field("j", DataType.JSON, default_value="{}"), "type not support default_value"),
+        (field("w", DataType.FLOAT_VECTOR, dim=2, default_value=1.0), "type:FloatVector, name:w"),
+        (field("w", DataType.FLOAT_VECTOR, dim=2, nullable=True), "vector type not support null"),
         (field("x", DataType.INT64, default_value="7"), "does not match its type Int64"),
         (field("x", DataType.INT32, default_value=True), "does not match its type Int32"),
         (field("x", DataType.BOOL, default_value=1), "does not match its type Bool"),
         (field("x", DataType.DOUBLE, default_value=1), "does not match its type Double"),
         (field("x", DataType.VARCHAR, max_length=4, default_value=3.0), "does not match"),
         (field("x", DataType.INT8, default_value=128), "out of the Int8 range"),
-        (field("x", DataType.VARCHAR, max_length=2, default_value="abc"), r"max_length \(2\)"),
+        (
+            field("x", DataType.VARCHAR, max_length=2, default_value="abc"),
+            r"the length \(3\) of string exceeds max length \(2\)",
+        ),
     ],
 )
 def test_schema_rules(extra: FieldSchema, words: str) -> None:
-    with pytest.raises(IllegalSchema, match=words):
+    with pytest.raises(ElanusError, match=words):
         make_schema(extra)
 
 
