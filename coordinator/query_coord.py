@@ -37,8 +37,25 @@ class QueryCoordinator:
         self.nodes = nodes
         self._dispatch = dispatch
 
-    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
+    def load_collection(
+        self, collection_id: int, partition_ids: Sequence[int] = (), replica_number: int = 1
+    ) -> None:
+        """Load the collection (or these partitions of it) onto the querynodes.
+
+        Each replica needs a querynode of its own, so asking for more replicas than
+        there are querynodes is refused, in Milvus's words, before anything changes. One
+        replica is never refused: it waits for a querynode, as a load always has.
+        """
         info = self.catalog.get(collection_id)
+        querynodes = len(self.nodes.querynodes())
+        if replica_number > 1 and replica_number > querynodes:
+            raise errors.ServiceResourceInsufficient(
+                errors.fields(
+                    currentStreamingNode=querynodes, expectedStreamingNode=replica_number
+                ),
+                cause=f"call query coordinator LoadCollection: when load {replica_number} "
+                "replica count",
+            )
         indexed_fields = {i.field_name for i in self.indexes.of_collection(collection_id)}
         for vector_field in info.schema.vector_fields:
             if vector_field.name not in indexed_fields:

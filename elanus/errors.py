@@ -4,6 +4,7 @@
     ├── ServiceNotReady               1
     ├── ServiceUnavailable            2
     ├── Unimplemented                 10
+    ├── ServiceResourceInsufficient   12    (retriable)
     ├── CollectionNotFound            100   (legacy CollectionNotExists)
     ├── CollectionNotLoaded           101
     ├── IllegalSchema                 105
@@ -88,6 +89,12 @@ class ServiceUnavailable(ElanusError):
 
 class Unimplemented(ElanusError):
     code, summary = 10, "service unimplemented"
+
+
+class ServiceResourceInsufficient(ElanusError):
+    """Not enough nodes for what was asked (more replicas than querynodes)."""
+
+    code, retriable, summary = 12, True, "service resource insufficient"
 
 
 class CollectionNotFound(ElanusError):

@@ -16,6 +16,7 @@ from .helpers import COLLECTION_NOT_FOUND, INVALID_PARAMETER, raises_milvus, uni
 DIM = 4
 FIELD_NAME_INVALID = 1701
 UNWRAPPED_ERROR = 65535  # Milvus's code for a plain error (bad dim, bad partition name)
+RESOURCE_INSUFFICIENT = 12  # Milvus: not enough nodes for the replicas asked for
 
 
 def _schema(client: MilvusClient) -> CollectionSchema:
@@ -270,3 +271,22 @@ def test_more_than_sixteen_shards_are_refused(client: MilvusClient) -> None:
         client.create_collection(name, schema=schema, num_shards=17)
     assert "maximum shards's number should be limited to 16" in caught.value.message
     assert name not in client.list_collections()
+
+
+def test_more_replicas_than_querynodes_are_refused(
+    client: MilvusClient, new_collection_name: Callable[[str], str]
+) -> None:
+    name = new_collection_name("replicas")
+    client.create_collection(name, dimension=DIM)
+    client.release_collection(name)
+    replicas = 8  # more than any test server runs
+    with raises_milvus(RESOURCE_INSUFFICIENT) as caught:
+        client.load_collection(name, replica_number=replicas)
+    assert (
+        f"call query coordinator LoadCollection: when load {replicas} replica count: "
+        "service resource insufficient[currentStreamingNode=" in caught.value.message
+    )
+    assert f"[expectedStreamingNode={replicas}]" in caught.value.message
+    assert str(client.get_load_state(name)["state"]) == "NotLoad"
+    client.load_collection(name)
+    assert str(client.get_load_state(name)["state"]) == "Loaded"
