@@ -57,12 +57,15 @@ class QueryCoordinator:
                 "replica count",
             )
         indexed_fields = {i.field_name for i in self.indexes.of_collection(collection_id)}
-        for vector_field in info.schema.vector_fields:
-            if vector_field.name not in indexed_fields:
-                raise errors.IndexNotFound(
-                    f"there is no vector index on field: [{vector_field.name}], "
-                    "please create index firstly"
-                )
+        # Milvus's two refusals: no index at all (700), or vector fields without one.
+        if not indexed_fields:
+            raise errors.IndexNotFound(errors.fields(collection=info.name))
+        unindexed = [f.name for f in info.schema.vector_fields if f.name not in indexed_fields]
+        if unindexed:
+            raise errors.OperationRefused(
+                f"there is no vector index on field: [{' '.join(unindexed)}], "
+                "please create index firstly"
+            )
         self.loads.start(collection_id, partition_ids)
         self.dispatch_load(collection_id, partition_ids)
 

@@ -38,6 +38,10 @@ def load_partitions(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def release_partitions(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    if not request.partition_names:
+        raise errors.ParameterInvalid(
+            errors.fields(expected="any partition", actual="empty partition list")
+        )
     ids = [ctx.partition_id(info, name) for name in request.partition_names]
     ctx.coordinator.release_partitions(info.collection_id, ids)
 

@@ -15,6 +15,7 @@ from .helpers import COLLECTION_NOT_FOUND, INVALID_PARAMETER, raises_milvus, uni
 
 DIM = 4
 FIELD_NAME_INVALID = 1701
+INDEX_NOT_FOUND = 700
 UNWRAPPED_ERROR = 65535  # Milvus's code for a plain error (bad dim, bad partition name)
 RESOURCE_INSUFFICIENT = 12  # Milvus: not enough nodes for the replicas asked for
 
@@ -290,3 +291,19 @@ def test_more_replicas_than_querynodes_are_refused(
     assert str(client.get_load_state(name)["state"]) == "NotLoad"
     client.load_collection(name)
     assert str(client.get_load_state(name)["state"]) == "Loaded"
+
+
+def test_load_without_any_index_and_release_of_no_partition(
+    client: MilvusClient, new_collection_name: Callable[[str], str]
+) -> None:
+    name = new_collection_name("no_index")
+    schema = _schema(client)
+    _add_vector(schema)
+    client.create_collection(name, schema=schema)
+    with raises_milvus(INDEX_NOT_FOUND) as caught:
+        client.load_collection(name)
+    assert f"index not found[collection={name}]" in caught.value.message
+    assert str(client.get_load_state(name)["state"]) == "NotLoad"
+    with raises_milvus(INVALID_PARAMETER) as caught:
+        client.release_partitions(name, [])
+    assert "[expected=any partition][actual=empty partition list]" in caught.value.message

@@ -399,8 +399,9 @@ def test_index_builds_for_flushed_segments(env: Env) -> None:
 def test_load_requires_a_vector_index(env: Env) -> None:
     coord = env.coordinator
     info = create(coord)
-    with pytest.raises(errors.IndexNotFound):
+    with pytest.raises(errors.IndexNotFound) as caught:
         coord.load_collection(info.collection_id)
+    assert caught.value.reason == f"index not found[collection={info.name}]"
     assert coord.load_progress(info.collection_id).state == "NotLoad"
     with pytest.raises(errors.CollectionNotLoaded):
         coord.shard_leaders(info.collection_id)
