@@ -307,3 +307,18 @@ def test_load_without_any_index_and_release_of_no_partition(
     with raises_milvus(INVALID_PARAMETER) as caught:
         client.release_partitions(name, [])
     assert "[expected=any partition][actual=empty partition list]" in caught.value.message
+
+
+def test_vectors_of_the_wrong_length_are_refused_in_milvus_words(
+    client: MilvusClient, new_collection_name: Callable[[str], str]
+) -> None:
+    name = new_collection_name("wrong_dim")
+    client.create_collection(name, dimension=DIM, consistency_level="Strong")
+    client.insert(name, [{"id": 1, "vector": [0.5] * DIM}])
+    with pytest.raises(MilvusException) as caught:
+        client.insert(name, [{"id": 2, "vector": [0.5] * (DIM + 1)}])
+    assert f"the length({DIM + 1}) of float data should divide the dim({DIM})" in (
+        caught.value.message
+    )
+    rows = client.query(name, filter="id >= 0", output_fields=["count(*)"])
+    assert rows[0]["count(*)"] == 1

@@ -472,16 +472,22 @@ def _bad_columns() -> list[tuple[str, Any, type, str]]:
         (
             "wrong dim",
             _replace(schema, "vec", field_data("vec", [[1.0] * 8] * 3, DataType.FLOAT_VECTOR, 8)),
-            DataInvalid,
-            r"the dim \(8\) of field 'vec' does not match the schema's dim \(4\)",
+            ParameterInvalid,
+            r"the dim \(8\) of field data\(vec\) is not equal to schema dim \(4\): "
+            r"invalid parameter\[expected=4\]\[actual=8\]",
         ),
-        ("vector count", _replace(schema, "vec", long_vec), DataInvalid, "vectors of dim 4"),
+        (
+            "vector count",
+            _replace(schema, "vec", long_vec),
+            OperationRefused,
+            r"the length\(13\) of float data should divide the dim\(4\)",
+        ),
         ("nan", _replace(schema, "vec", nan_vec), DataInvalid, "NaN"),
         (
             "binary length",
             _replace(schema, "bits", field_data("bits", [b"\x01"] * 3, DataType.BINARY_VECTOR, 16)),
-            DataInvalid,
-            "vectors of dim 16",
+            OperationRefused,
+            r"the num\(24\) of all bits should divide the dim\(16\)",
         ),
         (
             "too long",
