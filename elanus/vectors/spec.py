@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from elanus.errors import IndexNotSupported, ParameterInvalid, fields
+from elanus.errors import IndexNotSupported, OperationRefused, ParameterInvalid, fields
 from elanus.schema import DataType, FieldSchema
 
 # Metric names as Milvus spells them.
@@ -208,9 +208,19 @@ def _check_index_type(built: str, requested: str, field: FieldSchema, binary: bo
     )
 
 
+# Binary metrics Milvus knows and Elanus's FAISS indexes do not compute.
+_STRUCTURE_METRICS = ("SUBSTRUCTURE", "SUPERSTRUCTURE")
+
+
 def _check_metric(metric: str, requested: str, binary: bool) -> None:
     """Milvus's CreateIndex check of the metric, with its message (the metric as sent)."""
     allowed = BINARY_METRICS if binary else FLOAT_METRICS
+    if binary and metric in _STRUCTURE_METRICS:
+        # Milvus's proxy lets these through and its index checker refuses them.
+        raise OperationRefused(
+            f"metric type {metric} not found or not supported, supported: "
+            f"[{' '.join(BINARY_METRICS)}]"
+        )
     if metric not in allowed:
         kind = "binary" if binary else "float"
         raise ParameterInvalid(

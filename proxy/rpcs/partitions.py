@@ -14,10 +14,7 @@ from proxy.pipeline import Call
 def create_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
     convert.validate_partition_name(request.partition_name)
-    if info.partition(request.partition_name) is not None:
-        raise errors.ParameterInvalid(
-            f"partition already exists, partition: {request.partition_name}"
-        )
+    # Creating a partition that exists succeeds and changes nothing, as in Milvus.
     ctx.coordinator.create_partition(info.db_name, info.name, request.partition_name)
 
 

@@ -322,3 +322,33 @@ def test_vectors_of_the_wrong_length_are_refused_in_milvus_words(
     )
     rows = client.query(name, filter="id >= 0", output_fields=["count(*)"])
     assert rows[0]["count(*)"] == 1
+
+
+def test_creating_an_existing_partition_succeeds_and_changes_nothing(
+    client: MilvusClient, new_collection_name: Callable[[str], str]
+) -> None:
+    name = new_collection_name("dup_partition")
+    client.create_collection(name, dimension=DIM)
+    client.create_partition(name, "_default")
+    client.create_partition(name, "p1")
+    client.create_partition(name, "p1")
+    assert sorted(client.list_partitions(name)) == ["_default", "p1"]
+
+
+@pytest.mark.parametrize("metric", ["SUBSTRUCTURE", "SUPERSTRUCTURE"])
+def test_structure_metrics_are_refused_for_binary_indexes(
+    client: MilvusClient, new_collection_name: Callable[[str], str], metric: str
+) -> None:
+    name = new_collection_name("structure")
+    schema = _schema(client)
+    schema.add_field("bits", DataType.BINARY_VECTOR, dim=16)
+    client.create_collection(name, schema=schema)
+    index = client.prepare_index_params()
+    index.add_index(field_name="bits", index_type="BIN_IVF_FLAT", metric_type=metric, nlist=8)
+    with raises_milvus(UNWRAPPED_ERROR) as caught:
+        client.create_index(name, index)
+    assert (
+        f"metric type {metric} not found or not supported, supported: [HAMMING JACCARD]"
+        in caught.value.message
+    )
+    assert client.list_indexes(name) == []
