@@ -37,10 +37,7 @@ class ProxyContext:
         return self.coordinator.describe_collection(db_name or DEFAULT_DB, name)
 
     def partition_id(self, info: CollectionInfo, name: str) -> int:
-        """The id of the partition a request names ("" is the default one); a malformed
-        name is refused with Milvus's message before it is looked up."""
-        if name:
-            convert.validate_partition_name(name)
+        """The id of the partition a request names ("" is the default one)."""
         partition = info.partition(name or DEFAULT_PARTITION)
         if partition is None:
             raise errors.PartitionNotFound(f"partition={name}")

@@ -33,7 +33,10 @@ def drop_database(ctx: ProxyContext, request: milvus_pb2.DropDatabaseRequest, ca
 def alter_database(ctx: ProxyContext, request: milvus_pb2.AlterDatabaseRequest, call: Call) -> Any:
     properties = convert.kv_pairs_to_dict(request.properties)
     if not properties and not request.delete_keys:
-        raise errors.ParameterInvalid(cause="no properties to set or delete")
+        raise errors.OperationRefused(
+            "alter database with empty properties and delete keys, "
+            "expected to set either properties or delete keys"
+        )
     ctx.coordinator.alter_database(call.db_name, properties, tuple(request.delete_keys))
 
 

@@ -6,15 +6,24 @@ from typing import Any
 
 import numpy as np
 
+from elanus.meta import CollectionInfo
 from proto.public import milvus_pb2
 from proxy import convert
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
 
 
+def _target_partition(ctx: ProxyContext, info: CollectionInfo, name: str) -> int:
+    """The partition a write goes to; a malformed name is refused first, as Milvus's
+    strict check of writes does (reads only look the name up)."""
+    if name:
+        convert.validate_partition_name(name)
+    return ctx.partition_id(info, name)
+
+
 def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
-    partition_id = ctx.partition_id(info, request.partition_name)
+    partition_id = _target_partition(ctx, info, request.partition_name)
     schema = info.schema
     rows = convert.table_from_field_data(request.fields_data, request.num_rows, schema)
     primary = schema.primary_field
@@ -34,7 +43,7 @@ def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def upsert(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
-    partition_id = ctx.partition_id(info, request.partition_name)
+    partition_id = _target_partition(ctx, info, request.partition_name)
     schema = info.schema
     rows = convert.table_from_field_data(
         request.fields_data, request.num_rows, schema, for_upsert=True

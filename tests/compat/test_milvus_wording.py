@@ -16,6 +16,7 @@ from .helpers import COLLECTION_NOT_FOUND, INVALID_PARAMETER, raises_milvus, uni
 DIM = 4
 FIELD_NAME_INVALID = 1701
 INDEX_NOT_FOUND = 700
+PARTITION_NOT_FOUND = 200
 UNWRAPPED_ERROR = 65535  # Milvus's code for a plain error (bad dim, bad partition name)
 RESOURCE_INSUFFICIENT = 12  # Milvus: not enough nodes for the replicas asked for
 
@@ -352,3 +353,32 @@ def test_structure_metrics_are_refused_for_binary_indexes(
         in caught.value.message
     )
     assert client.list_indexes(name) == []
+
+
+def test_loading_a_malformed_partition_name_only_looks_it_up(
+    client: MilvusClient, new_collection_name: Callable[[str], str]
+) -> None:
+    """Milvus checks partition names strictly on writes; a load just does not find it."""
+    name = new_collection_name("load_bad_partition")
+    client.create_collection(name, dimension=DIM)
+    with raises_milvus(PARTITION_NOT_FOUND) as caught:
+        client.load_partitions(name, ["12 s"])
+    assert "partition not found[partition=12 s]" in caught.value.message
+
+
+def test_altering_a_database_with_nothing_to_set_or_drop_is_refused(
+    client: MilvusClient,
+) -> None:
+    if not hasattr(client, "drop_database_properties"):
+        pytest.skip("this pymilvus's MilvusClient has no drop_database_properties")
+    db = unique_name("db_words")
+    client.create_database(db)
+    try:
+        with raises_milvus(UNWRAPPED_ERROR) as caught:
+            client.drop_database_properties(db, property_keys=[])
+        assert (
+            "alter database with empty properties and delete keys, expected to set either "
+            "properties or delete keys" in caught.value.message
+        )
+    finally:
+        client.drop_database(db)
