@@ -6,6 +6,7 @@
     ├── Unimplemented                 10
     ├── ServiceResourceInsufficient   12    (retriable)
     ├── CollectionNotFound            100   (legacy CollectionNotExists)
+    │   └── CollectionNotFoundOnDescribe 100 (DescribeCollection's wording)
     ├── CollectionNotLoaded           101
     ├── IllegalSchema                 105
     ├── PartitionNotFound             200
@@ -99,6 +100,13 @@ class ServiceResourceInsufficient(ElanusError):
 
 class CollectionNotFound(ElanusError):
     code, legacy_code, summary = 100, LEGACY_COLLECTION_NOT_EXISTS, "collection not found"
+
+
+class CollectionNotFoundOnDescribe(CollectionNotFound):
+    """DescribeCollection's own wording of a missing collection, which Milvus keeps for
+    the clients that match on it (pymilvus reads a schema through it before every write)."""
+
+    summary = "can't find collection"
 
 
 class CollectionNotLoaded(ElanusError):

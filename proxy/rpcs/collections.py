@@ -61,7 +61,14 @@ def describe_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     if request.collectionID and not request.collection_name:
         info = ctx.coordinator.describe_collection(call.db_name, collection_id=request.collectionID)
     else:
-        info = ctx.collection(call.db_name, request.collection_name)
+        try:
+            info = ctx.collection(call.db_name, request.collection_name)
+        except errors.CollectionNotFound:
+            raise errors.CollectionNotFoundOnDescribe(
+                errors.fields(
+                    database=call.db_name or DEFAULT_DB, collection=request.collection_name
+                )
+            ) from None
     return _describe(info, ctx.coordinator.list_aliases(info.db_name, info.name))
 
 

@@ -50,7 +50,10 @@ def test_malformed_collection_names_get_milvus_wording(
 def test_missing_collection_names_its_database(client: MilvusClient) -> None:
     name = unique_name("absent")
     with raises_milvus(COLLECTION_NOT_FOUND) as caught:
-        client.describe_collection(name)
+        client.describe_collection(name)  # DescribeCollection keeps Milvus's older wording
+    assert f"can't find collection[database=default][collection={name}]" in caught.value.message
+    with raises_milvus(COLLECTION_NOT_FOUND) as caught:
+        client.load_collection(name)
     assert f"collection not found[database=default][collection={name}]" in caught.value.message
     with raises_milvus(COLLECTION_NOT_FOUND) as caught:
         client.insert(name, [{"id": 1, "vector": [0.0] * DIM}])
