@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from elanus.errors import IllegalSchema, OperationRefused, ParameterInvalid, Unimplemented
+from elanus.errors import IllegalSchema, OperationRefused, ParameterInvalid, Unimplemented, fields
 from elanus.schema import (
     ARRAY_ELEMENT_TYPES,
     DYNAMIC_FIELD_NAME,
@@ -130,9 +130,7 @@ def _element_type(f: schema_pb2.FieldSchema) -> DataType:
     if f.data_type != int(DataType.ARRAY):
         return DataType.NONE
     if f.element_type not in DataType._value2member_map_:
-        raise IllegalSchema(
-            f"array field '{f.name}' has the unsupported element type {type_name(f.element_type)}"
-        )
+        raise OperationRefused(f"element type {f.element_type} is not supported")
     return DataType(f.element_type)
 
 
@@ -278,6 +276,10 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
                 f"field '{f.name}' has the type {type_name(f.data_type)}, which Elanus does not "
                 f"implement: {_UNIMPLEMENTED_TYPES[f.data_type]}"
             )
+        if f.data_type == DataType.STRING:
+            raise OperationRefused(
+                "string data type not supported yet, please use VarChar type instead"
+            )
         if f.data_type not in SUPPORTED_FIELD_TYPES:
             raise IllegalSchema(
                 f"field '{f.name}' has the unsupported type {type_name(f.data_type)}"
@@ -374,6 +376,9 @@ def _array_params(f: FieldSchema, collection: str) -> dict[str, str]:
         )
     if f.element_type not in ARRAY_ELEMENT_TYPES:
         raise OperationRefused(f"element type {type_name(f.element_type)} is not supported")
+    params: dict[str, str] = {}
+    if f.element_type == DataType.VARCHAR:  # Milvus checks the elements' max_length first
+        params["max_length"] = str(_max_length(f, collection))
     raw = f.type_params.get("max_capacity")
     if raw is None:
         raise OperationRefused(
@@ -390,9 +395,7 @@ def _array_params(f: FieldSchema, collection: str) -> dict[str, str]:
         raise OperationRefused(
             f"the maximum capacity specified for a Array should be in (0, {MAX_ARRAY_CAPACITY}]"
         )
-    params = {"max_capacity": str(capacity)}
-    if f.element_type == DataType.VARCHAR:
-        params["max_length"] = str(_max_length(f, collection))
+    params["max_capacity"] = str(capacity)
     if f.is_primary:
         raise IllegalSchema(f"array field '{f.name}' cannot be the primary key")
     return params
@@ -424,7 +427,8 @@ def _check_default(f: FieldSchema) -> None:
         ok = isinstance(value, str)
         if ok and len(value) > f.max_length:
             raise ParameterInvalid(
-                cause=f"the length ({len(value)}) of string exceeds max length ({f.max_length})"
+                fields(expected="valid length string", actual="string length exceeds max length"),
+                cause=f"the length ({len(value)}) of string exceeds max length ({f.max_length})",
             )
     if not ok:
         raise IllegalSchema(

@@ -18,6 +18,7 @@ from elanus.errors import (
     DataInvalid,
     ElanusError,
     IllegalSchema,
+    OperationRefused,
     ParameterInvalid,
     Unimplemented,
 )
@@ -218,7 +219,7 @@ def test_schema_from_proto_checks_default_slots() -> None:
         convert.schema_from_proto(pb)
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="a", data_type=DataType.ARRAY, element_type=77)
-    with pytest.raises(IllegalSchema, match="unsupported element type"):
+    with pytest.raises(OperationRefused, match="element type 77 is not supported"):
         convert.schema_from_proto(pb)
 
 
@@ -379,3 +380,24 @@ def test_filters_over_arrays_and_nulls(text: str, expected: list[bool]) -> None:
     assert mask.tolist() == expected
     sealed = read_segment(write_segment(with_ts(tags_table())))
     assert expr.evaluate(expr.parse(text, schema), sealed).tolist() == expected
+
+
+def test_varchar_elements_need_a_max_length_before_a_capacity_is_checked() -> None:
+    elements = field("a", DataType.ARRAY, element_type=DataType.VARCHAR)  # neither param
+    with pytest.raises(OperationRefused, match=r"type param\(max_length\) should be specified"):
+        make_schema(elements)
+
+
+def test_string_fields_are_refused_for_varchar() -> None:
+    with pytest.raises(OperationRefused, match="please use VarChar type instead"):
+        make_schema(field("s", DataType.STRING))
+
+
+def test_a_default_longer_than_max_length_names_expected_and_actual() -> None:
+    long_default = field("s", DataType.VARCHAR, max_length=2, default_value="abc")
+    with pytest.raises(ParameterInvalid) as caught:
+        make_schema(long_default)
+    assert caught.value.reason == (
+        "the length (3) of string exceeds max length (2): invalid parameter"
+        "[expected=valid length string][actual=string length exceeds max length]"
+    )
