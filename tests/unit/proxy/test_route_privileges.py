@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from proto.public import milvus_pb2
+from proxy.legacy.routes import TABLE as LEGACY_V1_TABLE
+from proxy.legacy.v0.routes import TABLE as LEGACY_V0_TABLE
 from proxy.pipeline import PUBLIC, Privilege
 from proxy.routes import ROUTES
 
@@ -67,3 +70,19 @@ def test_the_oracle_knows_the_privileges_of_the_core_rpcs(
     assert milvus_privileges["InsertRequest"] == ["Collection", "Insert"]
     assert milvus_privileges["CreateCollectionRequest"] == ["Global", "CreateCollection"]
     assert "ShowCollectionsRequest" not in milvus_privileges
+
+
+@pytest.mark.parametrize("table", [LEGACY_V1_TABLE, LEGACY_V0_TABLE], ids=["v1", "v0"])
+def test_legacy_routes_need_privileges_milvus_knows(
+    milvus_privileges: dict[str, Any],
+    table: Sequence[tuple[str, object, Privilege | None]],
+) -> None:
+    """A 1.x/0.x RPC is the 2.x one it translates to: its privilege (or PUBLIC)
+    must be one Milvus checks for some request, with Milvus's object type."""
+    known = {Privilege(object_type, name) for object_type, name in milvus_privileges.values()}
+    wrong = [
+        f"{method}: {privilege}"
+        for method, _, privilege in table
+        if privilege is not PUBLIC and privilege not in known
+    ]
+    assert not wrong, "\n".join(wrong)
