@@ -57,7 +57,7 @@ def alias_key(db_name: str, alias: str) -> str:
 
 def alias_detail(db_name: str, alias: str) -> str:
     """Milvus's fields of an alias error: ``...[database=db][alias=a]``."""
-    return f"database={db_name}][alias={alias}"
+    return errors.fields(database=db_name, alias=alias)
 
 
 def collection_key(collection_id: int) -> str:
@@ -129,7 +129,7 @@ class Catalog:
             for info in self._by_id.values():
                 if info.db_name == db_name and info.name == name:
                     return info
-        raise errors.CollectionNotFound(f"collection={name}")
+        raise errors.collection_not_found(db_name, name)
 
     def resolve(self, db_name: str, name: str) -> CollectionInfo:
         """The collection named ``name`` in the database, or the one its alias ``name`` names."""
@@ -520,7 +520,10 @@ class Catalog:
     def create_alias(self, db_name: str, alias: str, collection: str) -> None:
         """Name ``collection`` also ``alias``; again for the same collection is a no-op."""
         with self._lock:
-            info = self._alias_candidate(db_name, alias, collection)
+            # Milvus's CreateAlias names the database by its id when the collection is missing.
+            db_id = self.database(db_name).db_id
+            missing = errors.fields(database=db_id, collection=collection)
+            info = self._alias_candidate(db_name, alias, collection, missing)
             current = self._aliases.get((db_name, alias))
             if current == info.collection_id:
                 return
@@ -542,7 +545,8 @@ class Catalog:
         """Point an existing alias at another collection, in one write: a reader resolves
         it to the old collection or the new one, never to nothing."""
         with self._lock:
-            info = self._alias_candidate(db_name, alias, collection)
+            missing = errors.fields(collection=collection)
+            info = self._alias_candidate(db_name, alias, collection, missing)
             if (db_name, alias) not in self._aliases:
                 raise errors.AliasNotFound(alias_detail(db_name, alias))
             self._kv.put(alias_key(db_name, alias), str(info.collection_id).encode())
@@ -556,11 +560,17 @@ class Catalog:
             self._kv.delete(alias_key(db_name, alias))
             del self._aliases[(db_name, alias)]
 
-    def _alias_candidate(self, db_name: str, alias: str, collection: str) -> CollectionInfo:
+    def _alias_candidate(
+        self, db_name: str, alias: str, collection: str, missing: str
+    ) -> CollectionInfo:
+        """The collection an alias is to name; ``missing`` is the detail if there is none."""
         self.database(db_name)
         if self._find_or_none(db_name, alias) is not None:
             raise errors.AliasCollectionNameConflict(alias_detail(db_name, alias))
-        return self.find(db_name, collection)
+        target = self._find_or_none(db_name, collection)
+        if target is None:
+            raise errors.CollectionNotFound(missing)
+        return target
 
     def _save(self, info: CollectionInfo) -> CollectionInfo:
         self._kv.put(collection_key(info.collection_id), to_json(info))

@@ -434,8 +434,10 @@ class Coordinator:
 
     # --- query: load state and shard leaders
 
-    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
-        self.query.load_collection(collection_id, partition_ids)
+    def load_collection(
+        self, collection_id: int, partition_ids: Sequence[int] = (), replica_number: int = 1
+    ) -> None:
+        self.query.load_collection(collection_id, partition_ids, replica_number)
 
     def release_collection(self, collection_id: int) -> None:
         self.query.release_collection(collection_id)

@@ -354,7 +354,9 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
 
     @answers(pb.Ack)
     def LoadCollection(self, request: pb.LoadCollectionRequest, context: Context) -> pb.Ack:
-        self._core.load_collection(request.collection_id, tuple(request.partition_ids))
+        self._core.load_collection(
+            request.collection_id, tuple(request.partition_ids), request.replica_number or 1
+        )
         return pb.Ack()
 
     @answers(pb.Ack)

@@ -37,15 +37,35 @@ class QueryCoordinator:
         self.nodes = nodes
         self._dispatch = dispatch
 
-    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
+    def load_collection(
+        self, collection_id: int, partition_ids: Sequence[int] = (), replica_number: int = 1
+    ) -> None:
+        """Load the collection (or these partitions of it) onto the querynodes.
+
+        Each replica needs a querynode of its own, so asking for more replicas than
+        there are querynodes is refused, in Milvus's words, before anything changes. One
+        replica is never refused: it waits for a querynode, as a load always has.
+        """
         info = self.catalog.get(collection_id)
+        querynodes = len(self.nodes.querynodes())
+        if replica_number > 1 and replica_number > querynodes:
+            raise errors.ServiceResourceInsufficient(
+                errors.fields(
+                    currentStreamingNode=querynodes, expectedStreamingNode=replica_number
+                ),
+                cause=f"call query coordinator LoadCollection: when load {replica_number} "
+                "replica count",
+            )
         indexed_fields = {i.field_name for i in self.indexes.of_collection(collection_id)}
-        for vector_field in info.schema.vector_fields:
-            if vector_field.name not in indexed_fields:
-                raise errors.IndexNotFound(
-                    f"there is no vector index on field: [{vector_field.name}], "
-                    "please create index firstly"
-                )
+        # Milvus's two refusals: no index at all (700), or vector fields without one.
+        if not indexed_fields:
+            raise errors.IndexNotFound(errors.fields(collection=info.name))
+        unindexed = [f.name for f in info.schema.vector_fields if f.name not in indexed_fields]
+        if unindexed:
+            raise errors.OperationRefused(
+                f"there is no vector index on field: [{' '.join(unindexed)}], "
+                "please create index firstly"
+            )
         self.loads.start(collection_id, partition_ids)
         self.dispatch_load(collection_id, partition_ids)
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from elanus import logs
-from elanus.config import load_config
+from elanus.config import ConfigError, load_config
 from elanus.launcher import (
     ROLES,
     ClusterConfigError,
@@ -76,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure(args.log_level)
     if args.command == "standalone":
-        config = load_config(args.config)
+        try:
+            config = load_config(args.config)
+        except ConfigError as error:
+            print(f"elanus standalone: {error}", file=sys.stderr)
+            return 2
         if args.data_dir is not None:
             config.storage.data_dir = args.data_dir
         if args.port is not None:
@@ -87,10 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             config.proxy.legacy_port = args.legacy_port
         return run_until_signalled(Standalone(config))
     if args.command == "run":
-        process = RoleProcess(args.role, load_config(args.config), args.node_id, args.port)
         try:
+            process = RoleProcess(args.role, load_config(args.config), args.node_id, args.port)
             return run_until_signalled(process)
-        except ClusterConfigError as error:
+        except (ClusterConfigError, ConfigError) as error:
             print(f"elanus run {args.role}: {error}", file=sys.stderr)
             return 2
     if args.command == "cluster":

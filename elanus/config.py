@@ -120,6 +120,34 @@ class MinioConfig:
 
 
 @dataclass
+class SecurityConfig:
+    """Milvus's ``common.security`` keys: who may call, and how the port is secured.
+
+    ``tls_mode``: 0 plain gRPC, 1 server TLS (``tls_cert_file``, ``tls_key_file``),
+    2 mutual TLS (also ``tls_ca_file``). Until the proxy enforces them, turning on
+    authorization or TLS is refused at startup (:func:`check_security`) rather
+    than silently serving an open, plain port.
+    """
+
+    authorization_enabled: bool = False
+    default_root_password: str = "Milvus"
+    tls_mode: int = 0
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_ca_file: str = ""
+
+
+# Milvus's proxy.minPasswordLength / proxy.maxPasswordLength.
+MIN_PASSWORD_LENGTH = 6
+MAX_PASSWORD_LENGTH = 256
+TLS_MODES = (0, 1, 2)
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be served as written; the message says which key and why."""
+
+
+@dataclass
 class Config:
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     coordinator: CoordinatorConfig = field(default_factory=CoordinatorConfig)
@@ -130,6 +158,7 @@ class Config:
     etcd: EtcdConfig = field(default_factory=EtcdConfig)
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     minio: MinioConfig = field(default_factory=MinioConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -142,7 +171,7 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
     if path is not None:
         raw = yaml.safe_load(Path(path).read_text()) or {}
         if not isinstance(raw, dict):
-            raise ValueError(f"config file {path} must hold a mapping of sections")
+            raise ConfigError(f"config file {path} must hold a mapping of sections")
     config = Config()
     environ = dict(os.environ if environ is None else environ)
     for section in dataclasses.fields(config):
@@ -150,21 +179,49 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         values = raw.get(section.name) or {}
         unknown = set(values) - {f.name for f in dataclasses.fields(target)}
         if unknown:
-            raise ValueError(f"unknown keys in config section {section.name!r}: {sorted(unknown)}")
+            raise ConfigError(f"unknown keys in config section {section.name!r}: {sorted(unknown)}")
         for item in dataclasses.fields(target):
             env_key = f"ELANUS_{section.name}_{item.name}".upper()
+            kind = type(getattr(target, item.name))
             if env_key in environ:
-                setattr(
-                    target, item.name, _coerce(environ[env_key], type(getattr(target, item.name)))
-                )
+                setattr(target, item.name, _coerce(environ[env_key], kind, env_key))
             elif item.name in values:
-                setattr(
-                    target, item.name, _coerce(values[item.name], type(getattr(target, item.name)))
-                )
+                key = f"{section.name}.{item.name}"
+                setattr(target, item.name, _coerce(values[item.name], kind, key))
+    check_security(config.security)
     return config
 
 
-def _coerce(value: Any, kind: type) -> Any:
+def check_security(security: SecurityConfig) -> None:
+    """Refuse security settings Elanus cannot honour, naming the key, so a server
+    never starts open or in plain text when its operator asked otherwise."""
+    if not MIN_PASSWORD_LENGTH <= len(security.default_root_password) <= MAX_PASSWORD_LENGTH:
+        raise ConfigError(
+            "security.default_root_password must be between "
+            f"{MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters long"
+        )
+    if security.tls_mode not in TLS_MODES:
+        raise ConfigError(
+            f"security.tls_mode must be 0 (off), 1 (server TLS) or 2 (mutual TLS), "
+            f"not {security.tls_mode}"
+        )
+    if security.tls_mode != 0:
+        raise ConfigError(
+            f"security.tls_mode {security.tls_mode} is not supported yet: "
+            "Elanus serves plain gRPC only; set security.tls_mode to 0"
+        )
+    if security.authorization_enabled:
+        raise ConfigError(
+            "security.authorization_enabled is not supported yet: Elanus does not "
+            "check credentials, so it refuses to start rather than serve an open port "
+            "that was asked to be closed; set it to false"
+        )
+
+
+def _coerce(value: Any, kind: type, key: str) -> Any:
     if kind is bool and isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
-    return kind(value)
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{key} must be a {kind.__name__}, not {value!r}") from error

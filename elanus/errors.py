@@ -4,7 +4,9 @@
     ├── ServiceNotReady               1
     ├── ServiceUnavailable            2
     ├── Unimplemented                 10
+    ├── ServiceResourceInsufficient   12    (retriable)
     ├── CollectionNotFound            100   (legacy CollectionNotExists)
+    │   └── CollectionNotFoundOnDescribe 100 (DescribeCollection's wording)
     ├── CollectionNotLoaded           101
     ├── CollectionLoaded              104   (a change Milvus allows only once released)
     ├── IllegalSchema                 105
@@ -26,6 +28,7 @@
     ├── AliasCollectionNameConflict   1601
     ├── AliasAlreadyExist             1602
     ├── FieldNotFound                 1700
+    ├── FieldNameInvalid              1701
     ├── OperationRefused              65535 (Milvus's plain refusals: the reason is the detail)
     ├── ConsistencyTimeout            10001 (retriable)
     ├── ChannelLeaseLost              65535 (between roles: a fenced datanode report)
@@ -63,8 +66,21 @@ class ElanusError(Exception):
 
     @property
     def reason(self) -> str:
-        base = f"{self.summary}[{self.detail}]" if self.detail else self.summary
+        if self.detail.startswith("["):  # several fields, already bracketed (see fields())
+            base = self.summary + self.detail
+        else:
+            base = f"{self.summary}[{self.detail}]" if self.detail else self.summary
         return f"{self.cause}: {base}" if self.cause else base
+
+
+def fields(**named: object) -> str:
+    """A detail of several named values, as Milvus prints them: ``[database=d][collection=c]``."""
+    return "".join(f"[{key}={value}]" for key, value in named.items())
+
+
+def collection_not_found(db_name: str, name: str) -> CollectionNotFound:
+    """Milvus's wording for a name that no collection (nor alias) of the database has."""
+    return CollectionNotFound(fields(database=db_name, collection=name))
 
 
 class ServiceNotReady(ElanusError):
@@ -79,8 +95,21 @@ class Unimplemented(ElanusError):
     code, summary = 10, "service unimplemented"
 
 
+class ServiceResourceInsufficient(ElanusError):
+    """Not enough nodes for what was asked (more replicas than querynodes)."""
+
+    code, retriable, summary = 12, True, "service resource insufficient"
+
+
 class CollectionNotFound(ElanusError):
     code, legacy_code, summary = 100, LEGACY_COLLECTION_NOT_EXISTS, "collection not found"
+
+
+class CollectionNotFoundOnDescribe(CollectionNotFound):
+    """DescribeCollection's own wording of a missing collection, which Milvus keeps for
+    the clients that match on it (pymilvus reads a schema through it before every write)."""
+
+    summary = "can't find collection"
 
 
 class CollectionNotLoaded(ElanusError):
@@ -182,6 +211,10 @@ class ParameterTooLarge(ElanusError):
 
 class FieldNotFound(ElanusError):
     code, legacy_code, summary = 1700, LEGACY_ILLEGAL_ARGUMENT, "field not found"
+
+
+class FieldNameInvalid(ElanusError):
+    code, legacy_code, summary = 1701, LEGACY_ILLEGAL_ARGUMENT, "field name invalid"
 
 
 class ConsistencyTimeout(ElanusError):

@@ -262,7 +262,9 @@ class CoordinatorForProxy(Protocol):
         """Set or remove an index's properties (mmap.enabled); IndexNotFound if none."""
 
     # --- query: load state and shard leaders
-    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None: ...
+    def load_collection(
+        self, collection_id: int, partition_ids: Sequence[int] = (), replica_number: int = 1
+    ) -> None: ...
 
     def release_collection(self, collection_id: int) -> None: ...
 

@@ -32,13 +32,12 @@ class ProxyContext:
     def collection(self, db_name: str, name: str) -> CollectionInfo:
         """The collection ``name`` names in the database: its own name or an alias of it
         (the coordinator resolves aliases, once, here)."""
-        if not name:
-            raise errors.ParameterInvalid("collection name should not be empty")
         # Milvus checks the name before looking it up: a malformed name is invalid, not missing.
         convert.validate_collection_name(name)
         return self.coordinator.describe_collection(db_name or DEFAULT_DB, name)
 
     def partition_id(self, info: CollectionInfo, name: str) -> int:
+        """The id of the partition a request names ("" is the default one)."""
         partition = info.partition(name or DEFAULT_PARTITION)
         if partition is None:
             raise errors.PartitionNotFound(f"partition={name}")

@@ -390,8 +390,12 @@ class CoordinatorGrpcClient(_RoleClient):
 
     # --- query: load state and shard leaders
 
-    def load_collection(self, collection_id: int, partition_ids: Sequence[int] = ()) -> None:
-        request = pb.LoadCollectionRequest(collection_id=collection_id, partition_ids=partition_ids)
+    def load_collection(
+        self, collection_id: int, partition_ids: Sequence[int] = (), replica_number: int = 1
+    ) -> None:
+        request = pb.LoadCollectionRequest(
+            collection_id=collection_id, partition_ids=partition_ids, replica_number=replica_number
+        )
         self._call("LoadCollection", request)
 
     def release_collection(self, collection_id: int) -> None:

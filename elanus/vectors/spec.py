@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from elanus.errors import IndexNotSupported, ParameterInvalid
+from elanus.errors import IndexNotSupported, OperationRefused, ParameterInvalid, fields
 from elanus.schema import DataType, FieldSchema
 
 # Metric names as Milvus spells them.
@@ -137,7 +137,8 @@ def parse_index_spec(
         )
     binary = field.data_type == DataType.BINARY_VECTOR
     requested = index_type.strip().upper() or AUTOINDEX
-    metric = normalize_metric(metric_type) or (HAMMING if binary else COSINE)
+    # Only a metric left out takes the default; a blank one is refused, as in Milvus.
+    metric = normalize_metric(metric_type) if metric_type else (HAMMING if binary else COSINE)
 
     if requested == AUTOINDEX:
         built, auto_params = _AUTO_BINARY if binary else _AUTO_FLOAT
@@ -145,7 +146,7 @@ def parse_index_spec(
     else:
         built, merged = requested, dict(params)
     _check_index_type(built, requested, field, binary)
-    _check_metric(metric, field, binary)
+    _check_metric(metric, metric_type, binary)
     build_params = _check_build_params(built, merged, field)
     return IndexSpec(built, metric, build_params, requested_type=requested)
 
@@ -207,13 +208,24 @@ def _check_index_type(built: str, requested: str, field: FieldSchema, binary: bo
     )
 
 
-def _check_metric(metric: str, field: FieldSchema, binary: bool) -> None:
+# Binary metrics Milvus knows and Elanus's FAISS indexes do not compute.
+_STRUCTURE_METRICS = ("SUBSTRUCTURE", "SUPERSTRUCTURE")
+
+
+def _check_metric(metric: str, requested: str, binary: bool) -> None:
+    """Milvus's CreateIndex check of the metric, with its message (the metric as sent)."""
     allowed = BINARY_METRICS if binary else FLOAT_METRICS
+    if binary and metric in _STRUCTURE_METRICS:
+        # Milvus's proxy lets these through and its index checker refuses them.
+        raise OperationRefused(
+            f"metric type {metric} not found or not supported, supported: "
+            f"[{' '.join(BINARY_METRICS)}]"
+        )
     if metric not in allowed:
         kind = "binary" if binary else "float"
         raise ParameterInvalid(
-            f"metric type {metric} is not valid for {kind} vector field {field.name!r}; "
-            f"use {_or_list(allowed)}"
+            fields(expected="valid index params", actual="invalid index params"),
+            cause=f"{kind} vector index does not support metric type: {requested}",
         )
 
 

@@ -2239,7 +2239,12 @@ class LoadCollectionRequest(_message.Message):
 
     COLLECTION_ID_FIELD_NUMBER: _builtins.int
     PARTITION_IDS_FIELD_NUMBER: _builtins.int
+    REPLICA_NUMBER_FIELD_NUMBER: _builtins.int
     collection_id: _builtins.int
+    replica_number: _builtins.int
+    """How many in-memory replicas the client asked for (0: one); more than there
+    are querynodes is refused.
+    """
     @_builtins.property
     def partition_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     def __init__(
@@ -2247,10 +2252,11 @@ class LoadCollectionRequest(_message.Message):
         *,
         collection_id: _builtins.int = ...,
         partition_ids: _abc.Iterable[_builtins.int] | None = ...,
+        replica_number: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection_id", b"collection_id", "partition_ids", b"partition_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection_id", b"collection_id", "partition_ids", b"partition_ids", "replica_number", b"replica_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

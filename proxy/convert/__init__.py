@@ -26,20 +26,25 @@ params, statuses). Callers use only the names below.
 from __future__ import annotations
 
 from elanus.columns import arrow_schema
+from proxy.convert._names import (
+    MAX_NAME_LENGTH,
+    validate_alias,
+    validate_collection_name,
+    validate_database_name,
+    validate_field_name,
+    validate_partition_name,
+)
 from proxy.convert._results import field_data_from_table, output_columns, resolve_output_fields
 from proxy.convert._rows import table_from_field_data, with_primary_keys
 from proxy.convert._schemas import (
     MAX_ARRAY_CAPACITY,
-    MAX_NAME_LENGTH,
     MAX_VARCHAR_LENGTH,
     MAX_VECTOR_DIM,
     NAME_PATTERN,
     added_field_from_proto,
     schema_from_proto,
     schema_to_proto,
-    validate_collection_name,
     validate_new_schema,
-    validate_partition_name,
 )
 from proxy.convert._search import (
     IteratorPage,
@@ -80,7 +85,10 @@ __all__ = [
     "schema_to_proto",
     "status",
     "table_from_field_data",
+    "validate_alias",
     "validate_collection_name",
+    "validate_database_name",
+    "validate_field_name",
     "validate_new_schema",
     "validate_partition_name",
     "vectors_from_placeholder_group",

@@ -26,7 +26,7 @@ from elanus.columns import (
     half_vector_array,
     missing_column,
 )
-from elanus.errors import DataInvalid, InternalError
+from elanus.errors import DataInvalid, InternalError, OperationRefused, ParameterInvalid, fields
 from elanus.schema import (
     DYNAMIC_FIELD_NAME,
     INTEGER_RANGES,
@@ -287,6 +287,21 @@ _VECTOR_SLOT = {
 }
 
 
+def _check_vector_length(fd: schema_pb2.FieldData, f: FieldSchema) -> None:
+    """Milvus's first check of vector data: its length must divide by the schema's dim
+    (a plain error, code 65535, in Milvus's words), before the declared dim is compared."""
+    if f.data_type == DataType.FLOAT_VECTOR:
+        size = len(fd.vectors.float_vector.data)
+        if size % f.dim:
+            raise OperationRefused(
+                f"the length({size}) of float data should divide the dim({f.dim})"
+            )
+    elif f.data_type == DataType.BINARY_VECTOR:
+        bits = 8 * len(fd.vectors.binary_vector)
+        if bits % f.dim:
+            raise OperationRefused(f"the num({bits}) of all bits should divide the dim({f.dim})")
+
+
 def _vector_column(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int) -> pa.Array:
     kind = fd.vectors.WhichOneof("data") if fd.WhichOneof("field") == "vectors" else None
     expected = _VECTOR_SLOT.get(f.data_type)
@@ -297,10 +312,12 @@ def _vector_column(fd: schema_pb2.FieldData, f: FieldSchema, num_rows: int) -> p
             f"field '{f.name}' is {type_name(f.data_type)} in the schema but the data holds "
             f"{kind or 'no vectors'}"
         )
+    _check_vector_length(fd, f)
     if fd.vectors.dim != f.dim:
-        raise DataInvalid(
-            f"the dim ({fd.vectors.dim}) of field '{f.name}' does not match the schema's dim "
-            f"({f.dim})"
+        raise ParameterInvalid(
+            fields(expected=f.dim, actual=fd.vectors.dim),
+            cause=f"the dim ({fd.vectors.dim}) of field data({f.name}) is not equal to schema "
+            f"dim ({f.dim})",
         )
     flat: np.ndarray | bytes
     if f.data_type == DataType.FLOAT_VECTOR:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from elanus.errors import IllegalSchema, ParameterInvalid, Unimplemented
+from elanus.errors import IllegalSchema, OperationRefused, ParameterInvalid, Unimplemented, fields
 from elanus.schema import (
     ARRAY_ELEMENT_TYPES,
     DYNAMIC_FIELD_NAME,
@@ -24,12 +24,15 @@ from elanus.schema import (
     FieldSchema,
 )
 from proto.public import common_pb2, schema_pb2
+from proxy.convert._names import (
+    validate_collection_name,
+    validate_field_name,
+)
 from proxy.convert._wire import kv_pairs_to_dict, type_name
 
 __all__ = [
     "MAX_ARRAY_CAPACITY",
     "MAX_FIELDS",
-    "MAX_NAME_LENGTH",
     "MAX_VARCHAR_LENGTH",
     "MAX_VECTOR_DIM",
     "NAME_PATTERN",
@@ -38,15 +41,14 @@ __all__ = [
     "schema_to_proto",
     "static_fields",
     "validate_new_schema",
-    "validate_partition_name",
 ]
 
 MAX_ARRAY_CAPACITY = 4096
-MAX_NAME_LENGTH = 255
 MAX_VARCHAR_LENGTH = 65535
 MAX_VECTOR_DIM = 32768
-NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_FIELDS = 64  # Milvus's proxy.maxFieldNum
+MAX_VECTOR_FIELDS = 4  # Milvus's proxy.maxVectorFieldNum
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Names Milvus keeps for itself (RowID, Timestamp, the dynamic field, namespaces).
 SYSTEM_FIELD_NAMES = frozenset({"RowID", "Timestamp", DYNAMIC_FIELD_NAME, "$namespace_id"})
 
@@ -132,9 +134,7 @@ def _element_type(f: schema_pb2.FieldSchema) -> DataType:
     if f.data_type != int(DataType.ARRAY):
         return DataType.NONE
     if f.element_type not in DataType._value2member_map_:
-        raise IllegalSchema(
-            f"array field '{f.name}' has the unsupported element type {type_name(f.element_type)}"
-        )
+        raise OperationRefused(f"element type {f.element_type} is not supported")
     return DataType(f.element_type)
 
 
@@ -154,6 +154,17 @@ _DEFAULT_SLOTS: dict[DataType, tuple[str, ...]] = {
 }
 
 
+# How Milvus names the type of a default by the ValueField slot that carries it.
+_SLOT_TYPES = {
+    "bool_data": "DataType_Bool",
+    "int_data": "DataType_Int",
+    "long_data": "DataType_Int64",
+    "float_data": "DataType_Float",
+    "double_data": "DataType_Double",
+    "string_data": "DataType_VarChar",
+}
+
+
 def _default_from_proto(f: schema_pb2.FieldSchema) -> DefaultValue | None:
     """The field's default as a Python value, checked against the field's type."""
     if not f.HasField("default_value"):
@@ -162,15 +173,19 @@ def _default_from_proto(f: schema_pb2.FieldSchema) -> DefaultValue | None:
     if slot is None:
         return None
     accepted = _DEFAULT_SLOTS.get(DataType(f.data_type))  # the type was checked first
+    if f.is_primary_key:
+        raise ParameterInvalid(
+            cause=f"primary field not support default_value, type:{type_name(f.data_type)}, "
+            f"name:{f.name}"
+        )
     if accepted is None:
-        raise IllegalSchema(
-            f"field '{f.name}' ({type_name(f.data_type)}) cannot have a default value: "
-            "only non-JSON scalar fields can"
+        raise ParameterInvalid(
+            cause=f"type not support default_value, type:{type_name(f.data_type)}, name:{f.name}"
         )
     if slot not in accepted:
-        raise IllegalSchema(
-            f"the default value of field '{f.name}' is {slot.removesuffix('_data')} data, "
-            f"which does not match the field's type {type_name(f.data_type)}"
+        raise ParameterInvalid(
+            cause=f"type ({type_name(f.data_type)}) of field ({f.name}) is not equal to the "
+            f"type({_SLOT_TYPES[slot]}) of default_value"
         )
     value = getattr(f.default_value, slot)
     return value if slot != "float_data" else float(value)
@@ -183,26 +198,39 @@ def _default_to_proto(f: FieldSchema) -> schema_pb2.ValueField | None:
     return schema_pb2.ValueField(**{slot: f.default_value})
 
 
-def validate_collection_name(name: str) -> None:
-    _check_name("collection", name)
+def _vector_dim(f: FieldSchema) -> int:
+    """Milvus's validateDimension: 2 to 32768 (binary: a multiple of 8, up to 8 x 32768).
 
-
-def validate_partition_name(name: str) -> None:
-    _check_name("partition", name)
-
-
-def _check_name(kind: str, name: str) -> None:
-    if not name:
-        raise ParameterInvalid(f"the {kind} name must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ParameterInvalid(
-            f"the {kind} name '{name[:40]}...' is longer than {MAX_NAME_LENGTH} characters"
+    Its refusals are plain errors (code 65535) worded as Milvus words them."""
+    raw = f.type_params.get("dim")
+    if raw is None:
+        raise OperationRefused(
+            f"dimension is not defined in field type params of field {f.name}, "
+            "check type param `dim` for vector field"
         )
-    if not NAME_PATTERN.fullmatch(name):
-        raise ParameterInvalid(
-            f"the {kind} name '{name}' is invalid: it must start with a letter or underscore "
-            "and contain only letters, digits and underscores"
+    try:
+        dim = int(str(raw).strip().strip('"'))
+    except ValueError:
+        raise OperationRefused(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+    if dim <= 1:
+        raise OperationRefused(f"invalid dimension: {dim}. should be in range 2 ~ {MAX_VECTOR_DIM}")
+    if f.data_type == DataType.BINARY_VECTOR:
+        if dim % 8:
+            raise OperationRefused(
+                f"invalid dimension: {dim} of field {f.name}. "
+                "binary vector dimension should be multiple of 8. "
+            )
+        if dim > MAX_VECTOR_DIM * 8:
+            raise OperationRefused(
+                f"invalid dimension: {dim} of field {f.name}. "
+                f"binary vector dimension should be in range 2 ~ {MAX_VECTOR_DIM * 8}"
+            )
+    elif dim > MAX_VECTOR_DIM:
+        raise OperationRefused(
+            f"invalid dimension: {dim} of field {f.name}. "
+            f"float vector dimension should be in range 2 ~ {MAX_VECTOR_DIM}"
         )
+    return dim
 
 
 def _positive_int_param(f: FieldSchema, key: str) -> int:
@@ -224,17 +252,26 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
     The result has normalised ``dim``/``max_length`` params, the ``$meta`` field
     when the dynamic field is enabled, and field ids from 100 in order.
     """
-    _check_name("collection", schema.name)
+    if len(schema.fields) > MAX_FIELDS:
+        raise OperationRefused(f"maximum field's number should be limited to {MAX_FIELDS}")
+    vector_fields = sum(f.data_type.is_vector for f in schema.fields)
+    if vector_fields > MAX_VECTOR_FIELDS:
+        raise OperationRefused(
+            f"maximum vector field's number should be limited to {MAX_VECTOR_FIELDS}"
+        )
+    if schema.fields and not vector_fields:
+        raise ParameterInvalid(cause="schema does not contain vector field")
+    validate_collection_name(schema.name)
     if not schema.fields:
         raise IllegalSchema("the schema has no fields")
     seen: set[str] = set()
     fields: list[FieldSchema] = []
     for f in schema.fields:
-        _check_name("field", f.name)
+        validate_field_name(f.name)
         if f.name in seen:
-            raise IllegalSchema(f"duplicate field name '{f.name}'")
+            raise OperationRefused(f"duplicated field name {f.name} found")
         seen.add(f.name)
-        fields.append(_checked_field(f))
+        fields.append(_checked_field(f, schema.name))
     primaries = [f for f in fields if f.is_primary]
     if len(primaries) != 1:
         raise IllegalSchema(
@@ -242,16 +279,20 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
         )
     primary = primaries[0]
     if primary.default_value is not None:
-        raise IllegalSchema(f"the primary key '{primary.name}' cannot have a default value")
+        raise ParameterInvalid(
+            cause=f"primary field not support default_value, type:{type_name(primary.data_type)}, "
+            f"name:{primary.name}"
+        )
     if primary.data_type not in (DataType.INT64, DataType.VARCHAR):
         raise IllegalSchema(
             f"the primary key '{primary.name}' must be Int64 or VarChar, "
             f"not {type_name(primary.data_type)}"
         )
     if primary.nullable:
-        raise IllegalSchema(f"the primary key '{primary.name}' cannot be nullable")
-    if not any(f.data_type.is_vector for f in fields):
-        raise IllegalSchema("a collection needs at least one vector field")
+        raise ParameterInvalid(
+            cause=f"primary field not support null, type:{type_name(primary.data_type)}, "
+            f"name:{primary.name}"
+        )
     if sum(f.is_partition_key for f in fields) > 1:
         raise IllegalSchema("a collection can have at most one partition key")
     if schema.enable_dynamic_field:
@@ -261,7 +302,7 @@ def validate_new_schema(schema: CollectionSchema) -> CollectionSchema:
     return replace(schema, fields=tuple(fields)).with_field_ids(100)
 
 
-def _checked_field(f: FieldSchema) -> FieldSchema:
+def _checked_field(f: FieldSchema, collection_name: str) -> FieldSchema:
     """One field under CreateCollection's rules, with its params normalised."""
     if f.is_dynamic:
         raise IllegalSchema(
@@ -272,31 +313,24 @@ def _checked_field(f: FieldSchema) -> FieldSchema:
             f"field '{f.name}' has the type {type_name(f.data_type)}, which Elanus does not "
             f"implement: {_UNIMPLEMENTED_TYPES[f.data_type]}"
         )
+    if f.data_type == DataType.STRING:
+        raise OperationRefused(
+            "string data type not supported yet, please use VarChar type instead"
+        )
     if f.data_type not in SUPPORTED_FIELD_TYPES:
         raise IllegalSchema(f"field '{f.name}' has the unsupported type {type_name(f.data_type)}")
     params = dict(f.type_params)
     if f.data_type.is_vector:
-        dim = _positive_int_param(f, "dim")
-        if dim > MAX_VECTOR_DIM:
-            raise IllegalSchema(
-                f"the dim ({dim}) of field '{f.name}' exceeds the maximum {MAX_VECTOR_DIM}"
-            )
-        if f.data_type == DataType.BINARY_VECTOR and dim % 8:
-            raise IllegalSchema(
-                f"the dim ({dim}) of binary vector field '{f.name}' must be a multiple of 8"
-            )
+        dim = _vector_dim(f)
         if f.nullable:
-            raise IllegalSchema(f"vector field '{f.name}' cannot be nullable")
+            raise ParameterInvalid(
+                cause=f"vector type not support null, type:{type_name(f.data_type)}, name:{f.name}"
+            )
         params["dim"] = str(dim)
     if f.data_type == DataType.VARCHAR:
-        max_length = _positive_int_param(f, "max_length")
-        if max_length > MAX_VARCHAR_LENGTH:
-            raise IllegalSchema(
-                f"the max_length ({max_length}) of field '{f.name}' exceeds {MAX_VARCHAR_LENGTH}"
-            )
-        params["max_length"] = str(max_length)
+        params["max_length"] = str(_max_length(f, collection_name))
     if f.data_type == DataType.ARRAY:
-        params.update(_array_params(f))
+        params.update(_array_params(f, collection_name))
     else:
         f = replace(f, element_type=DataType.NONE)
     _check_default(replace(f, type_params=params))
@@ -340,8 +374,8 @@ def added_field_from_proto(pb: schema_pb2.FieldSchema, schema: CollectionSchema)
         raise _invalid(f"only primary field can speficy AutoID with true, field name = {name}")
     if pb.is_partition_key:
         raise _invalid(f"not support to add partition key field, field name  = {name}")
-    _check_name("field", name)
-    added = _checked_field(_field_from_proto(pb, collection_auto_id=False))
+    validate_field_name(name)
+    added = _checked_field(_field_from_proto(pb, collection_auto_id=False), schema.name)
     if any(f.name == name for f in static_fields(schema)):
         raise _invalid(f"duplicate field name: {name}")
     return replace(added, field_id=0)
@@ -363,27 +397,56 @@ _UNIMPLEMENTED_TYPES: dict[DataType, str] = {
 }
 
 
-def _array_params(f: FieldSchema) -> dict[str, str]:
+def _max_length(f: FieldSchema, collection: str) -> int:
+    """Milvus's validateMaxLengthPerRow: a VarChar (or its array elements) holds 1..65535."""
+    raw = f.type_params.get("max_length")
+    if raw is None:
+        raise OperationRefused(
+            f"type param(max_length) should be specified for the field({f.name}) "
+            f"of collection {collection}"
+        )
+    try:
+        max_length = int(str(raw).strip().strip('"'))
+    except ValueError:
+        raise OperationRefused(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+    if not 0 < max_length <= MAX_VARCHAR_LENGTH:
+        raise ParameterInvalid(
+            cause=f"the maximum length specified for the field({f.name}) should be in "
+            f"(0, {MAX_VARCHAR_LENGTH}], but got {max_length} instead"
+        )
+    return max_length
+
+
+def _array_params(f: FieldSchema, collection: str) -> dict[str, str]:
     """Milvus's ARRAY rules: a scalar element type, 1..4096 elements, VarChar max_length."""
+    if f.element_type == DataType.NONE:
+        raise OperationRefused("element data type None is not valid")
+    if f.element_type == DataType.STRING:
+        raise OperationRefused(
+            "string data type not supported yet, please use VarChar type instead"
+        )
     if f.element_type not in ARRAY_ELEMENT_TYPES:
-        raise IllegalSchema(
-            f"array field '{f.name}' needs an element type of Bool, Int8, Int16, Int32, "
-            f"Int64, Float, Double or VarChar, not {type_name(f.element_type)}"
+        raise OperationRefused(f"element type {type_name(f.element_type)} is not supported")
+    params: dict[str, str] = {}
+    if f.element_type == DataType.VARCHAR:  # Milvus checks the elements' max_length first
+        params["max_length"] = str(_max_length(f, collection))
+    raw = f.type_params.get("max_capacity")
+    if raw is None:
+        raise OperationRefused(
+            f"type param(max_capacity) should be specified for array field {f.name} "
+            f"of collection {collection}"
         )
-    capacity = _positive_int_param(f, "max_capacity")
-    if capacity > MAX_ARRAY_CAPACITY:
-        raise IllegalSchema(
-            f"the max_capacity ({capacity}) of array field '{f.name}' exceeds {MAX_ARRAY_CAPACITY}"
+    try:
+        capacity = int(str(raw).strip().strip('"'))
+    except ValueError:
+        raise OperationRefused(
+            f"the value for max_capacity of field {f.name} must be an integer"
+        ) from None
+    if not 0 < capacity <= MAX_ARRAY_CAPACITY:
+        raise OperationRefused(
+            f"the maximum capacity specified for a Array should be in (0, {MAX_ARRAY_CAPACITY}]"
         )
-    params = {"max_capacity": str(capacity)}
-    if f.element_type == DataType.VARCHAR:
-        max_length = _positive_int_param(f, "max_length")
-        if max_length > MAX_VARCHAR_LENGTH:
-            raise IllegalSchema(
-                f"the max_length ({max_length}) of the elements of array field '{f.name}' "
-                f"exceeds {MAX_VARCHAR_LENGTH}"
-            )
-        params["max_length"] = str(max_length)
+    params["max_capacity"] = str(capacity)
     if f.is_primary:
         raise IllegalSchema(f"array field '{f.name}' cannot be the primary key")
     return params
@@ -395,9 +458,8 @@ def _check_default(f: FieldSchema) -> None:
     if value is None:
         return
     if f.data_type not in _DEFAULT_SLOTS:
-        raise IllegalSchema(
-            f"field '{f.name}' ({type_name(f.data_type)}) cannot have a default value: "
-            "only non-JSON scalar fields can"
+        raise ParameterInvalid(
+            cause=f"type not support default_value, type:{type_name(f.data_type)}, name:{f.name}"
         )
     if f.data_type == DataType.BOOL:
         ok = isinstance(value, bool)
@@ -415,9 +477,9 @@ def _check_default(f: FieldSchema) -> None:
     else:
         ok = isinstance(value, str)
         if ok and len(value) > f.max_length:
-            raise IllegalSchema(
-                f"the default value of field '{f.name}' is longer than its max_length "
-                f"({f.max_length})"
+            raise ParameterInvalid(
+                fields(expected="valid length string", actual="string length exceeds max length"),
+                cause=f"the length ({len(value)}) of string exceeds max length ({f.max_length})",
             )
     if not ok:
         raise IllegalSchema(

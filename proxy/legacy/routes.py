@@ -42,10 +42,10 @@ UNSERVED_REASONS = dict.fromkeys(_HYBRID_RPCS.split(), HYBRID_REFUSAL)
 TABLE: tuple[tuple[str, type[Message] | None, Privilege | None], ...] = (
     ("Cmd", v1.StringReply, PUBLIC),
     ("CreateCollection", None, on_global("CreateCollection")),
-    ("HasCollection", v1.BoolReply, on_collection("DescribeCollection")),
-    ("DescribeCollection", v1.CollectionSchema, on_collection("DescribeCollection")),
+    ("HasCollection", v1.BoolReply, PUBLIC),
+    ("DescribeCollection", v1.CollectionSchema, on_global("DescribeCollection")),
     ("CountCollection", v1.CollectionRowCount, on_collection("GetStatistics")),
-    ("ShowCollections", v1.CollectionNameList, on_global("ShowCollections")),
+    ("ShowCollections", v1.CollectionNameList, PUBLIC),
     ("ShowCollectionInfo", v1.CollectionInfo, on_collection("GetStatistics")),
     ("DropCollection", None, on_global("DropCollection")),
     ("CreateIndex", None, on_collection("CreateIndex")),

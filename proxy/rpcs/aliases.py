@@ -9,55 +9,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from elanus import errors
 from proto.public import milvus_pb2
 from proxy import convert
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
 
 
-def validate_alias(alias: str) -> None:
-    """Milvus's check of an alias (as of a collection name): its messages, code 1100."""
-    if not alias:
-        raise errors.ParameterInvalid(cause="collection alias should not be empty")
-    if len(alias) > convert.MAX_NAME_LENGTH:
-        raise errors.ParameterInvalid(
-            cause=f"the length of a collection alias must be less than "
-            f"{convert.MAX_NAME_LENGTH} characters"
-        )
-    if not (alias[0] == "_" or (alias[0].isascii() and alias[0].isalpha())):
-        raise errors.ParameterInvalid(
-            cause=f"Invalid collection alias: {alias}. "
-            "the first character of a collection alias must be an underscore or letter"
-        )
-    if not convert.NAME_PATTERN.fullmatch(alias):
-        raise errors.ParameterInvalid(
-            cause=f"Invalid collection alias: {alias}. "
-            "collection alias can only contain numbers, letters and underscores"
-        )
-
-
 def create_alias(ctx: ProxyContext, request: milvus_pb2.CreateAliasRequest, call: Call) -> Any:
     convert.validate_collection_name(request.collection_name)
-    validate_alias(request.alias)
+    convert.validate_alias(request.alias)
     ctx.coordinator.create_alias(call.db_name, request.alias, request.collection_name)
 
 
 def alter_alias(ctx: ProxyContext, request: milvus_pb2.AlterAliasRequest, call: Call) -> Any:
     convert.validate_collection_name(request.collection_name)
-    validate_alias(request.alias)
+    convert.validate_alias(request.alias)
     ctx.coordinator.alter_alias(call.db_name, request.alias, request.collection_name)
 
 
 def drop_alias(ctx: ProxyContext, request: milvus_pb2.DropAliasRequest, call: Call) -> Any:
-    validate_alias(request.alias)
+    convert.validate_alias(request.alias)
     ctx.coordinator.drop_alias(call.db_name, request.alias)
 
 
 def describe_alias(
     ctx: ProxyContext, request: milvus_pb2.DescribeAliasRequest, call: Call
 ) -> milvus_pb2.DescribeAliasResponse:
-    validate_alias(request.alias)
+    convert.validate_alias(request.alias)
     collection = ctx.coordinator.describe_alias(call.db_name, request.alias)
     return milvus_pb2.DescribeAliasResponse(
         status=convert.status(), db_name=call.db_name, alias=request.alias, collection=collection

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from elanus import errors, timestamps
-from elanus.meta import CollectionInfo, ConsistencyLevel
+from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel
 from proto.public import common_pb2, milvus_pb2, schema_pb2
 from proxy import convert, partition_key
 from proxy.context import ProxyContext
 from proxy.pipeline import Call
+
+MAX_SHARD_NUM = 16  # Milvus's proxy.maxShardNum
 
 
 def create_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
@@ -23,6 +25,10 @@ def create_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     if pb.name != request.collection_name:
         raise errors.ParameterInvalid(
             f"collection name ({request.collection_name}) and schema name ({pb.name}) differ"
+        )
+    if request.shards_num > MAX_SHARD_NUM:
+        raise errors.OperationRefused(
+            f"maximum shards's number should be limited to {MAX_SHARD_NUM}"
         )
     schema = convert.validate_new_schema(convert.schema_from_proto(pb))
     properties = convert.kv_pairs_to_dict(request.properties)
@@ -93,7 +99,14 @@ def describe_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     if request.collectionID and not request.collection_name:
         info = ctx.coordinator.describe_collection(call.db_name, collection_id=request.collectionID)
     else:
-        info = ctx.collection(call.db_name, request.collection_name)
+        try:
+            info = ctx.collection(call.db_name, request.collection_name)
+        except errors.CollectionNotFound:
+            raise errors.CollectionNotFoundOnDescribe(
+                errors.fields(
+                    database=call.db_name or DEFAULT_DB, collection=request.collection_name
+                )
+            ) from None
     return _describe(info, ctx.coordinator.list_aliases(info.db_name, info.name))
 
 
@@ -103,7 +116,7 @@ def show_collections(ctx: ProxyContext, request: Any, call: Call) -> Any:
         wanted = set(request.collection_names)
         missing = wanted - {i.name for i in infos}
         if missing:
-            raise errors.CollectionNotFound(f"collection={sorted(missing)[0]}")
+            raise errors.collection_not_found(call.db_name or DEFAULT_DB, sorted(missing)[0])
         infos = [i for i in infos if i.name in wanted]
     response = milvus_pb2.ShowCollectionsResponse(status=convert.status())
     for info in infos:

@@ -17,41 +17,26 @@ from proxy.context import ProxyContext
 from proxy.pipeline import Call
 
 
-def validate_database_name(name: str) -> None:
-    """Milvus's ValidateDatabaseName: its messages, code 802."""
-
-    def invalid(cause: str) -> errors.DatabaseInvalidName:
-        return errors.DatabaseInvalidName(f"database={name}", cause=cause)
-
-    if not name:
-        raise invalid("database name couldn't be empty")
-    if len(name) > convert.MAX_NAME_LENGTH:
-        raise invalid(
-            f"the length of a database name must be less than {convert.MAX_NAME_LENGTH} characters"
-        )
-    if not (name[0] == "_" or (name[0].isascii() and name[0].isalpha())):
-        raise invalid("the first character of a database name must be an underscore or letter")
-    if not convert.NAME_PATTERN.fullmatch(name):
-        raise invalid("database name can only contain numbers, letters and underscores")
-
-
 def create_database(
     ctx: ProxyContext, request: milvus_pb2.CreateDatabaseRequest, call: Call
 ) -> Any:
-    validate_database_name(request.db_name)
+    convert.validate_database_name(request.db_name)
     properties = convert.kv_pairs_to_dict(request.properties)
     ctx.coordinator.create_database(request.db_name, properties)
 
 
 def drop_database(ctx: ProxyContext, request: milvus_pb2.DropDatabaseRequest, call: Call) -> Any:
-    validate_database_name(request.db_name)
+    convert.validate_database_name(request.db_name)
     ctx.coordinator.drop_database(request.db_name)
 
 
 def alter_database(ctx: ProxyContext, request: milvus_pb2.AlterDatabaseRequest, call: Call) -> Any:
     properties = convert.kv_pairs_to_dict(request.properties)
     if not properties and not request.delete_keys:
-        raise errors.ParameterInvalid(cause="no properties to set or delete")
+        raise errors.OperationRefused(
+            "alter database with empty properties and delete keys, "
+            "expected to set either properties or delete keys"
+        )
     ctx.coordinator.alter_database(call.db_name, properties, tuple(request.delete_keys))
 
 

@@ -37,6 +37,8 @@ class Delete:
     def plan(self, ctx: ProxyContext, request: Any, call: Call) -> DeletePlan:
         info = ctx.collection(call.db_name, request.collection_name)
         partition_key.refuse_manual_partitions(info, [request.partition_name])
+        if request.partition_name:
+            convert.validate_partition_name(request.partition_name)
         partition_id = (
             ctx.partition_id(info, request.partition_name) if request.partition_name else 0
         )

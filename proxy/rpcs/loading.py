@@ -20,7 +20,7 @@ LOAD_STATES = {
 
 def load_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
-    ctx.coordinator.load_collection(info.collection_id)
+    ctx.coordinator.load_collection(info.collection_id, (), request.replica_number or 1)
 
 
 def release_collection(ctx: ProxyContext, request: Any, call: Call) -> Any:
@@ -34,12 +34,16 @@ def load_partitions(ctx: ProxyContext, request: Any, call: Call) -> Any:
     if not request.partition_names:
         raise errors.ParameterInvalid("no partition is given to load")
     ids = [ctx.partition_id(info, name) for name in request.partition_names]
-    ctx.coordinator.load_collection(info.collection_id, ids)
+    ctx.coordinator.load_collection(info.collection_id, ids, request.replica_number or 1)
 
 
 def release_partitions(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
     partition_key.refuse_in_key_mode(info, "release partitions")
+    if not request.partition_names:
+        raise errors.ParameterInvalid(
+            errors.fields(expected="any partition", actual="empty partition list")
+        )
     ids = [ctx.partition_id(info, name) for name in request.partition_names]
     ctx.coordinator.release_partitions(info.collection_id, ids)
 

@@ -15,16 +15,14 @@ def create_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
     partition_key.refuse_in_key_mode(info, "create partition")
     convert.validate_partition_name(request.partition_name)
-    if info.partition(request.partition_name) is not None:
-        raise errors.ParameterInvalid(
-            f"partition already exists, partition: {request.partition_name}"
-        )
+    # Creating a partition that exists succeeds and changes nothing, as in Milvus.
     ctx.coordinator.create_partition(info.db_name, info.name, request.partition_name)
 
 
 def drop_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
     partition_key.refuse_in_key_mode(info, "drop partition")
+    convert.validate_partition_name(request.partition_name)
     if request.partition_name == "_default":
         raise errors.ParameterInvalid("default partition cannot be deleted")
     ctx.coordinator.drop_partition(info.db_name, info.name, request.partition_name)
@@ -32,6 +30,7 @@ def drop_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
 
 def has_partition(ctx: ProxyContext, request: Any, call: Call) -> Any:
     info = ctx.collection(call.db_name, request.collection_name)
+    convert.validate_partition_name(request.partition_name)
     found = info.partition(request.partition_name) is not None
     return milvus_pb2.BoolResponse(status=convert.status(), value=found)
 

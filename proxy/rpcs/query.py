@@ -48,6 +48,8 @@ class Query:
             raise errors.ParameterInvalid(
                 f"limit + offset ({limit + offset}) should be in range [1, {max_topk}]"
             )
+        if count_only and limit is not None:
+            raise errors.ParameterInvalid(cause="count entities with pagination is not allowed")
         if not request.expr.strip() and limit is None and not count_only:
             raise errors.ParameterInvalid("empty expression should be used with limit")
         templates = template_values(request.expr_template_values)

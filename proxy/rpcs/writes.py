@@ -22,7 +22,15 @@ def _placement(
     """The named partition (``_default`` if none), or per row its partition key's."""
     if info.partition_key is not None:
         return partition_key.row_partitions(info, rows)
-    return ctx.partition_id(info, partition_name)
+    return _target_partition(ctx, info, partition_name)
+
+
+def _target_partition(ctx: ProxyContext, info: CollectionInfo, name: str) -> int:
+    """The partition a write goes to; a malformed name is refused first, as Milvus's
+    strict check of writes does (reads only look the name up)."""
+    if name:
+        convert.validate_partition_name(name)
+    return ctx.partition_id(info, name)
 
 
 def insert(ctx: ProxyContext, request: Any, call: Call) -> Any:

@@ -235,19 +235,19 @@ def test_bad_added_fields_are_refused_with_milvus_messages_and_change_nothing(
             },
             "not support to add partition key field",
         ),
-        (
-            {"field_name": "1x", "data_type": DataType.INT64, "nullable": True},
-            "1x",
-        ),
-        (
-            {"field_name": "s", "data_type": DataType.VARCHAR, "nullable": True},
-            "max_length",
-        ),
     ]
     for kwargs, message in refusals:
         with raises_milvus(INVALID_PARAMETER, 105) as caught:
             client.add_collection_field(name, **kwargs)
         assert message in caught.value.message, (kwargs, caught.value.message)
+    # A VarChar without max_length: Milvus's plain error (65535), as in CreateCollection.
+    with raises_milvus(65535) as caught:
+        client.add_collection_field(name, field_name="s", data_type=DataType.VARCHAR, nullable=True)
+    assert "type param(max_length) should be specified" in caught.value.message
+    # A malformed name: Milvus's field-name code, 1701.
+    with raises_milvus(1701) as caught:
+        client.add_collection_field(name, field_name="1x", data_type=DataType.INT64, nullable=True)
+    assert "Invalid field name: 1x" in caught.value.message
     # A vector field: pymilvus 3 refuses a non-nullable one itself; Milvus 2.6 refuses any.
     with raises_milvus(INVALID_PARAMETER) as caught:
         client.add_collection_field(

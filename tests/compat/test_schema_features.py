@@ -238,9 +238,9 @@ def _schema_with(client: MilvusClient, **field: Any):
         ({"datatype": DataType.ARRAY, "element_type": DataType.INT64}, "max_capacity"),
         (
             {"datatype": DataType.ARRAY, "element_type": DataType.INT64, "max_capacity": 5000},
-            "max_capacity",
+            r"the maximum capacity specified for a Array should be in \(0, 4096\]",
         ),
-        ({"datatype": DataType.ARRAY, "max_capacity": 4}, "element type"),
+        ({"datatype": DataType.ARRAY, "max_capacity": 4}, "element data type None is not valid"),
         (
             {"datatype": DataType.ARRAY, "element_type": DataType.VARCHAR, "max_capacity": 4},
             "max_length",
@@ -249,11 +249,17 @@ def _schema_with(client: MilvusClient, **field: Any):
             {"datatype": DataType.ARRAY, "element_type": DataType.JSON, "max_capacity": 4},
             "element type",
         ),
-        ({"datatype": DataType.FLOAT_VECTOR, "dim": 4, "nullable": True}, "nullable"),
+        ({"datatype": DataType.FLOAT_VECTOR, "dim": 4, "nullable": True}, "not support null"),
         ({"datatype": DataType.INT8, "default_value": 300}, "range"),
-        ({"datatype": DataType.VARCHAR, "max_length": 3, "default_value": "long"}, "max_length"),
-        ({"datatype": DataType.FLOAT16_VECTOR, "dim": 8, "nullable": True}, "nullable"),
-        ({"datatype": DataType.BFLOAT16_VECTOR, "dim": 100_000}, "exceeds"),
+        (
+            {"datatype": DataType.VARCHAR, "max_length": 3, "default_value": "long"},
+            r"the length \(4\) of string exceeds max length \(3\)",
+        ),
+        ({"datatype": DataType.FLOAT16_VECTOR, "dim": 8, "nullable": True}, "not support null"),
+        (
+            {"datatype": DataType.BFLOAT16_VECTOR, "dim": 100_000},
+            "float vector dimension should be in range 2 ~ 32768",
+        ),
     ],
 )
 def test_bad_schemas_are_refused(

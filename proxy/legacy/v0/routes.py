@@ -35,10 +35,10 @@ MILVUS_V0 = Wire("v0", "v0.", status, carrying(_refusal, status0.Status))
 TABLE: tuple[tuple[str, type[Message] | None, Privilege | None], ...] = (
     ("Cmd", v0.StringReply, PUBLIC),
     ("CreateTable", None, on_global("CreateCollection")),
-    ("HasTable", v0.BoolReply, on_collection("DescribeCollection")),
-    ("DescribeTable", v0.TableSchema, on_collection("DescribeCollection")),
+    ("HasTable", v0.BoolReply, PUBLIC),
+    ("DescribeTable", v0.TableSchema, on_global("DescribeCollection")),
     ("CountTable", v0.TableRowCount, on_collection("GetStatistics")),
-    ("ShowTables", v0.TableNameList, on_global("ShowCollections")),
+    ("ShowTables", v0.TableNameList, PUBLIC),
     ("DropTable", None, on_global("DropCollection")),
     ("PreloadTable", None, on_collection("Load")),
     ("CreateIndex", None, on_collection("CreateIndex")),

@@ -399,8 +399,9 @@ def test_index_builds_for_flushed_segments(env: Env) -> None:
 def test_load_requires_a_vector_index(env: Env) -> None:
     coord = env.coordinator
     info = create(coord)
-    with pytest.raises(errors.IndexNotFound):
+    with pytest.raises(errors.IndexNotFound) as caught:
         coord.load_collection(info.collection_id)
+    assert caught.value.reason == f"index not found[collection={info.name}]"
     assert coord.load_progress(info.collection_id).state == "NotLoad"
     with pytest.raises(errors.CollectionNotLoaded):
         coord.shard_leaders(info.collection_id)
@@ -410,6 +411,25 @@ def test_load_requires_a_vector_index(env: Env) -> None:
     assert sorted(a[0] for a in env.querynode.named("load_channel")) == sorted(info.vchannels)
     assert coord.load_progress(info.collection_id).state == "Loaded"
     assert set(coord.shard_leaders(info.collection_id)) == set(info.vchannels)
+
+
+def test_more_replicas_than_querynodes_are_refused_and_change_nothing(env: Env) -> None:
+    coord = env.coordinator  # one querynode registered
+    info = create(coord)
+    coord.create_index(info.collection_id, "v", "", "FLAT", "L2", {}, {})
+    with pytest.raises(errors.ServiceResourceInsufficient) as caught:
+        coord.load_collection(info.collection_id, (), replica_number=2)
+    assert caught.value.code == 12
+    assert caught.value.reason == (
+        "call query coordinator LoadCollection: when load 2 replica count: "
+        "service resource insufficient[currentStreamingNode=1][expectedStreamingNode=2]"
+    )
+    env.idle()
+    assert coord.load_progress(info.collection_id).state == "NotLoad"
+    assert env.querynode.named("load_channel") == []
+    coord.load_collection(info.collection_id, (), replica_number=1)
+    env.idle()
+    assert coord.load_progress(info.collection_id).state == "Loaded"
 
 
 def test_release_then_load_again(env: Env) -> None:

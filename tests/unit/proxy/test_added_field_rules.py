@@ -78,7 +78,7 @@ def test_field_rules_of_create_collection_apply_too() -> None:
         convert.added_field_from_proto(field("s", 21, nullable=True), collection())
     with pytest.raises(errors.ElanusError, match="invalid"):
         convert.added_field_from_proto(field("1x", nullable=True), collection())
-    with pytest.raises(errors.IllegalSchema, match="default value"):
+    with pytest.raises(errors.ParameterInvalid, match="type not support default_value"):
         convert.added_field_from_proto(
             field("j", 23, nullable=True, default_value=schema_pb2.ValueField(string_data="{}")),
             collection(),

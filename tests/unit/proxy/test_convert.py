@@ -24,8 +24,10 @@ from elanus import columns
 from elanus.errors import (
     CollectionNotFound,
     DataInvalid,
+    FieldNameInvalid,
     FieldNotFound,
     IllegalSchema,
+    OperationRefused,
     ParameterInvalid,
 )
 from elanus.schema import CollectionSchema, DataType, FieldSchema
@@ -192,7 +194,7 @@ def test_schema_from_proto_refuses_functions() -> None:
 def test_schema_from_proto_refuses_json_defaults_and_unknown_types() -> None:
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="x", data_type=DataType.JSON).default_value.bytes_data = b"{}"
-    with pytest.raises(IllegalSchema, match="cannot have a default value"):
+    with pytest.raises(ParameterInvalid, match="type not support default_value, type:JSON, name:x"):
         convert.schema_from_proto(pb)
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="geo", data_type=24)
@@ -211,12 +213,31 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
 @pytest.mark.parametrize(
     ("schema", "error", "words"),
     [
-        (_schema(PK, VEC, name="1abc"), ParameterInvalid, "collection name '1abc'"),
+        (
+            _schema(PK, VEC, name="1abc"),
+            ParameterInvalid,
+            "Invalid collection name: 1abc. the first character of a collection name must be "
+            "an underscore or letter: invalid parameter",
+        ),
         (_schema(PK, VEC, name="a-b"), ParameterInvalid, "invalid"),
-        (_schema(PK, VEC, name="x" * 256), ParameterInvalid, "longer than 255"),
-        (_schema(PK, VEC, field("bad name", DataType.BOOL)), ParameterInvalid, "field name"),
+        (_schema(PK, VEC, name="x" * 256), ParameterInvalid, "must be less than 255 characters"),
+        (
+            _schema(PK, VEC, field("bad name", DataType.BOOL)),
+            FieldNameInvalid,
+            "Field name can only contain numbers, letters, and underscores",
+        ),
+        (
+            _schema(PK, VEC, field("like", DataType.BOOL)),
+            FieldNameInvalid,
+            r"Invalid field name: like. like is keyword in milvus.: "
+            r"field name invalid\[field=like\]",
+        ),
         (_schema(), IllegalSchema, "no fields"),
-        (_schema(PK, VEC, field("v", DataType.BOOL)), IllegalSchema, "duplicate field name 'v'"),
+        (
+            _schema(PK, VEC, field("v", DataType.BOOL)),
+            OperationRefused,
+            "duplicated field name v found",
+        ),
         (_schema(VEC), IllegalSchema, "exactly one primary key"),
         (
             _schema(PK, VEC, field("id2", DataType.INT64, is_primary=True)),
@@ -230,25 +251,46 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
         ),
         (
             _schema(field("id", DataType.VARCHAR, is_primary=True), VEC),
-            IllegalSchema,
-            "needs the param max_length",
+            OperationRefused,
+            r"type param\(max_length\) should be specified for the field\(id\) of collection c",
         ),
         (
             _schema(PK, VEC, field("s", DataType.VARCHAR, max_length=70000)),
-            IllegalSchema,
-            "max_length",
+            ParameterInvalid,
+            r"the maximum length specified for the field\(s\) should be in \(0, 65535\]",
         ),
-        (_schema(PK, field("v", DataType.FLOAT_VECTOR)), IllegalSchema, "needs the param dim"),
-        (_schema(PK, field("v", DataType.FLOAT_VECTOR, dim=0)), IllegalSchema, "positive"),
-        (_schema(PK, field("v", DataType.FLOAT_VECTOR, dim="x")), IllegalSchema, "integer"),
+        (
+            _schema(PK, field("v", DataType.FLOAT_VECTOR)),
+            OperationRefused,
+            "dimension is not defined in field type params of field v",
+        ),
+        (
+            _schema(PK, field("v", DataType.FLOAT_VECTOR, dim=1)),
+            OperationRefused,
+            "invalid dimension: 1. should be in range 2 ~ 32768",
+        ),
+        (_schema(PK, field("v", DataType.FLOAT_VECTOR, dim="x")), OperationRefused, "ParseInt"),
         (
             _schema(PK, field("v", DataType.BINARY_VECTOR, dim=12)),
-            IllegalSchema,
-            "multiple of 8",
+            OperationRefused,
+            "invalid dimension: 12 of field v. binary vector dimension should be multiple of 8",
         ),
-        (_schema(PK, field("v", DataType.FLOAT_VECTOR, dim=40000)), IllegalSchema, "maximum"),
-        (_schema(PK, field("x", DataType.FLOAT)), IllegalSchema, "at least one vector"),
-        (_schema(PK, VEC, field("a", DataType.ARRAY)), IllegalSchema, "needs an element type"),
+        (
+            _schema(PK, field("v", DataType.FLOAT_VECTOR, dim=32769)),
+            OperationRefused,
+            "invalid dimension: 32769 of field v. "
+            "float vector dimension should be in range 2 ~ 32768",
+        ),
+        (
+            _schema(PK, field("x", DataType.FLOAT)),
+            ParameterInvalid,
+            "schema does not contain vector field: invalid parameter",
+        ),
+        (
+            _schema(PK, VEC, field("a", DataType.ARRAY)),
+            OperationRefused,
+            "element data type None is not valid",
+        ),
         (
             _schema(PK, VEC, field("x", DataType.INT64, auto_id=True)),
             IllegalSchema,
@@ -257,13 +299,13 @@ VEC = field("v", DataType.FLOAT_VECTOR, dim=8)
         (_schema(PK, VEC, field("m", DataType.JSON, is_dynamic=True)), IllegalSchema, "dynamic"),
         (
             _schema(field("id", DataType.INT64, is_primary=True, nullable=True), VEC),
-            IllegalSchema,
-            "cannot be nullable",
+            ParameterInvalid,
+            "primary field not support null, type:Int64, name:id",
         ),
         (
             _schema(PK, field("v", DataType.FLOAT_VECTOR, dim=8, nullable=True)),
-            IllegalSchema,
-            "cannot be nullable",
+            ParameterInvalid,
+            "vector type not support null, type:FloatVector, name:v",
         ),
         (
             _schema(PK, VEC, field("p", DataType.FLOAT, is_partition_key=True)),
@@ -322,7 +364,10 @@ def test_public_names_are_pinned() -> None:
         "schema_to_proto",
         "status",
         "table_from_field_data",
+        "validate_alias",
         "validate_collection_name",
+        "validate_database_name",
+        "validate_field_name",
         "validate_new_schema",
         "validate_partition_name",
         "vectors_from_placeholder_group",
@@ -428,16 +473,22 @@ def _bad_columns() -> list[tuple[str, Any, type, str]]:
         (
             "wrong dim",
             _replace(schema, "vec", field_data("vec", [[1.0] * 8] * 3, DataType.FLOAT_VECTOR, 8)),
-            DataInvalid,
-            r"the dim \(8\) of field 'vec' does not match the schema's dim \(4\)",
+            ParameterInvalid,
+            r"the dim \(8\) of field data\(vec\) is not equal to schema dim \(4\): "
+            r"invalid parameter\[expected=4\]\[actual=8\]",
         ),
-        ("vector count", _replace(schema, "vec", long_vec), DataInvalid, "vectors of dim 4"),
+        (
+            "vector count",
+            _replace(schema, "vec", long_vec),
+            OperationRefused,
+            r"the length\(13\) of float data should divide the dim\(4\)",
+        ),
         ("nan", _replace(schema, "vec", nan_vec), DataInvalid, "NaN"),
         (
             "binary length",
             _replace(schema, "bits", field_data("bits", [b"\x01"] * 3, DataType.BINARY_VECTOR, 16)),
-            DataInvalid,
-            "vectors of dim 16",
+            OperationRefused,
+            r"the num\(24\) of all bits should divide the dim\(16\)",
         ),
         (
             "too long",

@@ -14,7 +14,14 @@ import pyarrow as pa
 import pytest
 
 from elanus import expr
-from elanus.errors import DataInvalid, IllegalSchema, Unimplemented
+from elanus.errors import (
+    DataInvalid,
+    ElanusError,
+    IllegalSchema,
+    OperationRefused,
+    ParameterInvalid,
+    Unimplemented,
+)
 from elanus.schema import CollectionSchema, DataType, FieldSchema
 from elanus.segment.files import read_segment, write_segment
 from proto.public import schema_pb2
@@ -133,42 +140,57 @@ def test_element_type_is_dropped_for_non_array_fields() -> None:
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        (field("a", DataType.ARRAY, max_capacity=4), "needs an element type"),
-        (field("a", DataType.ARRAY, element_type=DataType.JSON, max_capacity=4), "element type"),
-        (field("a", DataType.ARRAY, element_type=DataType.ARRAY, max_capacity=4), "element type"),
-        (field("a", DataType.ARRAY, element_type=DataType.INT64), "needs the param max_capacity"),
-        (field("a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=0), "positive"),
+        (field("a", DataType.ARRAY, max_capacity=4), "element data type None is not valid"),
+        (
+            field("a", DataType.ARRAY, element_type=DataType.JSON, max_capacity=4),
+            "element type JSON is not supported",
+        ),
+        (
+            field("a", DataType.ARRAY, element_type=DataType.ARRAY, max_capacity=4),
+            "element type Array is not",
+        ),
+        (
+            field("a", DataType.ARRAY, element_type=DataType.INT64),
+            r"type param\(max_capacity\) should be specified for array field a",
+        ),
+        (
+            field("a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=0),
+            r"should be in \(0, 4096\]",
+        ),
         (field("a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4097), "4096"),
         (
             field("a", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=4),
-            "needs the param max_length",
+            r"type param\(max_length\) should be specified for the field\(a\)",
         ),
         (
             field(
                 "a", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=4, max_length=70000
             ),
-            "65535",
+            r"should be in \(0, 65535\], but got 70000 instead",
         ),
         (
             field(
                 "a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4, default_value=1
             ),
-            "cannot have a default value",
+            "type not support default_value, type:Array, name:a",
         ),
-        (field("j", DataType.JSON, default_value="{}"), "cannot have a default value"),
-        (field("w", DataType.FLOAT_VECTOR, dim=2, default_value=1.0), "cannot have a default"),
-        (field("w", DataType.FLOAT_VECTOR, dim=2, nullable=True), "cannot be nullable"),
+        (field("j", DataType.JSON, default_value="{}"), "type not support default_value"),
+        (field("w", DataType.FLOAT_VECTOR, dim=2, default_value=1.0), "type:FloatVector, name:w"),
+        (field("w", DataType.FLOAT_VECTOR, dim=2, nullable=True), "vector type not support null"),
         (field("x", DataType.INT64, default_value="7"), "does not match its type Int64"),
         (field("x", DataType.INT32, default_value=True), "does not match its type Int32"),
         (field("x", DataType.BOOL, default_value=1), "does not match its type Bool"),
         (field("x", DataType.DOUBLE, default_value=1), "does not match its type Double"),
         (field("x", DataType.VARCHAR, max_length=4, default_value=3.0), "does not match"),
         (field("x", DataType.INT8, default_value=128), "out of the Int8 range"),
-        (field("x", DataType.VARCHAR, max_length=2, default_value="abc"), r"max_length \(2\)"),
+        (
+            field("x", DataType.VARCHAR, max_length=2, default_value="abc"),
+            r"the length \(3\) of string exceeds max length \(2\)",
+        ),
     ],
 )
 def test_schema_rules(extra: FieldSchema, words: str) -> None:
-    with pytest.raises(IllegalSchema, match=words):
+    with pytest.raises(ElanusError, match=words):
         make_schema(extra)
 
 
@@ -180,18 +202,24 @@ def test_primary_key_rules() -> None:
     with pytest.raises(IllegalSchema, match="cannot be the primary key"):
         convert.validate_new_schema(CollectionSchema(name="c", fields=(array_pk, vec)))
     defaulted = field("id", DataType.INT64, is_primary=True, default_value=3)
-    with pytest.raises(IllegalSchema, match="primary key 'id' cannot have a default value"):
+    with pytest.raises(
+        ParameterInvalid, match="primary field not support default_value, type:Int64, name:id"
+    ):
         convert.validate_new_schema(CollectionSchema(name="c", fields=(defaulted, vec)))
 
 
 def test_schema_from_proto_checks_default_slots() -> None:
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="x", data_type=DataType.INT64).default_value.string_data = "7"
-    with pytest.raises(IllegalSchema, match="string data, which does not match the field's type"):
+    with pytest.raises(
+        ParameterInvalid,
+        match=r"type \(Int64\) of field \(x\) is not equal to the type\(DataType_VarChar\) "
+        "of default_value: invalid parameter",
+    ):
         convert.schema_from_proto(pb)
     pb = schema_pb2.CollectionSchema(name="c")
     pb.fields.add(name="a", data_type=DataType.ARRAY, element_type=77)
-    with pytest.raises(IllegalSchema, match="unsupported element type"):
+    with pytest.raises(OperationRefused, match="element type 77 is not supported"):
         convert.schema_from_proto(pb)
 
 
@@ -352,3 +380,24 @@ def test_filters_over_arrays_and_nulls(text: str, expected: list[bool]) -> None:
     assert mask.tolist() == expected
     sealed = read_segment(write_segment(with_ts(tags_table())))
     assert expr.evaluate(expr.parse(text, schema), sealed).tolist() == expected
+
+
+def test_varchar_elements_need_a_max_length_before_a_capacity_is_checked() -> None:
+    elements = field("a", DataType.ARRAY, element_type=DataType.VARCHAR)  # neither param
+    with pytest.raises(OperationRefused, match=r"type param\(max_length\) should be specified"):
+        make_schema(elements)
+
+
+def test_string_fields_are_refused_for_varchar() -> None:
+    with pytest.raises(OperationRefused, match="please use VarChar type instead"):
+        make_schema(field("s", DataType.STRING))
+
+
+def test_a_default_longer_than_max_length_names_expected_and_actual() -> None:
+    long_default = field("s", DataType.VARCHAR, max_length=2, default_value="abc")
+    with pytest.raises(ParameterInvalid) as caught:
+        make_schema(long_default)
+    assert caught.value.reason == (
+        "the length (3) of string exceeds max length (2): invalid parameter"
+        "[expected=valid length string][actual=string length exceeds max length]"
+    )

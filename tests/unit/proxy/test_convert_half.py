@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from elanus.columns import half_to_float32
-from elanus.errors import DataInvalid
+from elanus.errors import DataInvalid, ParameterInvalid
 from elanus.schema import CollectionSchema, DataType, FieldSchema
 from proto.public import common_pb2, schema_pb2
 from proxy import convert
@@ -73,7 +73,7 @@ def test_insert_and_results_round_trip_bit_exact(data_type: DataType) -> None:
     [
         ({}, 2.5, "holds 2\\+ vectors of dim 8 but the request has 3 rows"),
         ({}, 2, "holds 2 vectors of dim 8 but the request has 3 rows"),
-        ({"dim": 4}, 3, "the dim \\(4\\) of field 'h' does not match the schema's dim \\(8\\)"),
+        ({"dim": 4}, 3, "the dim \\(4\\) of field data\\(h\\) is not equal to schema dim \\(8\\)"),
         ({"slot": "binary_vector"}, 3, "holds binary_vector"),
         ({"type": DataType.FLOAT_VECTOR}, 3, "is (B)?Float16Vector in the schema"),
     ],
@@ -82,7 +82,7 @@ def test_bad_insert_data_is_refused(
     data_type: DataType, overrides: dict[str, Any], raw_rows: float, words: str
 ) -> None:
     raw = random_bits(data_type, 3).tobytes()[: int(raw_rows * DIM * 2)]
-    with pytest.raises(DataInvalid, match=words):
+    with pytest.raises(ParameterInvalid, match=words):  # DataInvalid is one too
         convert.table_from_field_data(
             insert_data(data_type, raw, 3, **overrides), 3, half_schema(data_type)
         )

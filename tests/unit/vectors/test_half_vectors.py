@@ -142,7 +142,9 @@ def test_half_fields_default_like_float_fields(data_type: DataType) -> None:
 def test_half_fields_refuse_binary_indexes_and_metrics(data_type: DataType) -> None:
     with pytest.raises(IndexNotSupported, match="not valid for float vector field 'h'"):
         parse_index_spec("BIN_FLAT", "HAMMING", {}, half_field(data_type))
-    with pytest.raises(ParameterInvalid, match="metric type HAMMING is not valid"):
+    with pytest.raises(
+        ParameterInvalid, match="float vector index does not support metric type: HAMMING"
+    ):
         parse_index_spec("FLAT", "HAMMING", {}, half_field(data_type))
 
 

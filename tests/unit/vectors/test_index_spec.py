@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from elanus.errors import IndexNotSupported, ParameterInvalid
+from elanus.errors import IndexNotSupported, OperationRefused, ParameterInvalid
 from elanus.schema import DataType, FieldSchema
 from elanus.vectors import (
     IndexSpec,
@@ -54,9 +54,16 @@ def test_autoindex_maps_to_hnsw_and_remembers_the_request() -> None:
             {},
             FLOAT,
             ParameterInvalid,
-            "metric type HAMMING is not valid for float vector field 'vec'; use L2, IP or COSINE",
+            "float vector index does not support metric type: HAMMING",
         ),
-        ("BIN_FLAT", "L2", {}, BINARY, ParameterInvalid, "use HAMMING or JACCARD"),
+        (
+            "BIN_FLAT",
+            "L2",
+            {},
+            BINARY,
+            ParameterInvalid,
+            "binary vector index does not support metric type: L2",
+        ),
         ("BIN_IVF_FLAT", "L2", {}, FLOAT, IndexNotSupported, "not valid for float vector field"),
         ("HNSW", "L2", {}, BINARY, IndexNotSupported, "not valid for binary vector field"),
         ("DISKANN", "L2", {}, FLOAT, IndexNotSupported, "index type DISKANN is not supported"),
@@ -118,3 +125,21 @@ def test_resolve_spec_accepts_raw_params_and_is_idempotent() -> None:
     auto = parse_index_spec("AUTOINDEX", "", {}, FLOAT)
     assert resolve_spec(auto, 128) == auto
     assert resolve_spec(IndexSpec("AUTOINDEX", "HAMMING"), 64).index_type == "BIN_IVF_FLAT"
+
+
+@pytest.mark.parametrize("metric", ["SUBSTRUCTURE", "superstructure"])
+def test_structure_metrics_are_refused_in_milvus_words(metric: str) -> None:
+    field = FieldSchema("bits", DataType.BINARY_VECTOR, type_params={"dim": "16"})
+    with pytest.raises(OperationRefused) as caught:
+        parse_index_spec("BIN_FLAT", metric, {}, field)
+    assert caught.value.reason == (
+        f"metric type {metric.upper()} not found or not supported, supported: [HAMMING JACCARD]"
+    )
+
+
+@pytest.mark.parametrize("metric", [" ", "invalid"])
+def test_a_blank_or_unknown_metric_is_refused_but_none_means_the_default(metric: str) -> None:
+    field = FieldSchema("vec", DataType.FLOAT_VECTOR, type_params={"dim": "4"})
+    with pytest.raises(ParameterInvalid, match="float vector index does not support metric type"):
+        parse_index_spec("FLAT", metric, {}, field)
+    assert parse_index_spec("FLAT", "", {}, field).metric_type == "COSINE"
