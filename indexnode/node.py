@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from elanus import segment, vectors
+from elanus import scalar_index, segment, vectors
 from elanus.columns import HALF_WIDTH, vectors_from_column
 from elanus.config import IndexNodeConfig
 from elanus.meta import IndexBuildTask
@@ -92,13 +92,21 @@ class IndexNode:
     def _build(self, task: IndexBuildTask) -> str:
         table = segment.read_segment(self._storage.get(task.segment.data_key))
         column = table.column(task.index.field_name)
+        key = segment.index_file_key(
+            task.index.collection_id, task.segment.segment_id, task.index.index_id, task.build_id
+        )
+        if scalar_index.is_scalar_index_type(task.index.index_type):
+            # Sorted values with their row offsets (see elanus/scalar_index.py).
+            self._storage.put(key, scalar_index.build_scalar_index(task.index.index_type, column))
+            log.info(
+                "scalar index built",
+                extra={"segment": task.segment.segment_id, "index": task.index.index_name},
+            )
+            return key
         field = _vector_field(task, column.type)
         data = vectors_from_column(column, field)
         spec = vectors.IndexSpec(task.index.index_type, task.index.metric_type, task.index.params)
         index = vectors.build_index(spec, np.ascontiguousarray(data), task.dim)
-        key = segment.index_file_key(
-            task.index.collection_id, task.segment.segment_id, task.index.index_id, task.build_id
-        )
         self._storage.put(key, index.serialize())
         log.info(
             "index built",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
-from elanus import dml, errors, segment, timestamps, vectors
+from elanus import dml, errors, scalar_index, segment, timestamps, vectors
 from elanus.columns import TS_COLUMN, arrow_schema, conform, fill_missing
 from elanus.deletes import Deletes
 from elanus.late_writes import LateWriteFilter
@@ -31,6 +31,7 @@ from elanus.requests import (
     SearchResult,
     merge_search_results,
 )
+from elanus.scalar_index import ScalarLookup
 from elanus.storage import ObjectStore
 from elanus.stream import MessageStream
 from querynode.recent_deletes import RecentDeletes
@@ -289,7 +290,7 @@ class ShardDelegator:
             return
         loaded = _load_index(self._storage, index, info.index_files[index.index_id])
         with self._lock:
-            target.set_index(index.field_name, loaded)
+            _attach(target, index, loaded)
 
     def segment_dropped(self, info: SegmentInfo) -> None:
         with self._lock:
@@ -429,7 +430,7 @@ class ShardDelegator:
         for index_id, key in info.index_files.items():
             index = self._indexes.get(index_id)
             if index is not None:
-                loaded.set_index(index.field_name, _load_index(self._storage, index, key))
+                _attach(loaded, index, _load_index(self._storage, index, key))
         return loaded
 
     def _oldest_growing_ts(self) -> int | None:
@@ -438,6 +439,17 @@ class ShardDelegator:
         return min(oldest, default=None)
 
 
-def _load_index(storage: ObjectStore, index: IndexInfo, key: str) -> vectors.VectorIndex:
+def _attach(target: Segment, index: IndexInfo, loaded: vectors.VectorIndex | ScalarLookup) -> None:
+    if isinstance(loaded, ScalarLookup):
+        target.set_scalar_index(index.field_name, loaded)
+    else:
+        target.set_index(index.field_name, loaded)
+
+
+def _load_index(
+    storage: ObjectStore, index: IndexInfo, key: str
+) -> vectors.VectorIndex | ScalarLookup:
+    if scalar_index.is_scalar_index_type(index.index_type):
+        return scalar_index.load_scalar_index(storage.get(key))
     spec = vectors.IndexSpec(index.index_type, index.metric_type, index.params)
     return vectors.load_index(spec, storage.get(key))

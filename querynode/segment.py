@@ -11,7 +11,8 @@ immutable snapshot taken under the owner's lock, so appends never tear a search.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from elanus import expiry, expr, vectors
 from elanus.columns import TS_COLUMN, conform, fill_missing, vectors_from_column
 from elanus.deletes import ALIVE, Deletes, deleted_at, truncated_at
 from elanus.requests import SearchRequest, SearchResult
+from elanus.scalar_index import ScalarLookup
 from elanus.schema import CollectionSchema
 from elanus.vectors import VectorIndex
 
@@ -49,6 +51,8 @@ class SegmentView:
     max_row_ts: int = 0  # the newest row's insert timestamp
     has_deletes: bool = True  # False only when no row was ever marked deleted
     min_row_ts: int = 0  # the oldest row's insert timestamp (0 when unknown or empty)
+    # Scalar indexes by field (sealed segments only), answering the filter's simple leaves.
+    scalar_indexes: Mapping[str, ScalarLookup] = field(default_factory=dict)
 
     @property
     def num_rows(self) -> int:
@@ -100,11 +104,16 @@ class SegmentView:
         try:
             cached = self.filter_cache.get(key)
         except TypeError:  # an unhashable literal: evaluate without caching the result
-            return expr.evaluate(parsed, self.table, self.filter_cache)
+            return self._evaluate(parsed)
         if cached is None or len(cached) != self.num_rows:
-            cached = expr.evaluate(parsed, self.table, self.filter_cache)
+            cached = self._evaluate(parsed)
             self.filter_cache[key] = cached
         return cached
+
+    def _evaluate(self, parsed: expr.Expr) -> np.ndarray:
+        if not self.scalar_indexes:
+            return expr.evaluate(parsed, self.table, self.filter_cache)
+        return expr.evaluate(parsed, self.table, self.filter_cache, indexes=self.scalar_indexes)
 
 
 class GrowableArray:
@@ -169,6 +178,7 @@ class Segment:
             for f in schema.vector_fields
         }
         self.indexes: dict[str, vectors.VectorIndex] = {}
+        self.scalar_indexes: dict[str, ScalarLookup] = {}
         self._view: SegmentView | None = None
         self._filter_cache: dict[Any, Any] = {}
         self._max_row_ts = int(row_ts.max()) if len(row_ts) else 0
@@ -300,6 +310,13 @@ class Segment:
         self.indexes[field_name] = index
         self._view = None
 
+    def set_scalar_index(self, field_name: str, index: ScalarLookup) -> None:
+        """A scalar index of a sealed segment; one of another length is never used."""
+        if index.rows != self.num_rows:
+            return
+        self.scalar_indexes[field_name] = index
+        self._view = None
+
     def view(self) -> SegmentView:
         if self._view is None:
             self._view = SegmentView(
@@ -314,6 +331,7 @@ class Segment:
                 max_row_ts=self._max_row_ts,
                 has_deletes=self._has_deletes,
                 min_row_ts=self.min_row_ts or 0,
+                scalar_indexes=dict(self.scalar_indexes) if self.sealed else {},
             )
         return self._view
 

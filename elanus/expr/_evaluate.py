@@ -13,8 +13,9 @@ result is kept in ``cache`` if one is passed (see :func:`evaluate`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +43,17 @@ _ARROW_COMPARE = {
 }
 
 
+_ONE_SIDED = ("<", "<=", ">", ">=")
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """A leaf (or several) of an ``and`` already answered by an index."""
+
+    data: np.ndarray
+    valid: np.ndarray
+
+
 @dataclass
 class _Values:
     """An operand evaluated over the table.
@@ -57,8 +69,31 @@ class _Values:
     valid: np.ndarray
 
 
-def evaluate(expr: ast.Expr, table: pa.Table, cache: dict[Any, Any] | None = None) -> np.ndarray:
+class IndexLookup(Protocol):
+    """A per-column structure that answers some leaves over the column's non-null rows
+    (:class:`elanus.scalar_index.ScalarLookup`); each answer is None when it cannot tell."""
+
+    def compare(self, op: str, value: Any) -> np.ndarray | None: ...
+
+    def among(self, values: Any) -> np.ndarray | None: ...
+
+    def prefixed(self, prefix: str) -> np.ndarray | None: ...
+
+    def within(self, bounds: Sequence[tuple[str, Any]]) -> np.ndarray | None: ...
+
+
+def evaluate(
+    expr: ast.Expr,
+    table: pa.Table,
+    cache: dict[Any, Any] | None = None,
+    indexes: Mapping[str, IndexLookup] | None = None,
+) -> np.ndarray:
     """The boolean mask (length ``table.num_rows``) of rows that match ``expr``.
+
+    ``indexes``: scalar indexes by column name. A comparison, ``in`` list or prefix
+    ``like`` of an indexed column with constants takes the rows that match from the
+    index instead of scanning the column; validity (nulls) and everything around
+    the leaf are decided here as for a scan, so the answer is the same.
 
     ``cache``: an optional dict the caller keeps while it filters the same
     table several times (e.g. a sealed segment). Parsed JSON is stored in it
@@ -66,16 +101,19 @@ def evaluate(expr: ast.Expr, table: pa.Table, cache: dict[Any, Any] | None = Non
     an identity cannot be reused while its entry lives. Drop the dict with the
     table.
     """
-    evaluator = _Evaluator(table, {} if cache is None else cache)
+    evaluator = _Evaluator(table, {} if cache is None else cache, indexes or {})
     data, _ = evaluator.predicate(expr)
     return data
 
 
 class _Evaluator:
-    def __init__(self, table: pa.Table, cache: dict[Any, Any]) -> None:
+    def __init__(
+        self, table: pa.Table, cache: dict[Any, Any], indexes: Mapping[str, IndexLookup]
+    ) -> None:
         self.table = table
         self.rows = table.num_rows
         self.cache = cache
+        self.indexes = indexes
 
     def _ones(self) -> np.ndarray:
         return np.ones(self.rows, dtype=bool)
@@ -86,7 +124,7 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             return np.full(self.rows, node.value, dtype=bool), self._ones()
         if isinstance(node, ast.And):
-            return self._combine(node.operands, np.logical_and)
+            return self._combine(self._ranges(node.operands), np.logical_and)
         if isinstance(node, ast.Or):
             return self._combine(node.operands, np.logical_or)
         if isinstance(node, ast.Not):
@@ -108,15 +146,83 @@ class _Evaluator:
             return self._contains(node)
         raise TypeError(f"not a predicate node: {node!r}")
 
-    def _combine(self, operands: tuple[ast.Expr, ...], op: Any) -> tuple[np.ndarray, np.ndarray]:
-        data, valid = self.predicate(operands[0])
+    def _ranges(self, operands: tuple[ast.Expr, ...]) -> list[ast.Expr | _Answered]:
+        """The operands of an ``and``, the one-sided comparisons of each indexed column
+        (``a < x``, ``x <= b``, ...) answered together as one range of its index: the
+        intersection of their rows, with the column's validity, as ``and`` makes it."""
+        by_field: dict[str, list[ast.Compare]] = {}
+        for operand in operands:
+            if (
+                isinstance(operand, ast.Compare)
+                and operand.op in _ONE_SIDED
+                and isinstance(operand.right, ast.Literal)
+                and isinstance(operand.left, ast.FieldRef)
+                and self._indexed(operand.left) is not None
+            ):
+                same = by_field.setdefault(operand.left.name, [])
+                if not any(c is operand for c in same):  # one object twice: counted once
+                    same.append(operand)
+        answered: dict[int, _Answered | None] = {}
+        for compares in by_field.values():
+            if len(compares) < 2:
+                continue
+            left = compares[0].left
+            assert isinstance(left, ast.FieldRef)
+            index = self._indexed(left)
+            assert index is not None
+            bounds = [
+                (c.op, _numeric_constant(left, c.right.value))  # type: ignore[union-attr]
+                for c in compares
+            ]
+            found = index.within(bounds)
+            if found is None:
+                continue
+            answer = _Answered(found, self._field_validity(left))
+            answered[id(compares[0])] = answer
+            for other in compares[1:]:
+                answered[id(other)] = None  # folded into the first
+        out: list[ast.Expr | _Answered] = []
+        for operand in operands:
+            if id(operand) not in answered:
+                out.append(operand)
+            elif (folded := answered[id(operand)]) is not None:
+                out.append(folded)
+        return out
+
+    def _leaf(self, operand: ast.Expr | _Answered) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(operand, _Answered):
+            return operand.data, operand.valid
+        return self.predicate(operand)
+
+    def _combine(
+        self, operands: Sequence[ast.Expr | _Answered], op: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        data, valid = self._leaf(operands[0])
         for operand in operands[1:]:
-            more_data, more_valid = self.predicate(operand)
+            more_data, more_valid = self._leaf(operand)
             data = op(data, more_data)
             valid = valid | more_valid
         return data, valid
 
+    def _indexed(self, node: ast.Operand) -> IndexLookup | None:
+        """The index of a plain column operand, when there is one of this table's length."""
+        if not isinstance(node, ast.FieldRef):
+            return None
+        index = self.indexes.get(node.name)
+        if index is None or getattr(index, "rows", self.rows) != self.rows:
+            return None
+        return index
+
+    def _field_validity(self, node: ast.FieldRef) -> np.ndarray:
+        return _validity(self._column(node.name))
+
     def _compare(self, node: ast.Compare) -> tuple[np.ndarray, np.ndarray]:
+        index = self._indexed(node.left)
+        if index is not None and isinstance(node.right, ast.Literal):
+            assert isinstance(node.left, ast.FieldRef)
+            found = index.compare(node.op, _numeric_constant(node.left, node.right.value))
+            if found is not None:
+                return found, self._field_validity(node.left)
         left = self.operand(node.left)
         if isinstance(node.right, ast.Literal):
             return self._compare_constant(node.op, left, node.right.value, node.left)
@@ -141,6 +247,16 @@ class _Evaluator:
         return matched & left.ok, left.valid
 
     def _in_list(self, node: ast.InList) -> tuple[np.ndarray, np.ndarray]:
+        index = self._indexed(node.operand)
+        if index is not None and node.values:
+            assert isinstance(node.operand, ast.FieldRef)
+            if node.operand.data_type.is_string:
+                wanted: Any = node.values
+            else:
+                wanted = _numeric_constant(node.operand, np.array(node.values))
+            found = index.among(wanted)
+            if found is not None:
+                return found, self._field_validity(node.operand)
         operand = self.operand(node.operand)
         if not node.values:
             return np.zeros(self.rows, dtype=bool), operand.valid
@@ -178,6 +294,13 @@ class _Evaluator:
         return found
 
     def _like(self, node: ast.Like) -> tuple[np.ndarray, np.ndarray]:
+        index = self._indexed(node.operand)
+        prefix = _plain_prefix(node.pattern)
+        if index is not None and prefix:
+            assert isinstance(node.operand, ast.FieldRef)
+            found = index.prefixed(prefix)
+            if found is not None:
+                return found, self._field_validity(node.operand)
         operand = self.operand(node.operand)
         if operand.kind == "json":
             operand = _json_projection(operand, "")
@@ -378,6 +501,14 @@ def like_regex(pattern: str) -> str:
     if escaped:
         parts.append("\\\\")
     return "(?s)^" + "".join(parts) + "$"
+
+
+def _plain_prefix(pattern: str) -> str:
+    """``abc`` for the pattern ``abc%`` (no other wildcard nor escape); '' otherwise."""
+    if "\\" in pattern or "_" in pattern or not pattern.endswith("%"):
+        return ""
+    body = pattern[:-1]
+    return "" if "%" in body else body
 
 
 def _match_like(strings: pa.Array, pattern: str) -> pa.Array:

@@ -49,7 +49,9 @@ class LegacyApi:
 
     def _view(self, name: str) -> t.LegacyView:
         info = self._info(name)
-        indexes = self.ctx.coordinator.describe_indexes(info.collection_id)
+        vector = info.schema.vector_fields[0].name if info.schema.vector_fields else ""
+        # The vector field's index only (a 2.x client may have put scalar ones beside it).
+        indexes = self.ctx.coordinator.describe_indexes(info.collection_id, vector)
         return t.view(info, indexes[0].index.metric_type if indexes else "")
 
     def _index_metric(self, target: t.LegacyView) -> str:
@@ -138,7 +140,9 @@ class LegacyApi:
             )
         params = t.json_params(extra)
         partition_ids = self._partition_ids(target, tags)
-        indexes = self.ctx.coordinator.describe_indexes(target.info.collection_id)
+        indexes = self.ctx.coordinator.describe_indexes(
+            target.info.collection_id, target.vector.name
+        )
         if not indexes:
             raise errors.IndexNotFound(f"collection={target.info.name}")
         plan = SearchPlan(

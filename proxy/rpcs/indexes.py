@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from elanus import errors, properties, vectors
+from elanus import errors, properties, scalar_index, vectors
+from elanus.schema import DataType
 from elanus.services import IndexProgress
 from proto.public import common_pb2, milvus_pb2
 from proxy import convert
@@ -16,6 +17,27 @@ INDEX_STATES = {
     "Finished": common_pb2.Finished,
     "InProgress": common_pb2.InProgress,
     "Failed": common_pb2.Failed,
+}
+# Milvus's names of the vector types, as its messages print them.
+_VECTOR_TYPE_NAMES = {
+    DataType.BINARY_VECTOR: "BinaryVector",
+    DataType.FLOAT_VECTOR: "FloatVector",
+    DataType.FLOAT16_VECTOR: "Float16Vector",
+    DataType.BFLOAT16_VECTOR: "BFloat16Vector",
+    DataType.SPARSE_FLOAT_VECTOR: "SparseFloatVector",
+}
+_VECTOR_INDEX_TYPES = {
+    vectors.FLAT,
+    vectors.IVF_FLAT,
+    vectors.IVF_SQ8,
+    vectors.IVF_PQ,
+    vectors.HNSW,
+    vectors.SCANN,
+    vectors.BIN_FLAT,
+    vectors.BIN_IVF_FLAT,
+    "DISKANN",
+    "SPARSE_INVERTED_INDEX",
+    "SPARSE_WAND",
 }
 # Keys some clients send among the index params that are not build parameters.
 _IGNORED_INDEX_KEYS = {"index_name", "field_name"}
@@ -39,9 +61,13 @@ def create_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
         properties.parse_bool(properties.MMAP_ENABLED, mmap)
     build_params.update({k: v for k, v in pairs.items() if k not in _IGNORED_INDEX_KEYS})
     if not field.data_type.is_vector:
-        raise errors.IndexNotSupported(
-            f"indexes on scalar field '{field.name}' are not supported yet; "
-            "filters on it work without one"
+        _create_scalar_index(ctx, info, field, request, requested_type, build_params, mmap)
+        return
+    if scalar_index.is_scalar_index_type(requested_type):
+        raise errors.ParameterInvalid(
+            "expected=valid index params][actual=invalid index params",
+            cause=f"data type {_VECTOR_TYPE_NAMES.get(field.data_type, field.data_type.name)} "
+            f"can't build with this index {requested_type.strip().upper()}",
         )
     spec = vectors.parse_index_spec(requested_type, metric_type, build_params, field)
     # DescribeIndex echoes the parameters flat, as Milvus does: {"nlist": "8", ...}.
@@ -59,6 +85,39 @@ def create_index(ctx: ProxyContext, request: Any, call: Call) -> Any:
         spec.index_type,
         spec.metric_type,
         spec.params,
+        user_params,
+    )
+
+
+def _create_scalar_index(
+    ctx: ProxyContext,
+    info: Any,
+    field: Any,
+    request: Any,
+    requested_type: str,
+    build_params: dict[str, Any],
+    mmap: str | None,
+) -> None:
+    """A scalar index (INVERTED, STL_SORT, BITMAP, TRIE, AUTOINDEX) with Milvus's checks."""
+    if requested_type.strip().upper() in _VECTOR_INDEX_TYPES:
+        raise errors.ParameterInvalid(
+            "expected=valid index params][actual=invalid index params",
+            cause=f"index {requested_type.strip().upper()} only supports vector data type",
+        )
+    index_type, params = scalar_index.check_scalar_index(requested_type, field, build_params)
+    user_params = {
+        "index_type": requested_type.strip().upper() or scalar_index.AUTOINDEX,
+        **{k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()},
+    }
+    if mmap is not None:
+        user_params[properties.MMAP_ENABLED] = mmap
+    ctx.coordinator.create_index(
+        info.collection_id,
+        field.name,
+        request.index_name or field.name,
+        index_type,
+        "",
+        params,
         user_params,
     )
 

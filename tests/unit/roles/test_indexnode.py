@@ -85,3 +85,34 @@ def test_a_failed_report_does_not_kill_the_worker(tmp_path: Path) -> None:
         node.stop(timeout_s=2.0)
     # The report that failed was retried; the worker went on to the next build.
     assert [b for b, _ in coordinator.built] == [1, 2]
+
+
+def test_builds_a_scalar_index_that_a_sealed_segment_filters_with(tmp_path: Path) -> None:
+    """The indexnode writes sorted values with row offsets; a sealed segment takes
+    its filter leaves from them (a growing one scans)."""
+    from elanus import expr, scalar_index
+    from querynode.segment import Segment
+
+    storage = LocalDirStore(tmp_path)
+    coordinator = RecordingCoordinator()
+    node = IndexNode(1, IndexNodeConfig(build_threads=1), storage, coordinator)
+    node.start()
+    try:
+        task = _task(storage, 3)
+        index = IndexInfo(8, 1, "pk", "pk_idx", "STL_SORT", "", {}, 1)
+        node.submit(IndexBuildTask(4, index, task.segment, 0))
+        wait_until(lambda: coordinator.built, what="the scalar build")
+    finally:
+        node.stop()
+    assert coordinator.failed == []
+    lookup = scalar_index.load_scalar_index(storage.get(coordinator.built[0][1]))
+    table = segment.read_segment(storage.get(task.segment.data_key))
+    parsed = expr.parse("pk >= 40 or pk in [3, 5]", SCHEMA)
+    expected = expr.evaluate(parsed, table)
+    sealed = Segment.from_table(task.segment.segment_id, 2, SCHEMA, table, sealed=True)
+    sealed.set_scalar_index("pk", lookup)
+    assert sealed.view().scalar_indexes["pk"] is lookup
+    assert np.array_equal(sealed.view().filter_result(parsed), expected)
+    growing = Segment.from_table(9, 2, SCHEMA, table, sealed=False)
+    growing.set_scalar_index("pk", lookup)
+    assert dict(growing.view().scalar_indexes) == {}
