@@ -101,7 +101,7 @@ class Membership:
             if session.role == "datanode":
                 nodes.register_datanode(session.node_id, client)
             elif session.role == "querynode":
-                nodes.register_querynode(session.node_id, client)
+                nodes.register_querynode(session.node_id, client, session.address)
             elif session.role == "indexnode":
                 nodes.register_indexnode(session.node_id, client)
         log.info(

@@ -116,6 +116,7 @@ class QueryRequest:
     limit: int | None = None  # offset + limit; None for all
     count_only: bool = False
     template_values: dict[str, Any] = field(default_factory=dict)
+    ignore_growing: bool = False  # serve only sealed segments, as the client asked
 
 
 @dataclass(frozen=True)

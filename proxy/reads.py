@@ -232,6 +232,7 @@ class Reader:
         count_only: bool,
         consistency: Consistency,
         read_ts: ReadTimestamps | None = None,
+        ignore_growing: bool = False,
     ) -> QueryResult:
         if filter_text:
             self._filters.parse(filter_text, info.schema, template_values)
@@ -252,6 +253,7 @@ class Reader:
                 limit=None if limit is None else limit + offset,
                 count_only=count_only,
                 template_values=template_values,
+                ignore_growing=ignore_growing,
             )
             for vchannel in info.vchannels
         ]

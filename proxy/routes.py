@@ -10,6 +10,7 @@ from __future__ import annotations
 from proto.public import milvus_pb2 as pb
 from proxy.pipeline import PUBLIC, Privilege, Route, on_collection, on_global, staged
 from proxy.rpcs import (
+    admin,
     aliases,
     collections,
     databases,
@@ -201,6 +202,26 @@ ROUTES: tuple[Route, ...] = (
         maintenance.get_compaction_state,
         pb.GetCompactionStateResponse,
         on_collection("Compaction"),
+    ),
+    # administration reads (Milvus checks no privilege for them)
+    Route(
+        "GetPersistentSegmentInfo",
+        admin.get_persistent_segment_info,
+        pb.GetPersistentSegmentInfoResponse,
+        PUBLIC,
+    ),
+    Route(
+        "GetQuerySegmentInfo",
+        admin.get_query_segment_info,
+        pb.GetQuerySegmentInfoResponse,
+        PUBLIC,
+    ),
+    Route("GetReplicas", admin.get_replicas, pb.GetReplicasResponse, PUBLIC),
+    Route(
+        "GetCompactionStateWithPlans",
+        admin.get_compaction_state_with_plans,
+        pb.GetCompactionPlansResponse,
+        PUBLIC,
     ),
     # rows
     Route("Insert", writes.insert, pb.MutationResult, on_collection("Insert")),

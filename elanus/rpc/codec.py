@@ -369,6 +369,7 @@ def query_request_to_pb(request: QueryRequest) -> pb.QueryRequest:
         limit=request.limit,
         count_only=request.count_only,
         template_values_json=params_to_json(request.template_values),
+        ignore_growing=request.ignore_growing,
     )
 
 
@@ -384,6 +385,7 @@ def query_request_from_pb(message: pb.QueryRequest) -> QueryRequest:
         limit=message.limit if message.HasField("limit") else None,
         count_only=message.count_only,
         template_values=params_from_json(message.template_values_json),
+        ignore_growing=message.ignore_growing,
     )
 
 
