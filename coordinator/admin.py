@@ -9,15 +9,18 @@ node serving a segment is the leader of its shard.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from coordinator.catalog import Catalog
 from coordinator.indexes import IndexCatalog
 from coordinator.loads import LoadRegistry
 from coordinator.nodes import NodeRegistry
 from coordinator.segments import SegmentManager
+from elanus.hardware import read_hardware
 from elanus.meta import SegmentInfo, SegmentState
-from elanus.services import LoadedSegment, Replica, ShardReplica
+from elanus.services import LoadedSegment, NodeDescription, Replica, ShardReplica
 
 # What Milvus's GetPersistentSegmentInfo lists when no state is asked for (Sealed,
 # Flushing and Flushed there; Elanus's SEALED covers the first two).
@@ -38,6 +41,34 @@ class AdminReads:
         self.indexes = indexes
         self.loads = loads
         self.nodes = nodes
+        # Whose file system GetMetrics reports as the disk of in-process roles; the
+        # composition root points it at the data directory.
+        self.data_dir: Path | str = "."
+        self._lock = threading.Lock()
+        self._described: dict[tuple[str, int], NodeDescription] = {}
+
+    # --- the roles that run (GetMetrics)
+
+    def node_joined(self, description: NodeDescription) -> None:
+        """A role announced itself (its session), or was started in this process."""
+        with self._lock:
+            self._described[(description.role, description.node_id)] = description
+
+    def node_left(self, role: str, node_id: int) -> None:
+        with self._lock:
+            self._described.pop((role, node_id), None)
+
+    def cluster_nodes(self) -> list[NodeDescription]:
+        with self._lock:
+            described = sorted(self._described.values(), key=lambda d: (d.role, d.node_id))
+        here = None
+        result = []
+        for description in described:
+            if description.hardware is None:
+                here = here or read_hardware(self.data_dir)
+                description = dataclasses.replace(description, hardware=here)
+            result.append(description)
+        return result
 
     def list_segments(
         self, collection_id: int, states: Sequence[SegmentState] = ()

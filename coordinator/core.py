@@ -62,6 +62,7 @@ from elanus.services import (
     IndexProgress,
     LoadedSegment,
     LoadProgress,
+    NodeDescription,
     QueryNodeClient,
     Replica,
     SafeTsReport,
@@ -430,6 +431,9 @@ class Coordinator:
 
     def loaded_segments(self, collection_id: int) -> list[LoadedSegment]:
         return self.admin.loaded_segments(collection_id)
+
+    def cluster_nodes(self) -> list[NodeDescription]:
+        return self.admin.cluster_nodes()
 
 
 if TYPE_CHECKING:

@@ -347,3 +347,10 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     ) -> pb.LoadedSegmentsResponse:
         segments = self._core.loaded_segments(request.collection_id)
         return pb.LoadedSegmentsResponse(segments_json=[codec.to_json(s) for s in segments])
+
+    @answers(pb.ClusterNodesResponse)
+    def ClusterNodes(
+        self, request: pb.ClusterNodesRequest, context: Context
+    ) -> pb.ClusterNodesResponse:
+        nodes = self._core.cluster_nodes()
+        return pb.ClusterNodesResponse(nodes_json=[codec.to_json(n) for n in nodes])

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from elanus.hardware import Hardware
 from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
@@ -133,6 +134,29 @@ class LoadedSegment:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadedSegment:
         return cls(**{**data, "node_ids": tuple(data["node_ids"])})
+
+
+@dataclass(frozen=True)
+class NodeDescription:
+    """A running role as GetMetrics reports it. ``hardware`` is what the role read of its
+    machine when it announced itself; None for a role in the asker's own process, whose
+    machine the asker reads itself."""
+
+    role: str  # coordinator, proxy, datanode, querynode, indexnode
+    node_id: int
+    address: str  # host:port of its gRPC server; "" in-process
+    started_ms: int
+    hardware: Hardware | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["hardware"] = self.hardware.to_dict() if self.hardware else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeDescription:
+        hardware = Hardware.from_dict(data["hardware"]) if data.get("hardware") else None
+        return cls(data["role"], data["node_id"], data["address"], data["started_ms"], hardware)
 
 
 @dataclass(frozen=True)
@@ -317,6 +341,10 @@ class CoordinatorForProxy(Protocol):
 
     def loaded_segments(self, collection_id: int) -> list[LoadedSegment]:
         """The sealed segments the querynodes serve for the collection."""
+
+    def cluster_nodes(self) -> list[NodeDescription]:
+        """Every running role the coordinator knows, itself included; a role in the
+        coordinator's own process comes with the hardware read now."""
 
 
 class CoordinatorForQueryNode(Protocol):

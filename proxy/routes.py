@@ -19,6 +19,7 @@ from proxy.rpcs import (
     indexes,
     loading,
     maintenance,
+    metrics,
     partitions,
     query,
     search,
@@ -45,6 +46,7 @@ ROUTES: tuple[Route, ...] = (
         PUBLIC,
         in_database=False,
     ),
+    Route("GetMetrics", metrics.get_metrics, pb.GetMetricsResponse, PUBLIC, in_database=False),
     # databases
     Route(
         "CreateDatabase",

@@ -47,6 +47,7 @@ from elanus.services import (
     IndexProgress,
     LoadedSegment,
     LoadProgress,
+    NodeDescription,
     QueryNodeClient,
     Replica,
     SafeTsReport,
@@ -376,6 +377,10 @@ class CoordinatorGrpcClient(_RoleClient):
         request = pb.LoadedSegmentsRequest(collection_id=collection_id)
         response = self._call("LoadedSegments", request)
         return [from_json(LoadedSegment, raw) for raw in response.segments_json]
+
+    def cluster_nodes(self) -> list[NodeDescription]:
+        response = self._call("ClusterNodes", pb.ClusterNodesRequest())
+        return [from_json(NodeDescription, raw) for raw in response.nodes_json]
 
 
 class DataNodeGrpcClient(_RoleClient):

@@ -2328,6 +2328,45 @@ class LoadedSegmentsResponse(_message.Message):
 Global___LoadedSegmentsResponse: _TypeAlias = LoadedSegmentsResponse  # noqa: Y015
 
 @_typing.final
+class ClusterNodesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClusterNodesRequest: _TypeAlias = ClusterNodesRequest  # noqa: Y015
+
+@_typing.final
+class ClusterNodesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERROR_FIELD_NUMBER: _builtins.int
+    NODES_JSON_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def error(self) -> Global___ErrorInfo: ...
+    @_builtins.property
+    def nodes_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        error: Global___ErrorInfo | None = ...,
+        nodes_json: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "nodes_json", b"nodes_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClusterNodesResponse: _TypeAlias = ClusterNodesResponse  # noqa: Y015
+
+@_typing.final
 class WatchChannelRequest(_message.Message):
     """---------------------------------------------------------------- datanode"""
 

@@ -264,6 +264,11 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.LoadedSegmentsRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.LoadedSegmentsResponse.FromString,
                 _registered_method=True)
+        self.ClusterNodes = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/ClusterNodes',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ClusterNodesRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.ClusterNodesResponse.FromString,
+                _registered_method=True)
 
 
 class CoordinatorServiceServicer:
@@ -551,6 +556,12 @@ class CoordinatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClusterNodes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -783,6 +794,11 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
                     servicer.LoadedSegments,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.LoadedSegmentsRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.LoadedSegmentsResponse.SerializeToString,
+            ),
+            'ClusterNodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClusterNodes,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ClusterNodesRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.ClusterNodesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2027,6 +2043,33 @@ class CoordinatorService:
             '/elanus.internal.CoordinatorService/LoadedSegments',
             proto_dot_internal_dot_roles__pb2.LoadedSegmentsRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.LoadedSegmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClusterNodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/ClusterNodes',
+            proto_dot_internal_dot_roles__pb2.ClusterNodesRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.ClusterNodesResponse.FromString,
             options,
             channel_credentials,
             insecure,

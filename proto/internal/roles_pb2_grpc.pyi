@@ -101,6 +101,7 @@ class CoordinatorServiceStub:
     """administration reads"""
     Replicas: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ReplicasRequest, _roles_pb2.ReplicasResponse]
     LoadedSegments: _grpc.UnaryUnaryMultiCallable[_roles_pb2.LoadedSegmentsRequest, _roles_pb2.LoadedSegmentsResponse]
+    ClusterNodes: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ClusterNodesRequest, _roles_pb2.ClusterNodesResponse]
 
 @_typing.type_check_only
 class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
@@ -157,6 +158,7 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     """administration reads"""
     Replicas: _aio.UnaryUnaryMultiCallable[_roles_pb2.ReplicasRequest, _roles_pb2.ReplicasResponse]  # type: ignore[assignment]
     LoadedSegments: _aio.UnaryUnaryMultiCallable[_roles_pb2.LoadedSegmentsRequest, _roles_pb2.LoadedSegmentsResponse]  # type: ignore[assignment]
+    ClusterNodes: _aio.UnaryUnaryMultiCallable[_roles_pb2.ClusterNodesRequest, _roles_pb2.ClusterNodesResponse]  # type: ignore[assignment]
 
 class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -486,6 +488,13 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _roles_pb2.LoadedSegmentsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_roles_pb2.LoadedSegmentsResponse, _abc.Awaitable[_roles_pb2.LoadedSegmentsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ClusterNodes(
+        self,
+        request: _roles_pb2.ClusterNodesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.ClusterNodesResponse, _abc.Awaitable[_roles_pb2.ClusterNodesResponse]]: ...
 
 def add_CoordinatorServiceServicer_to_server(servicer: CoordinatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -207,3 +207,59 @@ def test_ignore_growing_hides_unflushed_rows_from_search_and_query(
     assert all(hit["id"] < 30 for per_query in hits for hit in per_query)
     everything = client.search(name, data=query_vectors.tolist(), limit=1)
     assert [per_query[0]["id"] for per_query in everything] == [1000, 1001]
+
+
+def system_info(client: MilvusClient, request: str) -> Any:
+    from pymilvus.grpc_gen import milvus_pb2
+
+    stub = client._get_connection()._stub
+    return stub.GetMetrics(milvus_pb2.GetMetricsRequest(request=request), timeout=30)
+
+
+def test_system_info_lists_the_running_roles_with_their_hardware(
+    client: MilvusClient,
+    new_collection_name: Callable[[str], str],
+    querynode_ports: set[int] | None,
+) -> None:
+    import json
+
+    reply = system_info(client, json.dumps({"metric_type": "system_info"}))
+    assert reply.status.code == 0, reply.status.reason
+    assert reply.component_name.startswith("proxy")
+    nodes = json.loads(reply.response)["nodes_info"]
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for node in nodes:
+        infos = node["infos"]
+        assert node["identifier"] == infos["id"]
+        assert infos["name"] == f"{infos['type']}{infos['id']}"
+        assert infos["has_error"] is False
+        assert infos["created_time"] and infos["updated_time"]
+        hardware = infos["hardware_infos"]
+        assert hardware["cpu_core_count"] >= 1
+        assert 0 < hardware["memory_usage"] <= hardware["memory"]
+        assert 0 < hardware["disk_usage"] <= hardware["disk"]
+        by_type.setdefault(infos["type"], []).append(infos)
+    assert {"proxy", "mixcoord", "datanode", "querynode", "indexnode"} <= set(by_type)
+    assert nodes[0]["infos"]["type"] == "proxy"  # the asked proxy first, linked to the rest
+    linked = {edge["connected_identifier"] for edge in nodes[0]["connected"]}
+    assert {n["infos"]["id"] for n in nodes[1:]} <= linked
+
+    querynode_ids = {q["id"] for q in by_type["querynode"]}
+    name = new_collection_name("metrics")
+    make_collection(client, name)
+    assert set(client.describe_replica(name)[0].group_nodes) == querynode_ids
+    if querynode_ports is not None:  # on the cluster: the querynode processes that run
+        assert len(querynode_ids) == len(querynode_ports)
+        ports = {int(q["hardware_infos"]["ip"].rsplit(":", 1)[1]) for q in by_type["querynode"]}
+        assert ports == querynode_ports
+        assert by_type["proxy"][0]["system_info"]["deploy_mode"] == "DISTRIBUTED"
+
+
+def test_an_unknown_or_missing_metric_type_is_refused(client: MilvusClient) -> None:
+    unknown = system_info(client, '{"metric_type": "no_such_metric"}')
+    assert unknown.status.code == 1200
+    assert "no_such_metric" in unknown.status.reason
+    missing = system_info(client, '{"other": 1}')
+    assert missing.status.code != 0
+    assert "metric_type" in missing.status.reason
+    assert system_info(client, "not json").status.code != 0

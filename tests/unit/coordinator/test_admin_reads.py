@@ -288,3 +288,31 @@ def test_compaction_reports_each_plans_sources_and_then_its_target(tmp_path: Pat
     finally:
         datanode.release.set()
         env.close()
+
+
+# --- the roles that run (GetMetrics)
+
+
+def test_cluster_nodes_are_the_described_roles_in_process_ones_read_now(env: Env) -> None:
+    from elanus.hardware import from_session_extra, read_hardware, session_extra
+    from elanus.services import NodeDescription
+
+    admin = env.coordinator.admin
+    assert env.coordinator.cluster_nodes() == []
+    started, remote = from_session_extra(session_extra("."))
+    assert started > 0 and remote is not None
+    admin.node_joined(NodeDescription("querynode", 5, "10.0.0.5:1", started, remote))
+    admin.node_joined(NodeDescription("coordinator", 1, "", started))
+    [coordinator, querynode] = env.coordinator.cluster_nodes()
+    assert querynode == NodeDescription("querynode", 5, "10.0.0.5:1", started, remote)
+    assert coordinator.hardware is not None  # in-process: read when asked
+    assert coordinator.hardware.read_ms >= remote.read_ms
+    admin.node_left("querynode", 5)
+    assert [n.role for n in env.coordinator.cluster_nodes()] == ["coordinator"]
+    assert from_session_extra({}) == (0, None)  # a role that wrote no hardware
+
+    here = read_hardware(env.root)
+    assert here.cpu_core_count >= 1
+    assert 0 < here.memory_usage <= here.memory
+    assert 0 < here.disk_usage <= here.disk
+    assert 0 <= here.cpu_core_usage <= 100
