@@ -22,12 +22,13 @@ from coordinator.segments import SegmentManager
 from elanus import errors, expiry, properties
 from elanus.config import CoordinatorConfig
 from elanus.meta import CompactionPlan, DeltaLog, SegmentInfo, SegmentState
-from elanus.services import CompactionProgress, DataNodeClient
+from elanus.services import CompactionMerge, CompactionProgress, DataNodeClient
 from elanus.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
 MAX_KEPT_TASKS = 1000  # finished ManualCompaction states remembered for GetCompactionState
+UNMERGED = -1  # a plan's target while it has not committed (Milvus reports -1 too)
 
 
 @dataclass
@@ -37,6 +38,8 @@ class _Task:
     completed: int = 0
     failed: int = 0
     plan_ids: list[int] = field(default_factory=list)
+    # plan id -> what it merges; the target is -1 until the plan committed, as in Milvus.
+    merges: dict[int, CompactionMerge] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ class CompactionManager:
             if task is None:
                 return CompactionProgress("Completed", 0, 0, 0)
             state = "Executing" if task.pending else "Completed"
-            return CompactionProgress(state, task.pending, task.completed, task.failed)
+            merges = tuple(task.merges[plan_id] for plan_id in task.plan_ids)
+            return CompactionProgress(state, task.pending, task.completed, task.failed, merges)
 
     def idle(self) -> bool:
         with self._lock:
@@ -125,7 +129,15 @@ class CompactionManager:
                 for chosen in self._choose(members, deltas, automatic, expiring):
                     plans.append(self._plan(chosen, deltas, ttl_s))
                     self._busy.update(s.segment_id for s in chosen)
-            task = _Task(compaction_id, pending=len(plans), plan_ids=[p.plan_id for p in plans])
+            task = _Task(
+                compaction_id,
+                pending=len(plans),
+                plan_ids=[p.plan_id for p in plans],
+                merges={
+                    p.plan_id: CompactionMerge(tuple(s.segment_id for s in p.segments), UNMERGED)
+                    for p in plans
+                },
+            )
             self._tasks[compaction_id] = task
             while len(self._tasks) > MAX_KEPT_TASKS:
                 del self._tasks[next(iter(self._tasks))]
@@ -225,6 +237,10 @@ class CompactionManager:
                 task.pending -= 1
                 if ok:
                     task.completed += 1
+                    merge = task.merges[plan.plan_id]
+                    task.merges[plan.plan_id] = CompactionMerge(
+                        merge.sources, plan.result_segment_id
+                    )
                 else:
                     task.failed += 1
 

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from coordinator.admin import AdminReads
 from coordinator.allocators import IdAllocator, TimestampOracle
 from coordinator.builds import BuildTracker
 from coordinator.catalog import Catalog
@@ -47,6 +48,7 @@ from elanus.meta import (
     IndexBuildTask,
     IndexInfo,
     SegmentInfo,
+    SegmentState,
 )
 from elanus.schema import CollectionSchema, FieldSchema
 from elanus.services import (
@@ -58,8 +60,11 @@ from elanus.services import (
     FlushResult,
     IndexNodeClient,
     IndexProgress,
+    LoadedSegment,
     LoadProgress,
+    NodeDescription,
     QueryNodeClient,
+    Replica,
     SafeTsReport,
 )
 from elanus.storage import ObjectStore
@@ -89,7 +94,7 @@ class Coordinator:
         self.segments = SegmentManager(kv, config.segment_max_rows, lambda: self.ids.allocate())
         self.indexes = IndexCatalog(kv)
         self.builds = BuildTracker()  # index builds in flight, retried when a node is lost
-        self.loads = LoadRegistry(kv)
+        self.loads = LoadRegistry(kv, lambda: self.ids.allocate())
         self._drops = DropCompletion(self.catalog, self.segments, self.indexes, self.loads)
         self._dispatch = Dispatcher()
         self.nodes = NodeRegistry()
@@ -146,6 +151,7 @@ class Coordinator:
         self.query = QueryCoordinator(
             self.catalog, self.indexes, self.loads, self.nodes, self._dispatch
         )
+        self.admin = AdminReads(self.catalog, self.segments, self.indexes, self.loads, self.nodes)
         self._node_calls = node_calls
         self.compaction = self.data.compaction
         self.gc = GarbageCollector(self.segments, storage, config.gc_grace_s)
@@ -450,6 +456,22 @@ class Coordinator:
 
     def shard_leaders(self, collection_id: int) -> dict[str, int]:
         return self.query.shard_leaders(collection_id)
+
+    # --- administration reads
+
+    def list_segments(
+        self, collection_id: int, states: Sequence[SegmentState] = ()
+    ) -> list[SegmentInfo]:
+        return self.admin.list_segments(collection_id, states)
+
+    def replicas(self, collection_id: int) -> list[Replica]:
+        return self.admin.replicas(collection_id)
+
+    def loaded_segments(self, collection_id: int) -> list[LoadedSegment]:
+        return self.admin.loaded_segments(collection_id)
+
+    def cluster_nodes(self) -> list[NodeDescription]:
+        return self.admin.cluster_nodes()
 
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import grpc
 
-from elanus.meta import ConsistencyLevel
+from elanus.meta import ConsistencyLevel, SegmentState
 from elanus.rpc import answers, codec
 from elanus.services import CoordinatorApi
 from proto.internal import roles_pb2 as pb
@@ -252,11 +252,13 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         self, request: pb.CompactionStateRequest, context: Context
     ) -> pb.CompactionStateResponse:
         progress = self._core.compaction_state(request.compaction_id)
+        merges = [pb.CompactionMerge(sources=m.sources, target=m.target) for m in progress.merges]
         return pb.CompactionStateResponse(
             state=progress.state,
             executing=progress.executing,
             completed=progress.completed,
             failed=progress.failed,
+            merges=merges,
         )
 
     @answers(pb.CollectionStatisticsResponse)
@@ -381,3 +383,32 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
         self, request: pb.ShardLeadersRequest, context: Context
     ) -> pb.ShardLeadersResponse:
         return pb.ShardLeadersResponse(leaders=self._core.shard_leaders(request.collection_id))
+
+    # --- administration reads
+
+    @answers(pb.ListSegmentsResponse)
+    def ListSegments(
+        self, request: pb.ListSegmentsRequest, context: Context
+    ) -> pb.ListSegmentsResponse:
+        states = tuple(SegmentState(s) for s in request.states)
+        segments = self._core.list_segments(request.collection_id, states)
+        return pb.ListSegmentsResponse(segments_json=[codec.to_json(s) for s in segments])
+
+    @answers(pb.ReplicasResponse)
+    def Replicas(self, request: pb.ReplicasRequest, context: Context) -> pb.ReplicasResponse:
+        replicas = self._core.replicas(request.collection_id)
+        return pb.ReplicasResponse(replicas_json=[codec.to_json(r) for r in replicas])
+
+    @answers(pb.LoadedSegmentsResponse)
+    def LoadedSegments(
+        self, request: pb.LoadedSegmentsRequest, context: Context
+    ) -> pb.LoadedSegmentsResponse:
+        segments = self._core.loaded_segments(request.collection_id)
+        return pb.LoadedSegmentsResponse(segments_json=[codec.to_json(s) for s in segments])
+
+    @answers(pb.ClusterNodesResponse)
+    def ClusterNodes(
+        self, request: pb.ClusterNodesRequest, context: Context
+    ) -> pb.ClusterNodesResponse:
+        nodes = self._core.cluster_nodes()
+        return pb.ClusterNodesResponse(nodes_json=[codec.to_json(n) for n in nodes])

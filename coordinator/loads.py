@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from elanus.kv import MetaKV
@@ -17,6 +17,9 @@ def load_key(collection_id: int) -> str:
 @dataclass
 class LoadState:
     partition_ids: set[int]  # empty: the whole collection
+    # The id of the collection's one replica, drawn when it was loaded and kept
+    # across restarts (GetReplicas reports it), as Milvus's replica ids are.
+    replica_id: int = 0
     loaded_channels: set[str] = field(default_factory=set)
     leaders: dict[str, int] = field(default_factory=dict)  # vchannel -> querynode id
     # vchannel -> the querynode asked to serve it (a leader once its load finished)
@@ -24,13 +27,19 @@ class LoadState:
 
 
 class LoadRegistry:
-    def __init__(self, kv: MetaKV) -> None:
+    def __init__(self, kv: MetaKV, alloc_id: Callable[[], int]) -> None:
         self._kv = kv
+        self._alloc_id = alloc_id
         self._lock = threading.RLock()
         self._loads: dict[int, LoadState] = {}
         for item in kv.get_prefix("loads/"):
             collection_id = int(item.key.rsplit("/", 1)[1])
-            self._loads[collection_id] = LoadState(set(json.loads(item.value)["partition_ids"]))
+            saved = json.loads(item.value)
+            state = LoadState(set(saved["partition_ids"]), int(saved.get("replica_id", 0)))
+            self._loads[collection_id] = state
+            if not state.replica_id:  # saved before replicas had ids
+                state.replica_id = alloc_id()
+                self._save(collection_id, state)
 
     def persisted(self) -> dict[int, set[int]]:
         with self._lock:
@@ -46,7 +55,7 @@ class LoadRegistry:
             state = self._loads.get(collection_id)
             wanted = set(partition_ids)
             if state is None:
-                state = self._loads[collection_id] = LoadState(wanted)
+                state = self._loads[collection_id] = LoadState(wanted, self._alloc_id())
             elif not wanted or not state.partition_ids:
                 state.partition_ids = set() if not wanted else state.partition_ids
             else:
@@ -106,5 +115,5 @@ class LoadRegistry:
             return state
 
     def _save(self, collection_id: int, state: LoadState) -> None:
-        payload = {"partition_ids": sorted(state.partition_ids)}
+        payload = {"partition_ids": sorted(state.partition_ids), "replica_id": state.replica_id}
         self._kv.put(load_key(collection_id), json.dumps(payload).encode())

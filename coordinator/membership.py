@@ -32,7 +32,9 @@ from coordinator.core import Coordinator
 from coordinator.nodes import ChannelOwner
 from elanus import errors
 from elanus.cluster.sessions import Session, SessionWatcher
+from elanus.hardware import from_session_extra
 from elanus.kv import MetaKV
+from elanus.services import NodeDescription
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class Membership:
         self._saved_owners: dict[str, ChannelOwner] | None = None
         self._watchers = [SessionWatcher(kv, role, self._joined, self._left) for role in NODE_ROLES]
         self._watchers.append(SessionWatcher(kv, "proxy", self._proxy_joined, self._proxy_left))
+        # Coordinators (this one and its standbys) only appear in GetMetrics.
+        self._watchers.append(SessionWatcher(kv, "coordinator", self._described, self._gone))
         self._stopping = threading.Event()
         self._thread = threading.Thread(
             target=self._reconcile_loop, name="coordinator-membership", daemon=True
@@ -93,7 +97,17 @@ class Membership:
 
     # --- sessions
 
+    def _described(self, session: Session) -> None:
+        started_ms, hardware = from_session_extra(session.extra)
+        self._core.admin.node_joined(
+            NodeDescription(session.role, session.node_id, session.address, started_ms, hardware)
+        )
+
+    def _gone(self, session: Session) -> None:
+        self._core.admin.node_left(session.role, session.node_id)
+
     def _joined(self, session: Session) -> None:
+        self._described(session)
         client = self._connect(session)
         nodes = self._core.nodes
         with self._lock:
@@ -101,7 +115,7 @@ class Membership:
             if session.role == "datanode":
                 nodes.register_datanode(session.node_id, client)
             elif session.role == "querynode":
-                nodes.register_querynode(session.node_id, client)
+                nodes.register_querynode(session.node_id, client, session.address)
             elif session.role == "indexnode":
                 nodes.register_indexnode(session.node_id, client)
         log.info(
@@ -114,6 +128,7 @@ class Membership:
                 self._core.schedule_missing_builds()
 
     def _left(self, session: Session) -> None:
+        self._gone(session)
         nodes = self._core.nodes
         with self._lock:
             client = self._clients.pop((session.role, session.node_id), None)
@@ -135,11 +150,13 @@ class Membership:
     # without unregistering (killed) must stop holding them back.
 
     def _proxy_joined(self, session: Session) -> None:
+        self._described(session)
         ticks = getattr(self._core, "ticks", None)
         if ticks is not None:
             ticks.expect_proxy(session.node_id)
 
     def _proxy_left(self, session: Session) -> None:
+        self._gone(session)
         ticks = getattr(self._core, "ticks", None)
         if ticks is not None:
             ticks.proxy_left(session.node_id)

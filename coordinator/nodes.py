@@ -47,6 +47,7 @@ class NodeRegistry:
         self._lock = threading.Lock()
         self._datanodes: dict[int, DataNodeClient] = {}
         self._querynodes: dict[int, QueryNodeClient] = {}
+        self._querynode_addresses: dict[int, str] = {}  # "" for an in-process node
         self._indexnodes: dict[int, IndexNodeClient] = {}
         self._channel_owners: dict[str, int] = {}  # vchannel -> datanode id
         # vchannel -> epoch of its latest assignment; kept when the owner leaves, so
@@ -63,9 +64,11 @@ class NodeRegistry:
         with self._lock:
             self._datanodes[node_id] = client
 
-    def register_querynode(self, node_id: int, client: QueryNodeClient) -> None:
+    def register_querynode(self, node_id: int, client: QueryNodeClient, address: str = "") -> None:
+        """``address``: where its gRPC server listens, as its session says ("" in-process)."""
         with self._lock:
             self._querynodes[node_id] = client
+            self._querynode_addresses[node_id] = address
 
     def register_indexnode(self, node_id: int, client: IndexNodeClient) -> None:
         with self._lock:
@@ -91,7 +94,12 @@ class NodeRegistry:
 
     def unregister_querynode(self, node_id: int) -> QueryNodeClient | None:
         with self._lock:
+            self._querynode_addresses.pop(node_id, None)
             return self._querynodes.pop(node_id, None)
+
+    def querynode_address(self, node_id: int) -> str:
+        with self._lock:
+            return self._querynode_addresses.get(node_id, "")
 
     def unregister_indexnode(self, node_id: int) -> IndexNodeClient | None:
         with self._lock:
@@ -204,6 +212,10 @@ class NodeRegistry:
                 return None
             node_id = _pick(sorted(self._indexnodes), build_id)
             return node_id, self._indexnodes[node_id]
+
+    def querynode_ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._querynodes)
 
     def querynodes(self) -> list[QueryNodeClient]:
         with self._lock:

@@ -27,6 +27,7 @@
     ├── AliasNotFound                 1600
     ├── AliasCollectionNameConflict   1601
     ├── AliasAlreadyExist             1602
+    ├── MetricNotFound                1200
     ├── FieldNotFound                 1700
     ├── FieldNameInvalid              1701
     ├── OperationRefused              65535 (Milvus's plain refusals: the reason is the detail)
@@ -207,6 +208,12 @@ class ParameterMissing(ElanusError):
 
 class ParameterTooLarge(ElanusError):
     code, legacy_code, summary = 1102, LEGACY_ILLEGAL_ARGUMENT, "parameter too large"
+
+
+class MetricNotFound(ElanusError):
+    """GetMetrics asked for a metric type the server does not report."""
+
+    code, summary = 1200, "metric not found"
 
 
 class FieldNotFound(ElanusError):

@@ -122,6 +122,7 @@ class QueryRequest:
     template_values: dict[str, Any] = field(default_factory=dict)
     schema_version: int = 0  # as in SearchRequest
     ttl_s: int = 0  # as in SearchRequest
+    ignore_growing: bool = False  # serve only sealed segments, as the client asked
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ clients implementing the same interfaces.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from elanus.hardware import Hardware
 from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
@@ -23,6 +24,7 @@ from elanus.meta import (
     IndexBuildTask,
     IndexInfo,
     SegmentInfo,
+    SegmentState,
 )
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
 from elanus.schema import CollectionSchema, FieldSchema
@@ -54,13 +56,107 @@ class LoadProgress:
 
 
 @dataclass(frozen=True)
+class CompactionMerge:
+    """One plan of a compaction: the segments it merges and the segment it makes."""
+
+    sources: tuple[int, ...]
+    target: int
+
+
+@dataclass(frozen=True)
 class CompactionProgress:
-    """One ManualCompaction's state: "Executing" or "Completed", and its plans' counts."""
+    """One ManualCompaction's state: "Executing" or "Completed", its plans' counts, and
+    what each plan merges (Milvus's GetCompactionStateWithPlans reports them)."""
 
     state: str
     executing: int
     completed: int
     failed: int
+    merges: tuple[CompactionMerge, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShardReplica:
+    """One shard of a replica: its channel, the querynode leading it, and the nodes
+    holding its segments (the leader itself: a delegator holds its sealed segments)."""
+
+    vchannel: str
+    leader_id: int
+    leader_address: str  # host:port of the leader's gRPC server; "" for an in-process node
+    node_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A whole copy of a loaded collection, as Milvus's GetReplicas reports it."""
+
+    replica_id: int
+    collection_id: int
+    partition_ids: tuple[int, ...]  # empty: the whole collection is loaded
+    shards: tuple[ShardReplica, ...]
+    node_ids: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Replica:
+        shards = tuple(
+            ShardReplica(s["vchannel"], s["leader_id"], s["leader_address"], tuple(s["node_ids"]))
+            for s in data["shards"]
+        )
+        return cls(
+            data["replica_id"],
+            data["collection_id"],
+            tuple(data["partition_ids"]),
+            shards,
+            tuple(data["node_ids"]),
+        )
+
+
+@dataclass(frozen=True)
+class LoadedSegment:
+    """A sealed segment a querynode serves (Milvus's GetQuerySegmentInfo reports these)."""
+
+    segment_id: int
+    collection_id: int
+    partition_id: int
+    vchannel: str
+    num_rows: int
+    size_bytes: int
+    index_id: int  # 0 and "" while no index is built on it
+    index_name: str
+    node_ids: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadedSegment:
+        return cls(**{**data, "node_ids": tuple(data["node_ids"])})
+
+
+@dataclass(frozen=True)
+class NodeDescription:
+    """A running role as GetMetrics reports it. ``hardware`` is what the role read of its
+    machine when it announced itself; None for a role in the asker's own process, whose
+    machine the asker reads itself."""
+
+    role: str  # coordinator, proxy, datanode, querynode, indexnode
+    node_id: int
+    address: str  # host:port of its gRPC server; "" in-process
+    started_ms: int
+    hardware: Hardware | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["hardware"] = self.hardware.to_dict() if self.hardware else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeDescription:
+        hardware = Hardware.from_dict(data["hardware"]) if data.get("hardware") else None
+        return cls(data["role"], data["node_id"], data["address"], data["started_ms"], hardware)
 
 
 @dataclass(frozen=True)
@@ -276,6 +372,23 @@ class CoordinatorForProxy(Protocol):
 
     def shard_leaders(self, collection_id: int) -> dict[str, int]:
         """vchannel -> id of the querynode that serves it; raises CollectionNotLoaded."""
+
+    # --- administration reads (coordinator/admin.py)
+    def list_segments(
+        self, collection_id: int, states: Sequence[SegmentState] = ()
+    ) -> list[SegmentInfo]:
+        """The collection's segments in ``states`` (sealed and flushed when empty, as
+        Milvus lists persistent segments); a growing one counts the rows assigned to it."""
+
+    def replicas(self, collection_id: int) -> list[Replica]:
+        """The collection's replicas with their shards; none while it is not loaded."""
+
+    def loaded_segments(self, collection_id: int) -> list[LoadedSegment]:
+        """The sealed segments the querynodes serve for the collection."""
+
+    def cluster_nodes(self) -> list[NodeDescription]:
+        """Every running role the coordinator knows, itself included; a role in the
+        coordinator's own process comes with the hardware read now."""
 
 
 class CoordinatorForQueryNode(Protocol):

@@ -251,6 +251,7 @@ class Reader:
         count_only: bool,
         consistency: Consistency,
         read_ts: ReadTimestamps | None = None,
+        ignore_growing: bool = False,
     ) -> QueryResult:
         if filter_text:
             self._filters.parse(filter_text, info.schema, template_values)
@@ -273,6 +274,7 @@ class Reader:
                 template_values=template_values,
                 schema_version=info.schema.version,
                 ttl_s=properties.ttl_seconds(info.properties),
+                ignore_growing=ignore_growing,
             )
             for vchannel in info.vchannels
         ]

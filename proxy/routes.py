@@ -16,6 +16,7 @@ from __future__ import annotations
 from proto.public import milvus_pb2 as pb
 from proxy.pipeline import PUBLIC, Route, on_collection, on_global, staged
 from proxy.rpcs import (
+    admin,
     aliases,
     collections,
     databases,
@@ -25,6 +26,7 @@ from proxy.rpcs import (
     indexes,
     loading,
     maintenance,
+    metrics,
     partitions,
     query,
     search,
@@ -51,6 +53,7 @@ ROUTES: tuple[Route, ...] = (
         PUBLIC,
         in_database=False,
     ),
+    Route("GetMetrics", metrics.get_metrics, pb.GetMetricsResponse, PUBLIC, in_database=False),
     # databases
     Route(
         "CreateDatabase",
@@ -238,6 +241,26 @@ ROUTES: tuple[Route, ...] = (
         "GetCompactionState",
         maintenance.get_compaction_state,
         pb.GetCompactionStateResponse,
+        PUBLIC,
+    ),
+    # administration reads (Milvus checks no privilege for them)
+    Route(
+        "GetPersistentSegmentInfo",
+        admin.get_persistent_segment_info,
+        pb.GetPersistentSegmentInfoResponse,
+        PUBLIC,
+    ),
+    Route(
+        "GetQuerySegmentInfo",
+        admin.get_query_segment_info,
+        pb.GetQuerySegmentInfoResponse,
+        PUBLIC,
+    ),
+    Route("GetReplicas", admin.get_replicas, pb.GetReplicasResponse, PUBLIC),
+    Route(
+        "GetCompactionStateWithPlans",
+        admin.get_compaction_state_with_plans,
+        pb.GetCompactionPlansResponse,
         PUBLIC,
     ),
     # rows

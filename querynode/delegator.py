@@ -388,7 +388,7 @@ class ShardDelegator:
         )
         columns = [*request.output_fields, TS_COLUMN]
         tables, count = [], 0
-        for view in self._views(request.partition_ids, ignore_growing=False):
+        for view in self._views(request.partition_ids, request.ignore_growing):
             if view.num_rows == 0:
                 continue
             mask = view.mask(parsed, request.mvcc_ts, request.ttl_s)

@@ -165,11 +165,14 @@ class RoleProcess:
         """Register this role's session; from now on the others can find it.
         Returns its SessionKeeper (whose ``alive`` says the session surely holds)."""
         from elanus.cluster.sessions import Session, SessionKeeper
+        from elanus.hardware import session_extra
 
         assert self.node_id is not None
+        # Its machine as read now goes with it: GetMetrics reports it (hardware_infos).
+        extra = session_extra(self.config.data_dir)
         keeper = SessionKeeper(
             kv,
-            Session(self.role, self.node_id, self.address),
+            Session(self.role, self.node_id, self.address, extra=extra),
             self.config.etcd.session_ttl_s,
             on_lost=self.session_lost,
         )
@@ -234,6 +237,7 @@ def _run_coordinator(process: RoleProcess) -> None:
     # this process's late writes (if it was paused past its lease), instead of mixing.
     meta = FencedKV(kv, election.fence, on_fenced=process.session_lost)
     core = Coordinator(config.coordinator, meta, stream, storage)
+    core.admin.data_dir = config.data_dir
     process.on_stop(core.stop)
     membership = Membership(core, meta, _connect_node)
     process.on_stop(membership.stop)

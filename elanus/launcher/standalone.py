@@ -48,7 +48,9 @@ class EmbeddedRoles:
         # every role imports, and only this composition root knows the roles.
         from coordinator import Coordinator
         from datanode import DataNode
+        from elanus.hardware import PROCESS_STARTED_MS
         from elanus.kv.embedded import EmbeddedKV
+        from elanus.services import NodeDescription
         from elanus.storage.local_dir import LocalDirStore
         from elanus.stream.embedded_log import EmbeddedLog
         from indexnode import IndexNode
@@ -94,6 +96,10 @@ class EmbeddedRoles:
         coordinator.register_datanode(NODE_ID, self.datanode)
         coordinator.register_indexnode(NODE_ID, self.indexnode)
         coordinator.register_querynode(NODE_ID, self.querynode)
+        # Every role runs here: GetMetrics reads this machine for each of them.
+        coordinator.admin.data_dir = data_dir
+        for role in ("coordinator", "datanode", "querynode", "indexnode"):
+            coordinator.admin.node_joined(NodeDescription(role, NODE_ID, "", PROCESS_STARTED_MS))
         coordinator.start()
 
         self.writer = DmlWriter(

@@ -27,6 +27,8 @@ from elanus.meta import (
     IndexBuildTask,
     IndexInfo,
     SegmentInfo,
+    SegmentState,
+    from_json,
 )
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
 from elanus.rpc import codec
@@ -36,14 +38,18 @@ from elanus.schema import CollectionSchema, FieldSchema
 from elanus.services import (
     ChannelLease,
     CollectionStats,
+    CompactionMerge,
     CompactionProgress,
     CoordinatorApi,
     DataNodeClient,
     FlushResult,
     IndexNodeClient,
     IndexProgress,
+    LoadedSegment,
     LoadProgress,
+    NodeDescription,
     QueryNodeClient,
+    Replica,
     SafeTsReport,
 )
 from proto.internal import roles_pb2 as pb
@@ -284,8 +290,9 @@ class CoordinatorGrpcClient(_RoleClient):
         response = self._call(
             "CompactionState", pb.CompactionStateRequest(compaction_id=compaction_id)
         )
+        merges = tuple(CompactionMerge(tuple(m.sources), m.target) for m in response.merges)
         return CompactionProgress(
-            response.state, response.executing, response.completed, response.failed
+            response.state, response.executing, response.completed, response.failed, merges
         )
 
     def collection_statistics(
@@ -415,6 +422,30 @@ class CoordinatorGrpcClient(_RoleClient):
     def shard_leaders(self, collection_id: int) -> dict[str, int]:
         request = pb.ShardLeadersRequest(collection_id=collection_id)
         return dict(self._call("ShardLeaders", request).leaders)
+
+    # --- administration reads
+
+    def list_segments(
+        self, collection_id: int, states: Sequence[SegmentState] = ()
+    ) -> list[SegmentInfo]:
+        request = pb.ListSegmentsRequest(
+            collection_id=collection_id, states=[s.value for s in states]
+        )
+        response = self._call("ListSegments", request)
+        return [codec.segment_from_json(raw) for raw in response.segments_json]
+
+    def replicas(self, collection_id: int) -> list[Replica]:
+        response = self._call("Replicas", pb.ReplicasRequest(collection_id=collection_id))
+        return [from_json(Replica, raw) for raw in response.replicas_json]
+
+    def loaded_segments(self, collection_id: int) -> list[LoadedSegment]:
+        request = pb.LoadedSegmentsRequest(collection_id=collection_id)
+        response = self._call("LoadedSegments", request)
+        return [from_json(LoadedSegment, raw) for raw in response.segments_json]
+
+    def cluster_nodes(self) -> list[NodeDescription]:
+        response = self._call("ClusterNodes", pb.ClusterNodesRequest())
+        return [from_json(NodeDescription, raw) for raw in response.nodes_json]
 
 
 class DataNodeGrpcClient(_RoleClient):

@@ -383,6 +383,7 @@ def query_request_to_pb(request: QueryRequest) -> pb.QueryRequest:
         template_values_json=params_to_json(request.template_values),
         schema_version=request.schema_version,
         ttl_s=request.ttl_s,
+        ignore_growing=request.ignore_growing,
     )
 
 
@@ -400,6 +401,7 @@ def query_request_from_pb(message: pb.QueryRequest) -> QueryRequest:
         template_values=params_from_json(message.template_values_json),
         schema_version=message.schema_version,
         ttl_s=message.ttl_s,
+        ignore_growing=message.ignore_growing,
     )
 
 

@@ -423,6 +423,7 @@ class QueryRequest(_message.Message):
     TEMPLATE_VALUES_JSON_FIELD_NUMBER: _builtins.int
     SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
     TTL_S_FIELD_NUMBER: _builtins.int
+    IGNORE_GROWING_FIELD_NUMBER: _builtins.int
     collection_id: _builtins.int
     vchannel: _builtins.str
     filter: _builtins.str
@@ -435,6 +436,8 @@ class QueryRequest(_message.Message):
     schema_version: _builtins.int
     """As in SearchRequest."""
     ttl_s: _builtins.int
+    ignore_growing: _builtins.bool
+    """Serve only sealed segments (the client's ignore_growing)."""
     @_builtins.property
     def partition_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     @_builtins.property
@@ -454,10 +457,11 @@ class QueryRequest(_message.Message):
         template_values_json: _builtins.bytes = ...,
         schema_version: _builtins.int = ...,
         ttl_s: _builtins.int = ...,
+        ignore_growing: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "limit", b"limit"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "collection_id", b"collection_id", "count_only", b"count_only", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "limit", b"limit", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "schema_version", b"schema_version", "template_values_json", b"template_values_json", "ttl_s", b"ttl_s", "vchannel", b"vchannel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "collection_id", b"collection_id", "count_only", b"count_only", "filter", b"filter", "guarantee_ts", b"guarantee_ts", "ignore_growing", b"ignore_growing", "limit", b"limit", "mvcc_ts", b"mvcc_ts", "output_fields", b"output_fields", "partition_ids", b"partition_ids", "schema_version", b"schema_version", "template_values_json", b"template_values_json", "ttl_s", b"ttl_s", "vchannel", b"vchannel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__limit: _TypeAlias = _typing.Literal["limit"]  # noqa: Y015
     _WhichOneofArgType__limit: _TypeAlias = _typing.Literal["_limit", b"_limit"]  # noqa: Y015
@@ -1721,12 +1725,15 @@ class CompactionStateResponse(_message.Message):
     EXECUTING_FIELD_NUMBER: _builtins.int
     COMPLETED_FIELD_NUMBER: _builtins.int
     FAILED_FIELD_NUMBER: _builtins.int
+    MERGES_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     executing: _builtins.int
     completed: _builtins.int
     failed: _builtins.int
     @_builtins.property
     def error(self) -> Global___ErrorInfo: ...
+    @_builtins.property
+    def merges(self) -> _containers.RepeatedCompositeFieldContainer[Global___CompactionMerge]: ...
     def __init__(
         self,
         *,
@@ -1735,14 +1742,40 @@ class CompactionStateResponse(_message.Message):
         executing: _builtins.int = ...,
         completed: _builtins.int = ...,
         failed: _builtins.int = ...,
+        merges: _abc.Iterable[Global___CompactionMerge] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completed", b"completed", "error", b"error", "executing", b"executing", "failed", b"failed", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completed", b"completed", "error", b"error", "executing", b"executing", "failed", b"failed", "merges", b"merges", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CompactionStateResponse: _TypeAlias = CompactionStateResponse  # noqa: Y015
+
+@_typing.final
+class CompactionMerge(_message.Message):
+    """One plan of a compaction: what it merges, and its result (-1 until it committed)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCES_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    target: _builtins.int
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        sources: _abc.Iterable[_builtins.int] | None = ...,
+        target: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sources", b"sources", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompactionMerge: _TypeAlias = CompactionMerge  # noqa: Y015
 
 @_typing.final
 class CollectionStatisticsRequest(_message.Message):
@@ -2419,6 +2452,182 @@ class ShardLeadersResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ShardLeadersResponse: _TypeAlias = ShardLeadersResponse  # noqa: Y015
+
+@_typing.final
+class ListSegmentsRequest(_message.Message):
+    """---- administration reads (coordinator/admin.py)"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_ID_FIELD_NUMBER: _builtins.int
+    STATES_FIELD_NUMBER: _builtins.int
+    collection_id: _builtins.int
+    @_builtins.property
+    def states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """elanus.meta.SegmentState values; none: the sealed and flushed segments."""
+
+    def __init__(
+        self,
+        *,
+        collection_id: _builtins.int = ...,
+        states: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection_id", b"collection_id", "states", b"states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSegmentsRequest: _TypeAlias = ListSegmentsRequest  # noqa: Y015
+
+@_typing.final
+class ListSegmentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERROR_FIELD_NUMBER: _builtins.int
+    SEGMENTS_JSON_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def error(self) -> Global___ErrorInfo: ...
+    @_builtins.property
+    def segments_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        error: Global___ErrorInfo | None = ...,
+        segments_json: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "segments_json", b"segments_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSegmentsResponse: _TypeAlias = ListSegmentsResponse  # noqa: Y015
+
+@_typing.final
+class ReplicasRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_ID_FIELD_NUMBER: _builtins.int
+    collection_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        collection_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection_id", b"collection_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplicasRequest: _TypeAlias = ReplicasRequest  # noqa: Y015
+
+@_typing.final
+class ReplicasResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERROR_FIELD_NUMBER: _builtins.int
+    REPLICAS_JSON_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def error(self) -> Global___ErrorInfo: ...
+    @_builtins.property
+    def replicas_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        error: Global___ErrorInfo | None = ...,
+        replicas_json: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "replicas_json", b"replicas_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplicasResponse: _TypeAlias = ReplicasResponse  # noqa: Y015
+
+@_typing.final
+class LoadedSegmentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_ID_FIELD_NUMBER: _builtins.int
+    collection_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        collection_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection_id", b"collection_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoadedSegmentsRequest: _TypeAlias = LoadedSegmentsRequest  # noqa: Y015
+
+@_typing.final
+class LoadedSegmentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERROR_FIELD_NUMBER: _builtins.int
+    SEGMENTS_JSON_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def error(self) -> Global___ErrorInfo: ...
+    @_builtins.property
+    def segments_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        error: Global___ErrorInfo | None = ...,
+        segments_json: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "segments_json", b"segments_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoadedSegmentsResponse: _TypeAlias = LoadedSegmentsResponse  # noqa: Y015
+
+@_typing.final
+class ClusterNodesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClusterNodesRequest: _TypeAlias = ClusterNodesRequest  # noqa: Y015
+
+@_typing.final
+class ClusterNodesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERROR_FIELD_NUMBER: _builtins.int
+    NODES_JSON_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def error(self) -> Global___ErrorInfo: ...
+    @_builtins.property
+    def nodes_json(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        error: Global___ErrorInfo | None = ...,
+        nodes_json: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "nodes_json", b"nodes_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClusterNodesResponse: _TypeAlias = ClusterNodesResponse  # noqa: Y015
 
 @_typing.final
 class WatchChannelRequest(_message.Message):

@@ -279,6 +279,26 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.ShardLeadersRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.ShardLeadersResponse.FromString,
                 _registered_method=True)
+        self.ListSegments = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/ListSegments',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ListSegmentsRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.ListSegmentsResponse.FromString,
+                _registered_method=True)
+        self.Replicas = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/Replicas',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ReplicasRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.ReplicasResponse.FromString,
+                _registered_method=True)
+        self.LoadedSegments = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/LoadedSegments',
+                request_serializer=proto_dot_internal_dot_roles__pb2.LoadedSegmentsRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.LoadedSegmentsResponse.FromString,
+                _registered_method=True)
+        self.ClusterNodes = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/ClusterNodes',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ClusterNodesRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.ClusterNodesResponse.FromString,
+                _registered_method=True)
 
 
 class CoordinatorServiceServicer:
@@ -583,6 +603,31 @@ class CoordinatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSegments(self, request, context):
+        """administration reads
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Replicas(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LoadedSegments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClusterNodes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -830,6 +875,26 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
                     servicer.ShardLeaders,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.ShardLeadersRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.ShardLeadersResponse.SerializeToString,
+            ),
+            'ListSegments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSegments,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ListSegmentsRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.ListSegmentsResponse.SerializeToString,
+            ),
+            'Replicas': grpc.unary_unary_rpc_method_handler(
+                    servicer.Replicas,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ReplicasRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.ReplicasResponse.SerializeToString,
+            ),
+            'LoadedSegments': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadedSegments,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.LoadedSegmentsRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.LoadedSegmentsResponse.SerializeToString,
+            ),
+            'ClusterNodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClusterNodes,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ClusterNodesRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.ClusterNodesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2155,6 +2220,114 @@ class CoordinatorService:
             '/elanus.internal.CoordinatorService/ShardLeaders',
             proto_dot_internal_dot_roles__pb2.ShardLeadersRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.ShardLeadersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSegments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/ListSegments',
+            proto_dot_internal_dot_roles__pb2.ListSegmentsRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.ListSegmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Replicas(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/Replicas',
+            proto_dot_internal_dot_roles__pb2.ReplicasRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.ReplicasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoadedSegments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/LoadedSegments',
+            proto_dot_internal_dot_roles__pb2.LoadedSegmentsRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.LoadedSegmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClusterNodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/ClusterNodes',
+            proto_dot_internal_dot_roles__pb2.ClusterNodesRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.ClusterNodesResponse.FromString,
             options,
             channel_credentials,
             insecure,

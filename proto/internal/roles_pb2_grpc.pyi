@@ -103,6 +103,11 @@ class CoordinatorServiceStub:
     ReleasePartitions: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ReleasePartitionsRequest, _roles_pb2.Ack]
     LoadProgress: _grpc.UnaryUnaryMultiCallable[_roles_pb2.LoadProgressRequest, _roles_pb2.LoadProgressResponse]
     ShardLeaders: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ShardLeadersRequest, _roles_pb2.ShardLeadersResponse]
+    ListSegments: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ListSegmentsRequest, _roles_pb2.ListSegmentsResponse]
+    """administration reads"""
+    Replicas: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ReplicasRequest, _roles_pb2.ReplicasResponse]
+    LoadedSegments: _grpc.UnaryUnaryMultiCallable[_roles_pb2.LoadedSegmentsRequest, _roles_pb2.LoadedSegmentsResponse]
+    ClusterNodes: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ClusterNodesRequest, _roles_pb2.ClusterNodesResponse]
 
 @_typing.type_check_only
 class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
@@ -161,6 +166,11 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     ReleasePartitions: _aio.UnaryUnaryMultiCallable[_roles_pb2.ReleasePartitionsRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     LoadProgress: _aio.UnaryUnaryMultiCallable[_roles_pb2.LoadProgressRequest, _roles_pb2.LoadProgressResponse]  # type: ignore[assignment]
     ShardLeaders: _aio.UnaryUnaryMultiCallable[_roles_pb2.ShardLeadersRequest, _roles_pb2.ShardLeadersResponse]  # type: ignore[assignment]
+    ListSegments: _aio.UnaryUnaryMultiCallable[_roles_pb2.ListSegmentsRequest, _roles_pb2.ListSegmentsResponse]  # type: ignore[assignment]
+    """administration reads"""
+    Replicas: _aio.UnaryUnaryMultiCallable[_roles_pb2.ReplicasRequest, _roles_pb2.ReplicasResponse]  # type: ignore[assignment]
+    LoadedSegments: _aio.UnaryUnaryMultiCallable[_roles_pb2.LoadedSegmentsRequest, _roles_pb2.LoadedSegmentsResponse]  # type: ignore[assignment]
+    ClusterNodes: _aio.UnaryUnaryMultiCallable[_roles_pb2.ClusterNodesRequest, _roles_pb2.ClusterNodesResponse]  # type: ignore[assignment]
 
 class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -510,6 +520,35 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _roles_pb2.ShardLeadersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_roles_pb2.ShardLeadersResponse, _abc.Awaitable[_roles_pb2.ShardLeadersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListSegments(
+        self,
+        request: _roles_pb2.ListSegmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.ListSegmentsResponse, _abc.Awaitable[_roles_pb2.ListSegmentsResponse]]:
+        """administration reads"""
+
+    @_abc_1.abstractmethod
+    def Replicas(
+        self,
+        request: _roles_pb2.ReplicasRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.ReplicasResponse, _abc.Awaitable[_roles_pb2.ReplicasResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def LoadedSegments(
+        self,
+        request: _roles_pb2.LoadedSegmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.LoadedSegmentsResponse, _abc.Awaitable[_roles_pb2.LoadedSegmentsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ClusterNodes(
+        self,
+        request: _roles_pb2.ClusterNodesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.ClusterNodesResponse, _abc.Awaitable[_roles_pb2.ClusterNodesResponse]]: ...
 
 def add_CoordinatorServiceServicer_to_server(servicer: CoordinatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -288,6 +288,57 @@ class AllocTimestampResponse(_message.Message):
 Global___AllocTimestampResponse: _TypeAlias = AllocTimestampResponse  # noqa: Y015
 
 @_typing.final
+class GetMetricsRequest(_message.Message):
+    """request and response are JSON, e.g. {"metric_type": "system_info"}."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    REQUEST_FIELD_NUMBER: _builtins.int
+    request: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        request: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMetricsRequest: _TypeAlias = GetMetricsRequest  # noqa: Y015
+
+@_typing.final
+class GetMetricsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    COMPONENT_NAME_FIELD_NUMBER: _builtins.int
+    response: _builtins.str
+    component_name: _builtins.str
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        response: _builtins.str = ...,
+        component_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["component_name", b"component_name", "response", b"response", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMetricsResponse: _TypeAlias = GetMetricsResponse  # noqa: Y015
+
+@_typing.final
 class CreateDatabaseRequest(_message.Message):
     """---- Databases -------------------------------------------------------------"""
 
@@ -3057,6 +3108,77 @@ class GetCompactionStateResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCompactionStateResponse: _TypeAlias = GetCompactionStateResponse  # noqa: Y015
+
+@_typing.final
+class GetCompactionPlansRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPACTIONID_FIELD_NUMBER: _builtins.int
+    compactionID: _builtins.int
+    def __init__(
+        self,
+        *,
+        compactionID: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compactionID", b"compactionID"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCompactionPlansRequest: _TypeAlias = GetCompactionPlansRequest  # noqa: Y015
+
+@_typing.final
+class GetCompactionPlansResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    MERGEINFOS_FIELD_NUMBER: _builtins.int
+    state: _common_pb2.CompactionState.ValueType
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    @_builtins.property
+    def mergeInfos(self) -> _containers.RepeatedCompositeFieldContainer[Global___CompactionMergeInfo]: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        state: _common_pb2.CompactionState.ValueType = ...,
+        mergeInfos: _abc.Iterable[Global___CompactionMergeInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mergeInfos", b"mergeInfos", "state", b"state", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCompactionPlansResponse: _TypeAlias = GetCompactionPlansResponse  # noqa: Y015
+
+@_typing.final
+class CompactionMergeInfo(_message.Message):
+    """One plan: the segments it merges and the segment it makes (-1 until it is made)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCES_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    target: _builtins.int
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        sources: _abc.Iterable[_builtins.int] | None = ...,
+        target: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sources", b"sources", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompactionMergeInfo: _TypeAlias = CompactionMergeInfo  # noqa: Y015
 
 @_typing.final
 class BoolResponse(_message.Message):

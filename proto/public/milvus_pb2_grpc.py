@@ -60,6 +60,11 @@ class MilvusServiceStub:
                 request_serializer=proto_dot_public_dot_milvus__pb2.AllocTimestampRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_milvus__pb2.AllocTimestampResponse.FromString,
                 _registered_method=True)
+        self.GetMetrics = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/GetMetrics',
+                request_serializer=proto_dot_public_dot_milvus__pb2.GetMetricsRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_milvus__pb2.GetMetricsResponse.FromString,
+                _registered_method=True)
         self.CreateDatabase = channel.unary_unary(
                 '/milvus.proto.milvus.MilvusService/CreateDatabase',
                 request_serializer=proto_dot_public_dot_milvus__pb2.CreateDatabaseRequest.SerializeToString,
@@ -320,6 +325,11 @@ class MilvusServiceStub:
                 request_serializer=proto_dot_public_dot_milvus__pb2.GetCompactionStateRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_milvus__pb2.GetCompactionStateResponse.FromString,
                 _registered_method=True)
+        self.GetCompactionStateWithPlans = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/GetCompactionStateWithPlans',
+                request_serializer=proto_dot_public_dot_milvus__pb2.GetCompactionPlansRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_milvus__pb2.GetCompactionPlansResponse.FromString,
+                _registered_method=True)
 
 
 class MilvusServiceServicer:
@@ -351,6 +361,12 @@ class MilvusServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AllocTimestamp(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMetrics(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -677,6 +693,12 @@ class MilvusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCompactionStateWithPlans(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MilvusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -704,6 +726,11 @@ def add_MilvusServiceServicer_to_server(servicer, server):
                     servicer.AllocTimestamp,
                     request_deserializer=proto_dot_public_dot_milvus__pb2.AllocTimestampRequest.FromString,
                     response_serializer=proto_dot_public_dot_milvus__pb2.AllocTimestampResponse.SerializeToString,
+            ),
+            'GetMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMetrics,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.GetMetricsRequest.FromString,
+                    response_serializer=proto_dot_public_dot_milvus__pb2.GetMetricsResponse.SerializeToString,
             ),
             'CreateDatabase': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateDatabase,
@@ -965,6 +992,11 @@ def add_MilvusServiceServicer_to_server(servicer, server):
                     request_deserializer=proto_dot_public_dot_milvus__pb2.GetCompactionStateRequest.FromString,
                     response_serializer=proto_dot_public_dot_milvus__pb2.GetCompactionStateResponse.SerializeToString,
             ),
+            'GetCompactionStateWithPlans': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCompactionStateWithPlans,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.GetCompactionPlansRequest.FromString,
+                    response_serializer=proto_dot_public_dot_milvus__pb2.GetCompactionPlansResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'milvus.proto.milvus.MilvusService', rpc_method_handlers)
@@ -1101,6 +1133,33 @@ class MilvusService:
             '/milvus.proto.milvus.MilvusService/AllocTimestamp',
             proto_dot_public_dot_milvus__pb2.AllocTimestampRequest.SerializeToString,
             proto_dot_public_dot_milvus__pb2.AllocTimestampResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/GetMetrics',
+            proto_dot_public_dot_milvus__pb2.GetMetricsRequest.SerializeToString,
+            proto_dot_public_dot_milvus__pb2.GetMetricsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2505,6 +2564,33 @@ class MilvusService:
             '/milvus.proto.milvus.MilvusService/GetCompactionState',
             proto_dot_public_dot_milvus__pb2.GetCompactionStateRequest.SerializeToString,
             proto_dot_public_dot_milvus__pb2.GetCompactionStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCompactionStateWithPlans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/GetCompactionStateWithPlans',
+            proto_dot_public_dot_milvus__pb2.GetCompactionPlansRequest.SerializeToString,
+            proto_dot_public_dot_milvus__pb2.GetCompactionPlansResponse.FromString,
             options,
             channel_credentials,
             insecure,

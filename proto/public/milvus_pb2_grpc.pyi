@@ -43,6 +43,7 @@ class MilvusServiceStub:
     CheckHealth: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CheckHealthRequest, _milvus_pb2.CheckHealthResponse]
     GetComponentStates: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetComponentStatesRequest, _milvus_pb2.ComponentStates]
     AllocTimestamp: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.AllocTimestampRequest, _milvus_pb2.AllocTimestampResponse]
+    GetMetrics: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetMetricsRequest, _milvus_pb2.GetMetricsResponse]
     CreateDatabase: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreateDatabaseRequest, _common_pb2.Status]
     """Databases"""
     DropDatabase: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DropDatabaseRequest, _common_pb2.Status]
@@ -104,6 +105,7 @@ class MilvusServiceStub:
     GetQuerySegmentInfo: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetQuerySegmentInfoRequest, _milvus_pb2.GetQuerySegmentInfoResponse]
     ManualCompaction: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.ManualCompactionRequest, _milvus_pb2.ManualCompactionResponse]
     GetCompactionState: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetCompactionStateRequest, _milvus_pb2.GetCompactionStateResponse]
+    GetCompactionStateWithPlans: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetCompactionPlansRequest, _milvus_pb2.GetCompactionPlansResponse]
 
 @_typing.type_check_only
 class MilvusServiceAsyncStub(MilvusServiceStub):
@@ -114,6 +116,7 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     CheckHealth: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CheckHealthRequest, _milvus_pb2.CheckHealthResponse]  # type: ignore[assignment]
     GetComponentStates: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetComponentStatesRequest, _milvus_pb2.ComponentStates]  # type: ignore[assignment]
     AllocTimestamp: _aio.UnaryUnaryMultiCallable[_milvus_pb2.AllocTimestampRequest, _milvus_pb2.AllocTimestampResponse]  # type: ignore[assignment]
+    GetMetrics: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetMetricsRequest, _milvus_pb2.GetMetricsResponse]  # type: ignore[assignment]
     CreateDatabase: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreateDatabaseRequest, _common_pb2.Status]  # type: ignore[assignment]
     """Databases"""
     DropDatabase: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DropDatabaseRequest, _common_pb2.Status]  # type: ignore[assignment]
@@ -175,6 +178,7 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     GetQuerySegmentInfo: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetQuerySegmentInfoRequest, _milvus_pb2.GetQuerySegmentInfoResponse]  # type: ignore[assignment]
     ManualCompaction: _aio.UnaryUnaryMultiCallable[_milvus_pb2.ManualCompactionRequest, _milvus_pb2.ManualCompactionResponse]  # type: ignore[assignment]
     GetCompactionState: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetCompactionStateRequest, _milvus_pb2.GetCompactionStateResponse]  # type: ignore[assignment]
+    GetCompactionStateWithPlans: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetCompactionPlansRequest, _milvus_pb2.GetCompactionPlansResponse]  # type: ignore[assignment]
 
 class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -212,6 +216,13 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _milvus_pb2.AllocTimestampRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_milvus_pb2.AllocTimestampResponse, _abc.Awaitable[_milvus_pb2.AllocTimestampResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetMetrics(
+        self,
+        request: _milvus_pb2.GetMetricsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_milvus_pb2.GetMetricsResponse, _abc.Awaitable[_milvus_pb2.GetMetricsResponse]]: ...
 
     @_abc_1.abstractmethod
     def CreateDatabase(
@@ -585,5 +596,12 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _milvus_pb2.GetCompactionStateRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_milvus_pb2.GetCompactionStateResponse, _abc.Awaitable[_milvus_pb2.GetCompactionStateResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetCompactionStateWithPlans(
+        self,
+        request: _milvus_pb2.GetCompactionPlansRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_milvus_pb2.GetCompactionPlansResponse, _abc.Awaitable[_milvus_pb2.GetCompactionPlansResponse]]: ...
 
 def add_MilvusServiceServicer_to_server(servicer: MilvusServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

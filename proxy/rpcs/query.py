@@ -31,6 +31,7 @@ class QueryPlan:
     count_only: bool
     consistency: Consistency
     read_ts: ReadTimestamps
+    ignore_growing: bool = False
 
 
 class Query:
@@ -75,6 +76,8 @@ class Query:
             count_only=count_only,
             consistency=level,
             read_ts=read_ts,
+            # pymilvus sends it among the query params, as a search sends it among its own.
+            ignore_growing=convert.flag(params, "ignore_growing"),
         )
 
     def execute(self, ctx: ProxyContext, plan: QueryPlan) -> Any:
@@ -89,6 +92,7 @@ class Query:
             plan.count_only,
             plan.consistency,
             plan.read_ts,
+            plan.ignore_growing,
         )
 
     def reply(self, plan: QueryPlan, result: Any) -> milvus_pb2.QueryResults:

@@ -106,6 +106,15 @@ def own_server(tmp_path: Path) -> Iterator[ElanusServer]:
 
 
 @pytest.fixture
+def querynode_ports(server_uri: str) -> set[int] | None:
+    """The gRPC ports of the cluster's running querynodes; None off the cluster."""
+    for server in _running_servers:
+        if isinstance(server, ElanusCluster):
+            return server.ports_of("querynode")
+    return None
+
+
+@pytest.fixture
 def client(server_uri: str) -> Iterator[MilvusClient]:
     milvus = MilvusClient(uri=server_uri, timeout=60)
     try:

@@ -9,6 +9,7 @@ pymilvus version, including the 2.5.x client venv that has no Elanus installed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -207,6 +208,11 @@ class ElanusCluster:
 
     def stop(self) -> None:
         self._cluster("down", timeout_s=180.0)
+
+    def ports_of(self, role: str) -> set[int]:
+        """The ports of the role's running processes, as ``cluster status`` reports them."""
+        done = self._cluster("status", "--json", timeout_s=60.0)
+        return {p["port"] for p in json.loads(done.stdout) if p["role"] == role and p["running"]}
 
     def _cluster(self, action: str, *args: str, timeout_s: float) -> subprocess.CompletedProcess:
         command = elanus_command() + ["cluster", action, "--data-dir", str(self.data_dir), *args]

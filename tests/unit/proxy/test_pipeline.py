@@ -225,9 +225,12 @@ def test_every_route_states_its_privilege_or_is_public_on_purpose() -> None:
 
 
 def test_the_servicer_serves_the_routes_and_answers_unimplemented_for_the_rest() -> None:
-    servicer = milvus_servicer(Pipeline(context(), ROUTES))
-    unserved = set(SERVICE.methods_by_name) - {route.method for route in ROUTES}
-    assert unserved, "every RPC is served: drop this test's second half"
+    # Every RPC our proto declares is routed today; leave one out to see the
+    # honest UNIMPLEMENTED a method without a route answers.
+    table = tuple(route for route in ROUTES if route.method != "GetMetrics")
+    servicer = milvus_servicer(Pipeline(context(), table))
+    unserved = set(SERVICE.methods_by_name) - {route.method for route in table}
+    assert unserved == {"GetMetrics"}
 
     class Aborted(Exception):
         pass
