@@ -37,6 +37,7 @@ from elanus.meta import (
     from_json,
     to_json,
 )
+from elanus.properties import altered
 from elanus.schema import CollectionSchema, FieldSchema
 
 log = logging.getLogger(__name__)
@@ -395,8 +396,7 @@ class Catalog:
         """Set ``properties`` and remove ``delete_keys`` (checked by the caller), in one write."""
         with self._lock:
             current = self.get(info.collection_id)
-            merged = {k: v for k, v in current.properties.items() if k not in delete_keys}
-            merged.update(properties)
+            merged = altered(current.properties, properties, delete_keys)
             saved = self._save(dataclasses.replace(current, properties=merged))
             log.info(
                 "collection properties altered",
@@ -422,8 +422,7 @@ class Catalog:
             fields = []
             for f in current.schema.fields:
                 if f.name == field_name:
-                    params = {k: v for k, v in f.type_params.items() if k not in delete_keys}
-                    params.update(properties)
+                    params = altered(f.type_params, properties, delete_keys)
                     f = dataclasses.replace(f, type_params=params)
                 fields.append(f)
             schema = dataclasses.replace(current.schema, fields=tuple(fields))
@@ -492,8 +491,7 @@ class Catalog:
     ) -> None:
         with self._lock:
             current = self.database(name)
-            merged = {k: v for k, v in current.properties.items() if k not in delete_keys}
-            merged.update(properties)
+            merged = altered(current.properties, properties, delete_keys)
             updated = dataclasses.replace(current, properties=merged)
             self._kv.put(database_key(name), to_json(updated))
             self._databases[name] = updated

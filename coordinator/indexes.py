@@ -15,6 +15,7 @@ import threading
 from elanus import errors
 from elanus.kv import MetaKV
 from elanus.meta import IndexInfo, SegmentInfo, from_json, to_json
+from elanus.properties import altered
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,7 @@ class IndexCatalog:
         """Set and remove properties shown with the user's params (checked by the caller)."""
         with self._lock:
             current = self._indexes.get(info.index_id, info)
-            params = {k: v for k, v in current.user_params.items() if k not in delete_keys}
-            params.update(properties)
+            params = altered(current.user_params, properties, delete_keys)
             updated = dataclasses.replace(current, user_params=params)
             self._kv.put(index_key(info.collection_id, info.index_id), to_json(updated))
             self._indexes[info.index_id] = updated

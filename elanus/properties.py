@@ -20,13 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from elanus import errors
-from elanus.schema import DataType, FieldSchema
+from elanus.schema import MAX_VARCHAR_LENGTH, DataType, FieldSchema
 
 TTL_SECONDS = "collection.ttl.seconds"
 AUTOCOMPACTION_ENABLED = "collection.autocompaction.enabled"
 MMAP_ENABLED = "mmap.enabled"
 MAX_LENGTH = "max_length"
-MAX_VARCHAR_LENGTH = 65535
 
 COLLECTION_KEYS = (TTL_SECONDS, AUTOCOMPACTION_ENABLED, MMAP_ENABLED)
 FIELD_KEYS = (MAX_LENGTH, MMAP_ENABLED)
@@ -34,6 +33,16 @@ INDEX_KEYS = (MMAP_ENABLED,)
 
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")  # Go's strconv.ParseBool, as Milvus reads it
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def altered(
+    current: Mapping[str, str], properties: Mapping[str, str], delete_keys: tuple[str, ...]
+) -> dict[str, str]:
+    """``current`` without ``delete_keys``, then with ``properties`` set: how every
+    Alter* RPC (database, collection, field, index) changes its key/values."""
+    merged = {k: v for k, v in current.items() if k not in delete_keys}
+    merged.update(properties)
+    return merged
 
 
 def parse_bool(key: str, value: str) -> bool:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 DYNAMIC_FIELD_NAME = "$meta"
+# The longest VarChar max_length Milvus allows (its proxy checks it at create and alter).
+MAX_VARCHAR_LENGTH = 65535
 
 
 class DataType(enum.IntEnum):

@@ -267,7 +267,17 @@ class Segment:
         if self.num_rows == 0 or not len(deletes):
             return 0
         pk_column = self.table.column(self.schema.primary_field.name)
-        marks = deleted_at(pk_column, self.row_ts, self.partition_id, deletes)
+        return self._mark(deleted_at(pk_column, self.row_ts, self.partition_id, deletes))
+
+    def apply_truncate(self, truncate_ts: int) -> int:
+        """Mark the rows a truncate at ``truncate_ts`` hides (elanus/deletes.py decides
+        which); returns how many got an earlier mark. The caller holds the lock."""
+        if self.num_rows == 0 or truncate_ts == 0:
+            return 0
+        return self._mark(truncated_at(self.row_ts, truncate_ts))
+
+    def _mark(self, marks: np.ndarray) -> int:
+        """Keep each row's earliest hiding mark; returns how many rows got an earlier one."""
         earlier = marks < self.deleted_at
         if not earlier.any():
             return 0
@@ -276,22 +286,6 @@ class Segment:
         self._deleted_at = updated
         self._has_deletes = True
         self._view = None  # the filter cache stays valid: the rows did not change
-        return int(earlier.sum())
-
-    def apply_truncate(self, truncate_ts: int) -> int:
-        """Mark the rows a truncate at ``truncate_ts`` hides (elanus/deletes.py decides
-        which); returns how many got an earlier mark. The caller holds the lock."""
-        if self.num_rows == 0 or truncate_ts == 0:
-            return 0
-        marks = truncated_at(self.row_ts, truncate_ts)
-        earlier = marks < self.deleted_at
-        if not earlier.any():
-            return 0
-        updated = self._deleted_at.copy()  # copy on write: views taken before keep theirs
-        updated.values[earlier] = marks[earlier]
-        self._deleted_at = updated
-        self._has_deletes = True
-        self._view = None
         return int(earlier.sum())
 
     def deletes_held(self) -> Deletes:

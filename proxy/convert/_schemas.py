@@ -17,6 +17,7 @@ from elanus.schema import (
     ARRAY_ELEMENT_TYPES,
     DYNAMIC_FIELD_NAME,
     INTEGER_RANGES,
+    MAX_VARCHAR_LENGTH,
     SUPPORTED_FIELD_TYPES,
     CollectionSchema,
     DataType,
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 MAX_ARRAY_CAPACITY = 4096
-MAX_VARCHAR_LENGTH = 65535
 MAX_VECTOR_DIM = 32768
 MAX_FIELDS = 64  # Milvus's proxy.maxFieldNum
 MAX_VECTOR_FIELDS = 4  # Milvus's proxy.maxVectorFieldNum

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from test_coordinator_core import Env, schema
 
@@ -13,14 +10,6 @@ from coordinator.catalog import MAX_FIELDS
 from elanus import errors
 from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel
 from elanus.schema import CollectionSchema, DataType, FieldSchema
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    e.open()
-    yield e
-    e.close()
 
 
 def create(coord: Coordinator, name: str = "c") -> CollectionInfo:

@@ -7,7 +7,6 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +17,6 @@ from coordinator import Coordinator
 from elanus import errors
 from elanus.meta import DEFAULT_DB, CollectionInfo, CompactionPlan, SegmentInfo, SegmentState
 from elanus.services import CompactionMerge
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    e.open()
-    yield e
-    e.close()
 
 
 def flush_all(coord: Coordinator, info: CollectionInfo, rows: int | None = None) -> list[int]:

@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,14 +90,6 @@ class Env:
 
     def idle(self) -> None:
         assert self.coordinator.wait_idle(5.0)
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    e.open()
-    yield e
-    e.close()
 
 
 def create(coord: Coordinator, name: str = "c", shards: int = 2) -> CollectionInfo:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from test_coordinator_core import Env, schema
@@ -13,14 +11,6 @@ from coordinator import Coordinator
 from coordinator.catalog import MAX_DATABASES
 from elanus import errors
 from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    e.open()
-    yield e
-    e.close()
 
 
 def create(coord: Coordinator, db: str, name: str) -> CollectionInfo:

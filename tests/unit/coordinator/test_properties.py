@@ -5,8 +5,6 @@ with a model-based walk of random alterations against a plain dict."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from test_coordinator_core import Env, schema
@@ -16,14 +14,6 @@ from elanus import errors
 from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel
 from elanus.properties import AUTOCOMPACTION_ENABLED, MMAP_ENABLED, TTL_SECONDS
 from elanus.schema import CollectionSchema, DataType, FieldSchema
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    e.open()
-    yield e
-    e.close()
 
 
 def with_tag(name: str = "c") -> CollectionSchema:

@@ -10,9 +10,8 @@ partition-key collection is created with its ``_default_N`` partitions.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import pytest
 from test_coordinator_core import Env, schema
@@ -21,14 +20,6 @@ from coordinator import Coordinator
 from elanus import errors
 from elanus.meta import DEFAULT_DB, CollectionInfo, ConsistencyLevel, SegmentState
 from elanus.schema import CollectionSchema, DataType, FieldSchema
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    e = Env(tmp_path)
-    e.open()
-    yield e
-    e.close()
 
 
 def create(coord: Coordinator, db: str, name: str) -> CollectionInfo:
