@@ -45,6 +45,12 @@ log = logging.getLogger(__name__)
 # cover it already, and the querynode's bounded wait keeps the read correct if not.
 BOUNDED_TICK_GAP_S = 0.1
 
+# How long a read waits out a loaded collection's shard without a serving leader
+# (its querynode died and the shard moves to another one), retrying with backoff,
+# before it answers the error. Milvus's proxy retries a read on such errors too.
+SHARD_MOVE_WAIT_S = 10.0
+_RETRY_FIRST_S, _RETRY_MAX_S = 0.05, 1.0
+
 
 class TickNow(Protocol):
     def __call__(self, pchannels: Iterable[str], at_least: int = 0) -> None:
@@ -94,8 +100,10 @@ class Reader:
         graceful_time_s: float,
         max_topk: int,
         tick_now: TickNow | None = None,
+        shard_move_wait_s: float = SHARD_MOVE_WAIT_S,
     ) -> None:
         self._coordinator = coordinator
+        self._shard_move_wait_s = shard_move_wait_s
         self._tick_now = tick_now
         self._querynodes = querynodes
         self._graceful_time_s = graceful_time_s
@@ -202,7 +210,6 @@ class Reader:
     ) -> SearchResult:
         if plan.filter:
             self._filters.parse(plan.filter, plan.info.schema, plan.template_values)
-        leaders = self._coordinator.shard_leaders(plan.info.collection_id)
         read_ts = read_ts or self.read_timestamps(plan.info, consistency)
         guarantee, mvcc = read_ts.guarantee_ts, read_ts.mvcc_ts
         requests = [
@@ -226,7 +233,7 @@ class Reader:
             )
             for vchannel in plan.info.vchannels
         ]
-        parts = self._fan_out([(self._node(leaders, r.vchannel).search, r) for r in requests])
+        parts = self._on_leaders(plan.info, "search", requests)
         larger = vectors.larger_is_better(plan.metric_type)
         merged = merge_search_results(parts, plan.topk + plan.offset, larger, plan.grouping)
         result = _drop_offset(merged, plan.offset)
@@ -255,7 +262,6 @@ class Reader:
     ) -> QueryResult:
         if filter_text:
             self._filters.parse(filter_text, info.schema, template_values)
-        leaders = self._coordinator.shard_leaders(info.collection_id)
         read_ts = read_ts or self.read_timestamps(info, consistency)
         guarantee, mvcc = read_ts.guarantee_ts, read_ts.mvcc_ts
         pk_name = info.schema.primary_field.name
@@ -278,7 +284,7 @@ class Reader:
             )
             for vchannel in info.vchannels
         ]
-        parts = self._fan_out([(self._node(leaders, r.vchannel).query, r) for r in requests])
+        parts = self._on_leaders(info, "query", requests)
         if count_only:
             return QueryResult(rows=pa.table({}), count=sum(p.count for p in parts))
         # Shards may disagree on nullability (an empty answer vs rows of a segment).
@@ -290,6 +296,36 @@ class Reader:
         return QueryResult(rows=rows)
 
     # --- helpers
+
+    def _on_leaders(
+        self, info: CollectionInfo, method: str, requests: Sequence[SearchRequest | QueryRequest]
+    ) -> list[Any]:
+        """Send each shard's request to its leader, the querynode's ``method``.
+
+        A shard of a loaded collection may be without a serving leader for a while:
+        its querynode died, and until its session expires and the shard is loaded
+        elsewhere the coordinator has no leader for it, or names one that no longer
+        answers. Such a read is retried, at the same timestamps (so its answer is
+        the one it would have had), until the shard is served again or
+        ``shard_move_wait_s`` passed; a collection released meanwhile fails at once.
+        """
+        deadline = time.monotonic() + self._shard_move_wait_s
+        pause = _RETRY_FIRST_S
+        while True:
+            try:
+                leaders = self._coordinator.shard_leaders(info.collection_id)
+                calls = [(getattr(self._node(leaders, r.vchannel), method), r) for r in requests]
+                return self._fan_out(calls)
+            except (errors.CollectionNotLoaded, errors.ServiceUnavailable) as exc:
+                moving = self._coordinator.load_progress(info.collection_id).state != "NotLoad"
+                if not moving or time.monotonic() + pause > deadline:
+                    raise
+                log.info(
+                    "read waits for a shard leader",
+                    extra={"collection": info.name, "rpc": method, "reason": exc.reason},
+                )
+                time.sleep(pause)
+                pause = min(pause * 2, _RETRY_MAX_S)
 
     def _node(self, leaders: Mapping[str, int], vchannel: str) -> QueryNodeClient:
         node = self._querynodes.get(leaders[vchannel])

@@ -26,6 +26,9 @@ from elanus.launcher.process import StartInterrupted, start_http, version, warm_
 
 log = logging.getLogger(__name__)
 
+# The roles whose servers answer only calls meant for them (see elanus.rpc.server.AddressedTo).
+NODE_ROLES = ("datanode", "querynode", "indexnode")
+
 
 ROLES = ("coordinator", "proxy", "datanode", "querynode", "indexnode")
 COORDINATOR_WAIT_S = 60.0  # how long a node waits for the coordinator's session
@@ -152,7 +155,11 @@ class RoleProcess:
     def serve(self, servicer: Any, host: str, port: int) -> None:
         from elanus.rpc import start_server
 
-        server = start_server([servicer], host, self.port if self.port is not None else port)
+        port = self.port if self.port is not None else port
+        # Nodes refuse calls meant for another node; the coordinator is found by
+        # its leader key, not by a node id, so it serves whoever asks.
+        node_id = self.node_id if self.role in NODE_ROLES else None
+        server = start_server([servicer], host, port, node_id=node_id)
         self.on_stop(lambda: server.stop(2.0))
         advertised = getattr(self.config, self.role).advertise_host
         self.address = f"{advertised}:{server.port}" if advertised else server.address
@@ -262,7 +269,9 @@ def _connect_node(session: Any) -> Any:
         "querynode": QueryNodeGrpcClient,
         "indexnode": IndexNodeGrpcClient,
     }
-    return kinds[session.role](session.address, timeout_s=NODE_CALL_TIMEOUT_S)
+    return kinds[session.role](
+        session.address, timeout_s=NODE_CALL_TIMEOUT_S, node_id=session.node_id
+    )
 
 
 def _run_node(process: RoleProcess, build: Callable[[Any], tuple[Any, Any]]) -> None:
@@ -371,7 +380,7 @@ def _run_proxy(process: RoleProcess) -> None:
 
     def joined(session: Any) -> None:
         querynodes[session.node_id] = QueryNodeGrpcClient(
-            session.address, timeout_s=config.proxy.search_timeout_s
+            session.address, timeout_s=config.proxy.search_timeout_s, node_id=session.node_id
         )
 
     def left(session: Any) -> None:

@@ -32,7 +32,7 @@ from elanus.meta import (
 )
 from elanus.requests import QueryRequest, QueryResult, SearchRequest, SearchResult
 from elanus.rpc import codec
-from elanus.rpc.server import CHANNEL_OPTIONS
+from elanus.rpc.server import CHANNEL_OPTIONS, NODE_ID_HEADER
 from elanus.rpc.status import raise_if_failed, transport_error
 from elanus.schema import CollectionSchema, FieldSchema
 from elanus.services import (
@@ -60,11 +60,18 @@ COMPACT_WAIT_S = 600.0
 
 
 class _RoleClient:
-    """One channel to one peer; every call has the same deadline."""
+    """One channel to one peer; every call has the same deadline.
 
-    def __init__(self, address: str, stub_type: type, timeout_s: float) -> None:
+    ``node_id``: the node meant, for a client made from its session; the calls
+    name it, so a new process at a dead node's address refuses them.
+    """
+
+    def __init__(
+        self, address: str, stub_type: type, timeout_s: float, node_id: int | None = None
+    ) -> None:
         self.address = address
         self.timeout_s = timeout_s
+        self._metadata = ((NODE_ID_HEADER, str(node_id)),) if node_id is not None else ()
         self._channel = grpc.insecure_channel(address, options=list(CHANNEL_OPTIONS))
         self._stub = stub_type(self._channel)
         self._closed = threading.Event()
@@ -79,7 +86,9 @@ class _RoleClient:
             raise errors.ServiceUnavailable(f"{method} to {self.address}: the client is closed")
         try:
             stub_method = getattr(self._stub, method)
-            response = stub_method(request, timeout=self.timeout_s + max(waits_s, 0.0))
+            response = stub_method(
+                request, timeout=self.timeout_s + max(waits_s, 0.0), metadata=self._metadata
+            )
         except grpc.RpcError as exc:
             raise transport_error(self.address, method, exc) from None
         raise_if_failed(response)
@@ -451,8 +460,10 @@ class CoordinatorGrpcClient(_RoleClient):
 class DataNodeGrpcClient(_RoleClient):
     """:class:`elanus.services.DataNodeClient` over gRPC."""
 
-    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        super().__init__(address, pb_grpc.DataNodeServiceStub, timeout_s)
+    def __init__(
+        self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S, node_id: int | None = None
+    ) -> None:
+        super().__init__(address, pb_grpc.DataNodeServiceStub, timeout_s, node_id)
 
     def watch_channel(self, vchannel: str, epoch: int) -> None:
         self._call("WatchChannel", pb.WatchChannelRequest(vchannel=vchannel, epoch=epoch))
@@ -477,8 +488,10 @@ class DataNodeGrpcClient(_RoleClient):
 class QueryNodeGrpcClient(_RoleClient):
     """:class:`elanus.services.QueryNodeClient` over gRPC."""
 
-    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        super().__init__(address, pb_grpc.QueryNodeServiceStub, timeout_s)
+    def __init__(
+        self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S, node_id: int | None = None
+    ) -> None:
+        super().__init__(address, pb_grpc.QueryNodeServiceStub, timeout_s, node_id)
 
     def load_channel(self, vchannel: str, partition_ids: Sequence[int]) -> None:
         request = pb.LoadChannelRequest(vchannel=vchannel, partition_ids=partition_ids)
@@ -518,8 +531,10 @@ class QueryNodeGrpcClient(_RoleClient):
 class IndexNodeGrpcClient(_RoleClient):
     """:class:`elanus.services.IndexNodeClient` over gRPC."""
 
-    def __init__(self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        super().__init__(address, pb_grpc.IndexNodeServiceStub, timeout_s)
+    def __init__(
+        self, address: str, timeout_s: float = DEFAULT_TIMEOUT_S, node_id: int | None = None
+    ) -> None:
+        super().__init__(address, pb_grpc.IndexNodeServiceStub, timeout_s, node_id)
 
     def submit(self, task: IndexBuildTask) -> None:
         self._call("Submit", pb.SubmitRequest(task=codec.build_task_to_pb(task)))

@@ -24,6 +24,8 @@ from proto.internal import roles_pb2_grpc as pb_grpc
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# The metadata key a node's clients name the node they mean with (see AddressedTo).
+NODE_ID_HEADER = "elanus-node-id"
 # Options for both ends: search results and snapshots can be large.
 CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -65,6 +67,34 @@ def answers(response_type: type) -> Callable[[Handler], Handler]:
     return wrap
 
 
+class AddressedTo(grpc.ServerInterceptor):
+    """Refuse calls meant for another node.
+
+    Clients made from a node's session name its node id on every call. A node
+    killed and restarted gets a new id but often the same address, so a client
+    of the dead node still reaches the new process; served, its calls would
+    make the new node act for the dead one (a shard loaded there would be led
+    by a node id whose session is about to expire). Refused as UNAVAILABLE, the
+    caller treats the dead node as what it is: gone. A call without the header
+    (the coordinator's clients, tools) is served.
+    """
+
+    def __init__(self, node_id: int) -> None:
+        self._node_id = str(node_id)
+
+    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        meant = metadata.get(NODE_ID_HEADER)
+        if meant is None or meant == self._node_id:
+            return continuation(handler_call_details)
+        reason = f"node {meant} is not at this address (node {self._node_id} is)"
+
+        def refuse(request: Any, context: grpc.ServicerContext) -> Any:
+            context.abort(grpc.StatusCode.UNAVAILABLE, reason)
+
+        return grpc.unary_unary_rpc_method_handler(refuse)
+
+
 @dataclass
 class RoleServer:
     """A started gRPC server and the address it listens on."""
@@ -83,18 +113,24 @@ class RoleServer:
 
 
 def start_server(
-    servicers: Iterable[Any], host: str = "127.0.0.1", port: int = 0, max_workers: int = 32
+    servicers: Iterable[Any],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_workers: int = 32,
+    node_id: int | None = None,
 ) -> RoleServer:
     """Serve ``servicers`` on host:port (port 0 picks a free one) and return the started server.
 
     ``max_workers`` bounds concurrent calls; keep it well above the number of
     calls that may block at once (searches waiting for serve-time), since a
-    role's handler may itself call another role.
+    role's handler may itself call another role. ``node_id``: the node this
+    server is, so calls meant for another node are refused (:class:`AddressedTo`).
     """
     registrations = [(_registrar_of(servicer), servicer) for servicer in servicers]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         options=list(CHANNEL_OPTIONS),
+        interceptors=[AddressedTo(node_id)] if node_id is not None else [],
     )
     for register, servicer in registrations:
         register(servicer, server)

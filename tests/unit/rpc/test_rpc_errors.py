@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pyarrow as pa
 import pytest
-from rpc_fakes import ROLES, Role, interface_methods, method_hints, served
+from rpc_fakes import ROLES, FakeCore, Role, interface_methods, method_hints, served
 from rpc_samples import sample, sample_value
 
 from elanus import errors
@@ -170,3 +170,25 @@ def test_results_above_grpcs_default_4_mib_limit_pass() -> None:
         assert isinstance(client, QueryNodeGrpcClient)
         answer = client.query(sample(QueryRequest))
     assert answer.rows.equals(rows)
+
+
+def test_a_node_refuses_calls_meant_for_another_node() -> None:
+    """A restarted node keeps its address but not its id: a client of the dead node
+    reaches the new process and must be told the node it meant is gone."""
+    querynode = ROLES[2]
+    core = FakeCore()
+    server = start_server([querynode.servicer(core)], "127.0.0.1", 0, node_id=10)
+    meant_for_dead = QueryNodeGrpcClient(server.address, timeout_s=5.0, node_id=6)
+    meant_for_this = QueryNodeGrpcClient(server.address, timeout_s=5.0, node_id=10)
+    unaddressed = QueryNodeGrpcClient(server.address, timeout_s=5.0)
+    try:
+        with pytest.raises(errors.ServiceUnavailable, match="node 6 is not at this address"):
+            meant_for_dead.load_channel("v0", [1])
+        assert core.calls == []  # refused before the node did anything
+        meant_for_this.load_channel("v0", [1])
+        unaddressed.load_channel("v1", [1])
+        assert [name for name, _ in core.calls] == ["load_channel", "load_channel"]
+    finally:
+        for client in (meant_for_dead, meant_for_this, unaddressed):
+            client.close()
+        server.stop(0)
