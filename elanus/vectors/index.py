@@ -36,10 +36,16 @@ from elanus.vectors.spec import (
     COSINE,
     FLAT,
     HNSW,
+    HNSW_INDEX_TYPES,
+    HNSW_PQ,
+    HNSW_PRQ,
+    HNSW_SQ,
     IP,
     IVF_FLAT,
     IVF_PQ,
+    IVF_RABITQ,
     IVF_SQ8,
+    LOSSLESS_REFINE_TYPES,
     SCANN,
     IndexSpec,
     resolve_spec,
@@ -49,6 +55,16 @@ from elanus.vectors.spec import (
 _MAGIC = b"ELVIDX01"
 _FILTERED_OUT_RATIO_FOR_EXACT = 0.93
 _SCANN_NBITS = 4  # fast-scan codes are 4 bits per sub-quantizer
+# FAISS's scalar quantizers for Milvus's sq_type and refine_type names.
+_SQ_QUANTIZERS = {
+    "SQ4U": faiss.ScalarQuantizer.QT_4bit_uniform,
+    "SQ6": faiss.ScalarQuantizer.QT_6bit,
+    "SQ8": faiss.ScalarQuantizer.QT_8bit,
+    "FP16": faiss.ScalarQuantizer.QT_fp16,
+    "BF16": faiss.ScalarQuantizer.QT_bf16,
+}
+# Structures searched through inverted lists; probing all of them is an exhaustive scan.
+_IVF_STRUCTURES = (IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN, IVF_RABITQ)
 
 
 class VectorIndex(ABC):
@@ -127,7 +143,7 @@ class VectorIndex(ABC):
 
     @abstractmethod
     def _approximate_search(
-        self, queries: np.ndarray, k: int, params: dict[str, int], mask: np.ndarray | None
+        self, queries: np.ndarray, k: int, params: dict[str, float], mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
     @abstractmethod
@@ -194,7 +210,8 @@ class InnerProductAsL2:
 
 
 class FaissFloatIndex(VectorIndex):
-    """FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ, HNSW or SCANN on float vectors, as one FAISS index.
+    """FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ, HNSW, SCANN, HNSW_SQ, HNSW_PQ, HNSW_PRQ or
+    IVF_RABITQ on float vectors, as one FAISS index.
 
     COSINE is inner product over unit vectors: rows are normalised at build,
     queries at search. ``structure`` is what was built, which is FLAT for a
@@ -203,7 +220,9 @@ class FaissFloatIndex(VectorIndex):
     scanned with SIMD lookups) wrapped in an ``IndexRefineFlat`` that re-ranks
     ``reorder_k`` candidates on the raw vectors, unless built without raw data.
     IVF_PQ for IP or COSINE searches an L2 index through ``as_l2``
-    (:class:`InnerProductAsL2`).
+    (:class:`InnerProductAsL2`). A refined HNSW_SQ/PQ/PRQ or IVF_RABITQ is an
+    ``IndexRefine`` whose second index holds the rows at ``refine_type``'s
+    precision; it re-ranks ``k * refine_k`` candidates of the quantized one.
     """
 
     def __init__(
@@ -230,7 +249,7 @@ class FaissFloatIndex(VectorIndex):
         return normalize_rows(data) if self.spec.metric_type == COSINE else data
 
     def _approximate_search(
-        self, queries: np.ndarray, k: int, params: dict[str, int], mask: np.ndarray | None
+        self, queries: np.ndarray, k: int, params: dict[str, float], mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         selector = None
         if mask is not None:
@@ -250,13 +269,14 @@ class FaissFloatIndex(VectorIndex):
     def _exact_search(
         self, queries: np.ndarray, k: int, mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        if self._structure in (IVF_FLAT, IVF_SQ8, IVF_PQ) or (
-            self._structure == SCANN and not self._has_raw_vectors
-        ):
+        if self._structure in _IVF_STRUCTURES and not self._refined:
             # Probing every list is exhaustive over the index's own codes, filter inside FAISS.
             nlist = int(faiss.extract_index_ivf(self._index).nlist)
-            return self._approximate_search(queries, k, {"nprobe": nlist, "reorder_k": k}, mask)
-        if self._structure in (HNSW, SCANN):
+            exhaustive = {"nprobe": nlist, "reorder_k": k, "refine_k": 1.0, "rbq_bits_query": 0}
+            return self._approximate_search(queries, k, exhaustive, mask)
+        if self._structure in HNSW_INDEX_TYPES or self._refined:
+            # A graph has no exhaustive search: rank the rows it stores (the refine
+            # index's when refined, else the codes decoded), valid rows only.
             rows = np.arange(self.num_rows) if mask is None else np.flatnonzero(mask)
             vectors = self._index.reconstruct_batch(rows.astype(np.int64))
             metric = IP if self.spec.metric_type == COSINE else self.spec.metric_type
@@ -266,30 +286,43 @@ class FaissFloatIndex(VectorIndex):
 
     @property
     def exact_from_raw(self) -> bool:
-        return self._structure in (FLAT, IVF_FLAT, HNSW) or (
-            self._structure == SCANN and self._has_raw_vectors
+        """Raw rows rank as this index's exact path does: unquantized structures,
+        and refined ones whose refine index holds the rows at full precision."""
+        if self._structure in (FLAT, IVF_FLAT, HNSW):
+            return True
+        return self._refined and isinstance(
+            faiss.downcast_index(self._index.refine_index), faiss.IndexFlat
         )
 
     @property
-    def _has_raw_vectors(self) -> bool:
-        """True for a refined SCANN index, which keeps every raw vector beside the codes."""
+    def _refined(self) -> bool:
+        """True for an ``IndexRefine``: a SCANN with raw data or a refined quantized index."""
         return isinstance(self._index, faiss.IndexRefine)
 
     def _faiss_params(
-        self, params: dict[str, int], selector: faiss.IDSelector | None, k: int
+        self, params: dict[str, float], selector: faiss.IDSelector | None, k: int
     ) -> faiss.SearchParameters | None:
-        if self._structure == HNSW:
-            return faiss.SearchParametersHNSW(sel=selector, efSearch=params["ef"])
-        if self._structure in (IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN):
-            ivf = faiss.SearchParametersIVF(sel=selector, nprobe=params["nprobe"])
-            if not self._has_raw_vectors:
-                return ivf
+        base: faiss.SearchParameters
+        if self._structure in HNSW_INDEX_TYPES:
+            base = faiss.SearchParametersHNSW(sel=selector, efSearch=int(params["ef"]))
+        elif self._structure == IVF_RABITQ:
+            base = faiss.IVFRaBitQSearchParameters(
+                sel=selector, nprobe=int(params["nprobe"]), qb=int(params["rbq_bits_query"])
+            )
+        elif self._structure in _IVF_STRUCTURES:
+            base = faiss.SearchParametersIVF(sel=selector, nprobe=int(params["nprobe"]))
+        else:
+            return None if selector is None else faiss.SearchParameters(sel=selector)
+        if not self._refined:
+            return base
+        if self._structure == SCANN:
             # FAISS re-ranks int(k * k_factor) candidates; the half keeps the product >= reorder_k.
             k_factor = (params["reorder_k"] + 0.5) / k
-            refine = faiss.IndexRefineSearchParameters(k_factor=k_factor, base_index_params=ivf)
-            refine.referenced_base_params = ivf  # keeps the base params alive with the wrapper
-            return refine
-        return None if selector is None else faiss.SearchParameters(sel=selector)
+        else:
+            k_factor = params["refine_k"]
+        refine = faiss.IndexRefineSearchParameters(k_factor=k_factor, base_index_params=base)
+        refine.referenced_base_params = base  # keeps the base params alive with the wrapper
+        return refine
 
     def _header_extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"structure": self._structure}
@@ -342,12 +375,12 @@ class BinaryIndex(VectorIndex):
         return data
 
     def _approximate_search(
-        self, queries: np.ndarray, k: int, params: dict[str, int], mask: np.ndarray | None
+        self, queries: np.ndarray, k: int, params: dict[str, float], mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         if self._quantizer is None:
             return self._exact_search(queries, k, mask)
         metric = self.spec.metric_type
-        nprobe = min(params.get("nprobe", 1), self._quantizer.ntotal)
+        nprobe = min(int(params.get("nprobe", 1)), self._quantizer.ntotal)
         _, probes = self._quantizer.search(queries, nprobe)
         distances, offsets = _empty_result(len(queries), k, metric)
         for i, lists in enumerate(probes):
@@ -405,6 +438,9 @@ def build_index(spec: IndexSpec, vectors: np.ndarray, dim: int) -> VectorIndex:
         index = _train_ivf(spec, structure, data, dim, metric)
     elif structure == SCANN:
         index = _train_scann(spec, data, dim, metric)
+    elif structure in (HNSW_SQ, HNSW_PQ, HNSW_PRQ, IVF_RABITQ):
+        index = _refined(spec, _quantized_index(spec, structure, len(data), dim, metric), metric)
+        index.train(data)
     else:
         index = faiss.IndexFlat(dim, metric)
     index.add(data)
@@ -440,7 +476,7 @@ def _float_structure(spec: IndexSpec, num_rows: int) -> str:
     """What to build: the requested type, or FLAT when the rows cannot train it."""
     if num_rows == 0:
         return "FLAT"
-    if spec.index_type == IVF_PQ and num_rows < 2 ** spec.params["nbits"]:
+    if spec.index_type in (IVF_PQ, HNSW_PQ, HNSW_PRQ) and num_rows < 2 ** spec.params["nbits"]:
         return "FLAT"
     if spec.index_type == SCANN and num_rows < 2**_SCANN_NBITS:
         return "FLAT"
@@ -464,6 +500,54 @@ def _train_ivf(
         faiss.downcast_index(index).pq.cp.min_points_per_centroid = 1
     index.train(data)
     return index
+
+
+def _quantized_index(
+    spec: IndexSpec, structure: str, num_rows: int, dim: int, metric: int
+) -> faiss.Index:
+    """The untrained FAISS index for HNSW_SQ, HNSW_PQ, HNSW_PRQ or IVF_RABITQ."""
+    params = spec.params
+    index: faiss.Index
+    if structure == HNSW_SQ:
+        index = faiss.IndexHNSWSQ(dim, _SQ_QUANTIZERS[params["sq_type"]], params["M"], metric)
+    elif structure == HNSW_PQ:
+        index = faiss.IndexHNSWPQ(dim, params["m"], params["M"], params["nbits"], metric)
+        faiss.downcast_index(index.storage).pq.cp.min_points_per_centroid = 1
+    elif structure == HNSW_PRQ:
+        # m splits of the dimensions, each coded by nrq residual quantizers of nbits.
+        storage = faiss.IndexProductResidualQuantizer(
+            dim, params["m"], params["nrq"], params["nbits"], metric
+        )
+        index = faiss.IndexHNSW(storage, params["M"])
+        index.own_fields = True
+        storage.this.disown()
+    else:
+        nlist = min(params["nlist"], num_rows)
+        index = faiss.index_factory(dim, f"IVF{nlist},RaBitQ", metric)
+        faiss.extract_index_ivf(index).cp.min_points_per_centroid = 1
+        return index
+    index.hnsw.efConstruction = params["efConstruction"]
+    return index
+
+
+def _refined(spec: IndexSpec, base: faiss.Index, metric: int) -> faiss.Index:
+    """``base`` wrapped in an ``IndexRefine`` when the spec asks for one (refine and a
+    refine_type, as knowhere), the refine index keeping rows at refine_type's precision."""
+    refine_type = spec.params.get("refine_type")
+    if not spec.params.get("refine") or refine_type is None:
+        return base
+    dim = int(base.d)
+    if refine_type in LOSSLESS_REFINE_TYPES:
+        rows: faiss.Index = faiss.IndexFlat(dim, metric)
+    else:
+        rows = faiss.IndexScalarQuantizer(dim, _SQ_QUANTIZERS[refine_type], metric)
+    refined = faiss.IndexRefine(base, rows)
+    # The refine index frees both; Python must not free them a second time.
+    refined.own_fields = True
+    refined.own_refine_index = True
+    base.this.disown()
+    rows.this.disown()
+    return refined
 
 
 def _train_scann(spec: IndexSpec, data: np.ndarray, dim: int, metric: int) -> faiss.Index:

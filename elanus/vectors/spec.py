@@ -50,10 +50,30 @@ BIN_IVF_FLAT = "BIN_IVF_FLAT"
 AUTOINDEX = "AUTOINDEX"
 # Milvus's SCANN; here an analogue: IVF with 4-bit fast-scan PQ codes, refined on raw vectors.
 SCANN = "SCANN"
+# Milvus 2.6's quantized graphs and IVF over RaBitQ binary codes, each optionally refined.
+HNSW_SQ = "HNSW_SQ"
+HNSW_PQ = "HNSW_PQ"
+HNSW_PRQ = "HNSW_PRQ"
+IVF_RABITQ = "IVF_RABITQ"
 
-FLOAT_INDEX_TYPES = (FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ, HNSW, SCANN)
+FLOAT_INDEX_TYPES = (FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ, HNSW, SCANN) + (
+    HNSW_SQ,
+    HNSW_PQ,
+    HNSW_PRQ,
+    IVF_RABITQ,
+)
 BINARY_INDEX_TYPES = (BIN_FLAT, BIN_IVF_FLAT)
-IVF_INDEX_TYPES = frozenset({IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN, BIN_IVF_FLAT})
+IVF_INDEX_TYPES = frozenset({IVF_FLAT, IVF_SQ8, IVF_PQ, SCANN, IVF_RABITQ, BIN_IVF_FLAT})
+HNSW_INDEX_TYPES = frozenset({HNSW, HNSW_SQ, HNSW_PQ, HNSW_PRQ})
+# Indexes that take knowhere's refine, refine_type (build) and refine_k (search) parameters.
+REFINABLE_INDEX_TYPES = frozenset({HNSW_SQ, HNSW_PQ, HNSW_PRQ, IVF_RABITQ})
+
+# Scalar quantizer names for sq_type and refine_type, upper-cased (Milvus takes any case).
+# SQ4U is one 4-bit range shared by every dimension (Milvus 2.6.8+).
+SQ_TYPES = ("SQ4U", "SQ6", "SQ8", "FP16", "BF16")
+# FLAT is knowhere's other name for FP32: the raw vectors.
+REFINE_TYPES = SQ_TYPES + ("FP32", "FLAT")
+LOSSLESS_REFINE_TYPES = frozenset({"FP32", "FLAT"})
 
 INT32_MAX = 2**31 - 1
 
@@ -68,6 +88,13 @@ DEFAULT_HNSW_M = 30
 DEFAULT_EF_CONSTRUCTION = 360
 DEFAULT_PQ_M = 32
 DEFAULT_PQ_NBITS = 8
+DEFAULT_SQ_TYPE = "SQ8"
+DEFAULT_PRQ_M = 2
+DEFAULT_PRQ_NRQ = 2
+DEFAULT_RBQ_BITS_QUERY = 0
+DEFAULT_REFINE_K = 1.0
+# knowhere's float parameters are C++ floats: refine_k's upper bound is FLT_MAX.
+FLT_MAX = 3.4028234663852886e38
 # HNSW searches with ef = max(k, this) when the request names no ef (knowhere's rule).
 MIN_DEFAULT_EF = 16
 
@@ -167,12 +194,27 @@ def resolve_spec(spec: IndexSpec, dim: int) -> IndexSpec:
     return parse_index_spec(requested, spec.metric_type, spec.params, field)
 
 
-def validate_search_params(spec: IndexSpec, k: int, params: Mapping[str, Any]) -> dict[str, int]:
-    """Resolve a search's index parameters (nprobe, ef, reorder_k) with Milvus's defaults.
+def validate_search_params(spec: IndexSpec, k: int, params: Mapping[str, Any]) -> dict[str, float]:
+    """Resolve a search's index parameters (nprobe, ef, reorder_k, refine_k,
+    rbq_bits_query) with Milvus's defaults.
 
     Unknown keys are ignored, as Milvus does. HNSW refuses ``ef < k`` and SCANN
     ``reorder_k < k`` with Milvus's messages rather than silently widening the search.
+    ``refine_k`` (a float >= 1) multiplies k for the candidates a refined index re-ranks.
     """
+    resolved = _validate_index_search_params(spec, k, params)
+    if spec.index_type in REFINABLE_INDEX_TYPES:
+        resolved["refine_k"] = _float_param(params, "refine_k", DEFAULT_REFINE_K, 1.0, FLT_MAX)
+    if spec.index_type == IVF_RABITQ:
+        resolved["rbq_bits_query"] = _int_param(
+            params, "rbq_bits_query", DEFAULT_RBQ_BITS_QUERY, 0, 8
+        )
+    return resolved
+
+
+def _validate_index_search_params(
+    spec: IndexSpec, k: int, params: Mapping[str, Any]
+) -> dict[str, float]:
     if spec.index_type == SCANN:
         nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536)
         reorder_k = _int_param(params, "reorder_k", k, 1, INT32_MAX)
@@ -182,7 +224,7 @@ def validate_search_params(spec: IndexSpec, k: int, params: Mapping[str, Any]) -
     if spec.index_type in IVF_INDEX_TYPES:
         nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536)
         return {"nprobe": nprobe}
-    if spec.index_type == HNSW:
+    if spec.index_type in HNSW_INDEX_TYPES:
         if params.get("ef") is None:
             return {"ef": max(k, MIN_DEFAULT_EF)}
         ef = _int_param(params, "ef", k, 1, INT32_MAX)
@@ -238,15 +280,80 @@ def _check_build_params(
             checked.update(_check_pq_params(params, field))
         if index_type == SCANN:
             checked["with_raw_data"] = _bool_param(params, "with_raw_data", True)
+        if index_type == IVF_RABITQ:
+            checked.update(_check_refine_params(index_type, params))
         return checked
-    if index_type == HNSW:
-        return {
+    if index_type in HNSW_INDEX_TYPES:
+        graph: dict[str, Any] = {
             "M": _int_param(params, "M", DEFAULT_HNSW_M, 2, 2048),
             "efConstruction": _int_param(
                 params, "efConstruction", DEFAULT_EF_CONSTRUCTION, 1, INT32_MAX
             ),
         }
+        if index_type == HNSW_SQ:
+            graph["sq_type"] = _check_sq_type(params)
+        elif index_type == HNSW_PQ:
+            graph.update(_check_graph_pq_params(params, field))
+        elif index_type == HNSW_PRQ:
+            graph.update(_check_prq_params(params, field))
+        if index_type in REFINABLE_INDEX_TYPES:
+            graph.update(_check_refine_params(index_type, params))
+        return graph
     return {}
+
+
+def _check_sq_type(params: Mapping[str, Any]) -> str:
+    """knowhere's sq_type check (any case); its message names no value."""
+    sq_type = str(params.get("sq_type") or DEFAULT_SQ_TYPE).strip().upper()
+    if sq_type not in SQ_TYPES:
+        raise ParameterInvalid("invalid scalar quantizer type")
+    return sq_type
+
+
+def _check_refine_params(index_type: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``refine`` and ``refine_type``; as knowhere, a refine is built only when both are given.
+
+    A refine_type is checked even when refine is false. The HNSW family and
+    IVF_RABITQ word the refusal differently in knowhere; both are kept.
+    """
+    refine = _bool_param(params, "refine", False)
+    raw = params.get("refine_type")
+    checked: dict[str, Any] = {"refine": refine}
+    if raw is None or raw == "":
+        return checked
+    refine_type = str(raw).strip().upper()
+    if refine_type not in REFINE_TYPES:
+        if index_type == IVF_RABITQ:
+            raise ParameterInvalid(
+                f"invalid refine type : {raw}, optional types are "
+                "[sq6, sq8, fp16, bf16, fp32, flat]"
+            )
+        raise ParameterInvalid("invalid refine type type")
+    checked["refine_type"] = refine_type
+    return checked
+
+
+def _check_graph_pq_params(params: Mapping[str, Any], field: FieldSchema) -> dict[str, int]:
+    m = _int_param(params, "m", DEFAULT_PQ_M, 1, 65536)
+    nbits = _int_param(params, "nbits", DEFAULT_PQ_NBITS, 1, 24)
+    if field.dim % m != 0:
+        raise ParameterInvalid(
+            "The dimension of the vector (dim) should be a multiple of the number of "
+            f"subquantizers (m). Dimension: {field.dim}, m: {m}"
+        )
+    return {"m": m, "nbits": nbits}
+
+
+def _check_prq_params(params: Mapping[str, Any], field: FieldSchema) -> dict[str, int]:
+    m = _int_param(params, "m", DEFAULT_PRQ_M, 1, 65536)
+    nrq = _int_param(params, "nrq", DEFAULT_PRQ_NRQ, 1, 16)
+    nbits = _int_param(params, "nbits", DEFAULT_PQ_NBITS, 1, 24)
+    if field.dim % m != 0:
+        raise ParameterInvalid(
+            "The dimension of a vector (dim) should be a multiple of the number of "
+            f"subquantizers (m). Dimension: {field.dim}, m: {m}"
+        )
+    return {"m": m, "nrq": nrq, "nbits": nbits}
 
 
 def _check_pq_params(params: Mapping[str, Any], field: FieldSchema) -> dict[str, int]:
@@ -271,6 +378,36 @@ def _int_param(params: Mapping[str, Any], name: str, default: int, low: int, hig
     if not low <= value <= high:
         raise ParameterInvalid(f"param '{name}' ({value}) should be in range [{low}, {high}]")
     return value
+
+
+def _float_param(
+    params: Mapping[str, Any], name: str, default: float, low: float, high: float
+) -> float:
+    """A float parameter sent as a number or a string, range-checked as knowhere prints it."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    value = _as_float(raw)
+    if value is None:
+        raise ParameterInvalid(f"param '{name}' ({raw!r}) should be a number")
+    if not low <= value <= high:
+        raise ParameterInvalid(f"param '{name}' ({value:g}) should be in range [{low:g}, {high:g}]")
+    return value
+
+
+def _as_float(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return value if value == value else None  # NaN is no number here
 
 
 def _bool_param(params: Mapping[str, Any], name: str, default: bool) -> bool:
