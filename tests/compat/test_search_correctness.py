@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pymilvus import DataType, MilvusClient
 
-from .helpers import count_rows, random_vectors
+from .helpers import INVALID_PARAMETER, count_rows, raises_milvus, random_vectors
 
 DIM = 32
 ROWS = 1000
@@ -197,3 +197,113 @@ def test_hnsw_recall_at_10_on_clustered_vectors(
             found += len(truth & {hit["id"] for hit in hits})
     recall = found / (len(queries) * TOP_K)
     assert recall >= 0.95, f"HNSW recall@10 = {recall:.3f}"
+
+
+# Milvus 2.6's quantized indexes, refined (issue 18 point 5): build, describe, search.
+QUANTIZED = [
+    (
+        "HNSW_SQ",
+        {"M": 16, "efConstruction": 100, "sq_type": "SQ6", "refine": True, "refine_type": "FP32"},
+        {"ef": 64, "refine_k": 2},
+        "sq_type",
+    ),
+    (
+        "HNSW_PQ",
+        {"M": 16, "efConstruction": 100, "m": 8, "nbits": 6, "refine": True, "refine_type": "FP16"},
+        {"ef": 64, "refine_k": 4},
+        "m",
+    ),
+    (
+        "HNSW_PRQ",
+        {"M": 16, "efConstruction": 100, "m": 4, "nrq": 2, "nbits": 5, "refine": True,
+         "refine_type": "SQ8"},
+        {"ef": 64, "refine_k": 8},
+        "nrq",
+    ),
+    (
+        "IVF_RABITQ",
+        {"nlist": 16, "refine": True, "refine_type": "FP32"},
+        {"nprobe": 8, "rbq_bits_query": 4, "refine_k": 4},
+        "nlist",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.not_on_milvus_lite("Milvus Lite builds only FLAT, IVF_FLAT and AUTOINDEX")
+@pytest.mark.parametrize(("index_type", "params", "search", "shown"), QUANTIZED)
+def test_quantized_index_is_built_described_and_searched(
+    client: MilvusClient,
+    new_collection_name: Callable[[str], str],
+    index_type: str,
+    params: dict,
+    search: dict,
+    shown: str,
+) -> None:
+    name = new_collection_name(index_type.lower())
+    data, queries = clustered_vectors(3000, DIM, clusters=20, seed=27)
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("category", DataType.INT32)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    client.create_collection(name, schema=schema, consistency_level="Strong")
+    insert_vectors(client, name, data.astype(np.float32))
+    client.flush(name)
+    index = client.prepare_index_params()
+    index.add_index(
+        field_name="vec", index_name="vec_idx", index_type=index_type, metric_type="L2",
+        params=params,
+    )  # fmt: skip
+    client.create_index(name, index)
+    described = client.describe_index(name, "vec_idx")
+    assert described["index_type"] == index_type and described["metric_type"] == "L2"
+    assert str(described[shown]) == str(params[shown])
+    assert str(described["refine"]).lower() == "true"
+    assert described["refine_type"] == params["refine_type"]
+    client.load_collection(name)
+
+    expected_ids, _ = brute_force(data, queries[:40], "L2", TOP_K)
+    results = client.search(
+        name, data=queries[:40].tolist(), limit=TOP_K,
+        search_params={"metric_type": "L2", "params": search},
+    )  # fmt: skip
+    found = sum(
+        len(set(truth.tolist()) & {hit["id"] for hit in hits})
+        for truth, hits in zip(expected_ids, results, strict=True)
+    )
+    recall = found / (40 * TOP_K)
+    assert recall >= 0.6, f"{index_type} recall@10 = {recall:.3f}"
+
+    filtered = client.search(
+        name, data=queries[:5].tolist(), limit=TOP_K, filter="category == 3",
+        search_params={"metric_type": "L2", "params": search}, output_fields=["category"],
+    )  # fmt: skip
+    assert all(len(hits) == TOP_K for hits in filtered)
+    assert all(hit["entity"]["category"] == 3 for hits in filtered for hit in hits)
+
+
+@pytest.mark.not_on_milvus_lite("Milvus Lite builds only FLAT, IVF_FLAT and AUTOINDEX")
+@pytest.mark.parametrize(
+    ("index_type", "params", "message"),
+    [
+        ("HNSW_SQ", {"sq_type": "SQ5"}, "invalid scalar quantizer type"),
+        ("HNSW_PQ", {"refine": True, "refine_type": "INT4"}, "invalid refine type type"),
+        ("IVF_RABITQ", {"refine": True, "refine_type": "x"}, "invalid refine type : x"),
+    ],
+)
+def test_quantized_index_params_are_refused_with_milvus_s_messages(
+    client: MilvusClient,
+    new_collection_name: Callable[[str], str],
+    index_type: str,
+    params: dict,
+    message: str,
+) -> None:
+    name = new_collection_name("badquant")
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
+    client.create_collection(name, schema=schema)
+    index = client.prepare_index_params()
+    index.add_index(field_name="vec", index_type=index_type, metric_type="L2", params=params)
+    with raises_milvus(INVALID_PARAMETER) as caught:
+        client.create_index(name, index)
+    assert message in caught.value.message
