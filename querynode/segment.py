@@ -378,16 +378,21 @@ def _widened(params: dict[str, Any], k: int) -> dict[str, Any]:
     """Search params raised to serve ``k`` candidates (HNSW ef and SCANN reorder_k >= k)."""
     widened = dict(params)
     for name in ("ef", "reorder_k"):
-        if name in widened and _as_int(widened[name]) < k:
+        value = _as_int(widened.get(name))
+        if value is not None and value < k:
             widened[name] = k
     return widened
 
 
-def _as_int(raw: Any) -> int:
+def _as_int(raw: Any) -> int | None:
+    """An integer or integer string; anything else is left for the index to refuse
+    with Milvus's message (a float, a boolean or a null is a type conflict there)."""
+    if isinstance(raw, bool | float) or raw is None:
+        return None
     try:
         return int(raw)
     except (TypeError, ValueError):
-        return 0  # invalid values are refused with Milvus's message by the index itself
+        return None
 
 
 def _admitted(request: SearchRequest, distances: np.ndarray, offsets: np.ndarray) -> np.ndarray:

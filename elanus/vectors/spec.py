@@ -10,6 +10,7 @@ FLOAT16 and BFLOAT16 fields take the float rules: FAISS indexes them as float32.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,7 +208,7 @@ def validate_search_params(spec: IndexSpec, k: int, params: Mapping[str, Any]) -
         resolved["refine_k"] = _float_param(params, "refine_k", DEFAULT_REFINE_K, 1.0, FLT_MAX)
     if spec.index_type == IVF_RABITQ:
         resolved["rbq_bits_query"] = _int_param(
-            params, "rbq_bits_query", DEFAULT_RBQ_BITS_QUERY, 0, 8
+            params, "rbq_bits_query", DEFAULT_RBQ_BITS_QUERY, 0, 8, json_typed=True
         )
     return resolved
 
@@ -216,18 +217,18 @@ def _validate_index_search_params(
     spec: IndexSpec, k: int, params: Mapping[str, Any]
 ) -> dict[str, float]:
     if spec.index_type == SCANN:
-        nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536)
-        reorder_k = _int_param(params, "reorder_k", k, 1, INT32_MAX)
+        nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536, json_typed=True)
+        reorder_k = _int_param(params, "reorder_k", k, 1, INT32_MAX, json_typed=True)
         if reorder_k < k:
             raise ParameterInvalid(f"reorder_k({reorder_k}) should be larger than k({k})")
         return {"nprobe": nprobe, "reorder_k": reorder_k}
     if spec.index_type in IVF_INDEX_TYPES:
-        nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536)
+        nprobe = _int_param(params, "nprobe", DEFAULT_NPROBE, 1, 65536, json_typed=True)
         return {"nprobe": nprobe}
     if spec.index_type in HNSW_INDEX_TYPES:
-        if params.get("ef") is None:
+        if "ef" not in params:
             return {"ef": max(k, MIN_DEFAULT_EF)}
-        ef = _int_param(params, "ef", k, 1, INT32_MAX)
+        ef = _int_param(params, "ef", k, 1, INT32_MAX, json_typed=True)
         if ef < k:
             raise ParameterInvalid(f"ef({ef}) should be larger than k({k})")
         return {"ef": ef}
@@ -304,7 +305,7 @@ def _check_build_params(
 
 def _check_sq_type(params: Mapping[str, Any]) -> str:
     """knowhere's sq_type check (any case); its message names no value."""
-    sq_type = str(params.get("sq_type") or DEFAULT_SQ_TYPE).strip().upper()
+    sq_type = str(params.get("sq_type") or DEFAULT_SQ_TYPE).upper()
     if sq_type not in SQ_TYPES:
         raise ParameterInvalid("invalid scalar quantizer type")
     return sq_type
@@ -321,7 +322,7 @@ def _check_refine_params(index_type: str, params: Mapping[str, Any]) -> dict[str
     checked: dict[str, Any] = {"refine": refine}
     if raw is None or raw == "":
         return checked
-    refine_type = str(raw).strip().upper()
+    refine_type = str(raw).upper()  # knowhere lower-cases, and trims nothing
     if refine_type not in REFINE_TYPES:
         if index_type == IVF_RABITQ:
             raise ParameterInvalid(
@@ -367,32 +368,61 @@ def _check_pq_params(params: Mapping[str, Any], field: FieldSchema) -> dict[str,
     return {"m": m, "nbits": nbits}
 
 
-def _int_param(params: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
-    """Read an integer parameter that may arrive as int or string, checking its range."""
-    raw = params.get(name)
+def _int_param(
+    params: Mapping[str, Any],
+    name: str,
+    default: int,
+    low: int,
+    high: int,
+    json_typed: bool = False,
+) -> int:
+    """Read an integer parameter that may arrive as int or string, checking its range.
+
+    ``json_typed`` is for search params, which arrive as a JSON object: there
+    knowhere refuses a float, a boolean or a null (build params arrive as strings).
+    """
+    if name not in params:
+        return default
+    raw = params[name]
+    if json_typed and (raw is None or isinstance(raw, bool | float | list | dict)):
+        raise ParameterInvalid(
+            f"Type conflict in json: param '{name}' ({_json_text(raw)}) should be integer"
+        )
     if raw is None or raw == "":
         return default
     value = _as_int(raw)
     if value is None:
         raise ParameterInvalid(f"param '{name}' ({raw!r}) should be an integer")
     if not low <= value <= high:
-        raise ParameterInvalid(f"param '{name}' ({value}) should be in range [{low}, {high}]")
+        raise ParameterInvalid(
+            f"Out of range in json: param '{name}' ({value}) should be in range [{low}, {high}]"
+        )
     return value
 
 
 def _float_param(
     params: Mapping[str, Any], name: str, default: float, low: float, high: float
 ) -> float:
-    """A float parameter sent as a number or a string, range-checked as knowhere prints it."""
-    raw = params.get(name)
-    if raw is None or raw == "":
+    """A float search parameter sent as a number or a string, checked as knowhere words it."""
+    if name not in params:
         return default
-    value = _as_float(raw)
+    raw = params[name]
+    value = None if raw is None else _as_float(raw)
     if value is None:
-        raise ParameterInvalid(f"param '{name}' ({raw!r}) should be a number")
+        raise ParameterInvalid(
+            f"Type conflict in json: param '{name}' ({_json_text(raw)}) should be a number"
+        )
     if not low <= value <= high:
-        raise ParameterInvalid(f"param '{name}' ({value:g}) should be in range [{low:g}, {high:g}]")
+        raise ParameterInvalid(
+            f"Out of range in json: param '{name}' ({_json_text(raw)}) "
+            f"should be in range [{low:.6f}, {high:.6f}]"
+        )
     return value
+
+
+def _json_text(raw: Any) -> str:
+    """A value as knowhere prints it in its messages: JSON, strings unquoted."""
+    return raw if isinstance(raw, str) else json.dumps(raw)
 
 
 def _as_float(raw: Any) -> float | None:
@@ -419,7 +449,9 @@ def _bool_param(params: Mapping[str, Any], name: str, default: bool) -> bool:
         return raw
     text = str(raw).strip().lower()
     if text not in ("true", "false"):
-        raise ParameterInvalid(f"param '{name}' ({raw!r}) should be true or false")
+        raise ParameterInvalid(
+            f"Type conflict in json: param '{name}' (\"{raw}\") should be a boolean"
+        )
     return text == "true"
 
 

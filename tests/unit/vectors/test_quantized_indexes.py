@@ -219,6 +219,12 @@ def test_defaults_are_milvus_s() -> None:
     sq = parse_index_spec("HNSW_SQ", "L2", {"sq_type": "bf16", "refine_type": "flat"}, FIELD)
     assert (sq.params["sq_type"], sq.params["refine_type"]) == ("BF16", "FLAT")
     assert validate_search_params(sq, 20, {"refine_k": "2.5"}) == {"ef": 20, "refine_k": 2.5}
+    # Strings are taken for numbers in search params, as Milvus does (its issue 41767).
+    assert validate_search_params(rabitq, 10, {"nprobe": "32", "rbq_bits_query": "6"}) == {
+        "nprobe": 32,
+        "refine_k": 1.0,
+        "rbq_bits_query": 6,
+    }
 
 
 @pytest.mark.parametrize(
@@ -248,7 +254,16 @@ def test_defaults_are_milvus_s() -> None:
         ("HNSW_PQ", {"nbits": 25}, "param 'nbits' (25) should be in range [1, 24]"),
         ("HNSW_SQ", {"M": 1}, "param 'M' (1) should be in range [2, 2048]"),
         ("IVF_RABITQ", {"nlist": 0}, "param 'nlist' (0) should be in range [1, 65536]"),
-        ("IVF_RABITQ", {"refine": "yes"}, "param 'refine' ('yes') should be true or false"),
+        (
+            "IVF_RABITQ",
+            {"refine": "1"},
+            "Type conflict in json: param 'refine' (\"1\") should be a boolean",
+        ),
+        (
+            "IVF_RABITQ",
+            {"refine_type": " SQ8 "},
+            "invalid refine type :  SQ8 , optional types are [sq6, sq8, fp16, bf16, fp32, flat]",
+        ),
     ],
 )
 def test_build_params_are_refused_with_milvus_s_messages(
@@ -266,10 +281,19 @@ def test_build_params_are_refused_with_milvus_s_messages(
         (
             "HNSW_PRQ",
             {"refine_k": 0.5},
-            "param 'refine_k' (0.5) should be in range [1, 3.40282e+38]",
+            "Out of range in json: param 'refine_k' (0.5) should be in range "
+            "[1.000000, 340282346638528859811704183484516925440.000000]",
         ),
-        ("IVF_RABITQ", {"rbq_bits_query": 9}, "'rbq_bits_query' (9) should be in range [0, 8]"),
-        ("IVF_RABITQ", {"refine_k": "many"}, "param 'refine_k' ('many') should be a number"),
+        (
+            "IVF_RABITQ",
+            {"rbq_bits_query": 9},
+            "Out of range in json: param 'rbq_bits_query' (9) should be in range [0, 8]",
+        ),
+        ("IVF_RABITQ", {"rbq_bits_query": 6.0}, "param 'rbq_bits_query' (6.0) should be integer"),
+        ("IVF_RABITQ", {"nprobe": True}, "Type conflict in json: param 'nprobe' (true) should be"),
+        ("HNSW_SQ", {"ef": None}, "Type conflict in json: param 'ef' (null) should be integer"),
+        ("IVF_RABITQ", {"refine_k": True}, "param 'refine_k' (true) should be a number"),
+        ("IVF_RABITQ", {"refine_k": "many"}, "param 'refine_k' (many) should be a number"),
     ],
 )
 def test_search_params_are_refused_with_milvus_s_messages(
