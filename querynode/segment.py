@@ -364,6 +364,10 @@ def search_view(
         return vectors.brute_force_search(data, request.queries, n, metric, valid)
 
     if request.window is None and request.grouping is None:
+        if index is not None:
+            # Checked against the user's limit before the segment's row count lowers it,
+            # as knowhere checks ef >= k (widening below must not hide a bad value).
+            vectors.validate_search_params(index.spec, request.limit, request.search_params)
         distances, offsets = top(min(request.limit, valid_count))
         found = offsets >= 0
     else:

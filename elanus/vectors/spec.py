@@ -40,6 +40,14 @@ _INDEXABLE_TYPES = frozenset(
     }
 )
 
+# Milvus's names of the vector types, as its messages print them.
+_VECTOR_TYPE_NAMES = {
+    DataType.FLOAT_VECTOR: "FloatVector",
+    DataType.FLOAT16_VECTOR: "Float16Vector",
+    DataType.BFLOAT16_VECTOR: "BFloat16Vector",
+    DataType.BINARY_VECTOR: "BinaryVector",
+}
+
 # Index type names.
 FLAT = "FLAT"
 IVF_FLAT = "IVF_FLAT"
@@ -241,9 +249,11 @@ def _check_index_type(built: str, requested: str, field: FieldSchema, binary: bo
         return
     kind = "binary" if binary else "float"
     if built in BINARY_INDEX_TYPES + FLOAT_INDEX_TYPES:
-        raise IndexNotSupported(
-            f"index type {requested} is not valid for {kind} vector field {field.name!r}; "
-            f"use {_or_list(allowed + (AUTOINDEX,))}"
+        # Milvus's check of the index type against the field's type, with its wording.
+        raise ParameterInvalid(
+            fields(expected="valid index params", actual="invalid index params"),
+            cause=f"data type {_VECTOR_TYPE_NAMES[field.data_type]} can't build with this "
+            f"index {requested}",
         )
     raise IndexNotSupported(
         f"index type {requested} is not supported; "
@@ -392,7 +402,10 @@ def _int_param(
         return default
     value = _as_int(raw)
     if value is None:
-        raise ParameterInvalid(f"param '{name}' ({raw!r}) should be an integer")
+        if _as_float(raw) is not None:  # a number, not an integer: knowhere's JSON type check
+            raise ParameterInvalid("wrong data type in json")
+        # Milvus's own check, before knowhere's, words it so.
+        raise ParameterInvalid(cause=f"invalid integer value, key: '{name}', value: '{raw}'")
     if not low <= value <= high:
         raise ParameterInvalid(
             f"Out of range in json: param '{name}' ({value}) should be in range [{low}, {high}]"
@@ -456,12 +469,11 @@ def _bool_param(params: Mapping[str, Any], name: str, default: bool) -> bool:
 
 
 def _as_int(raw: Any) -> int | None:
-    if isinstance(raw, bool):
+    """An int or an integer string; a float, even 128.0, is no integer to knowhere."""
+    if isinstance(raw, bool | float):
         return None
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, float):
-        return int(raw) if raw.is_integer() else None
     if isinstance(raw, str):
         try:
             return int(raw.strip())

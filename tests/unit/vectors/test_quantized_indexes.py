@@ -254,6 +254,12 @@ def test_defaults_are_milvus_s() -> None:
         ("HNSW_PQ", {"nbits": 25}, "param 'nbits' (25) should be in range [1, 24]"),
         ("HNSW_SQ", {"M": 1}, "param 'M' (1) should be in range [2, 2048]"),
         ("IVF_RABITQ", {"nlist": 0}, "param 'nlist' (0) should be in range [1, 65536]"),
+        ("IVF_RABITQ", {"nlist": "128.0"}, "wrong data type in json"),
+        (
+            "HNSW_PQ",
+            {"m": "True"},
+            "invalid integer value, key: 'm', value: 'True': invalid parameter",
+        ),
         (
             "IVF_RABITQ",
             {"refine": "1"},
