@@ -307,3 +307,28 @@ def test_quantized_index_params_are_refused_with_milvus_s_messages(
     with raises_milvus(INVALID_PARAMETER) as caught:
         client.create_index(name, index)
     assert message in caught.value.message
+
+
+@pytest.mark.not_on_milvus_lite("Milvus Lite builds only FLAT, IVF_FLAT and AUTOINDEX")
+@pytest.mark.parametrize(
+    ("search", "message"),
+    [
+        ({"ef": 5}, "ef(5) should be larger than k(10)"),
+        ({"ef": 32, "refine_k": 0.5}, "Out of range in json: param 'refine_k' (0.5)"),
+        ({"ef": 32.0}, "Type conflict in json: param 'ef' (32.0) should be integer"),
+    ],
+)
+def test_quantized_search_params_are_refused_against_the_requested_limit(
+    client: MilvusClient, new_collection_name: Callable[[str], str], search: dict, message: str
+) -> None:
+    """A segment of 4 rows searches k=4; ef is still checked against the limit of 10."""
+    name = new_collection_name("efcheck")
+    make_collection(client, name, DIM, "L2", "HNSW_SQ", {"M": 8, "efConstruction": 32})
+    insert_vectors(client, name, random_vectors(4, DIM, seed=3))
+    client.flush(name)
+    with raises_milvus(INVALID_PARAMETER) as caught:
+        client.search(
+            name, data=random_vectors(1, DIM, seed=4).tolist(), limit=TOP_K,
+            search_params={"metric_type": "L2", "params": search},
+        )  # fmt: skip
+    assert message in caught.value.message
