@@ -149,7 +149,7 @@ class CredentialStore:
             stored = self._kv.get(user_key(name))
             if stored is None:
                 raise errors.OperationRefused(f"user not found: {name}")
-            guard, bump = self._version_step()
+            guard, bump = version_step(self._kv)
             if self._kv.txn(
                 [Compare(stored.key, stored.revision), guard],
                 [Put(stored.key, _encode(name, password_hash)), bump],
@@ -167,7 +167,7 @@ class CredentialStore:
             stored = self._kv.get(user_key(name))
             if stored is None:
                 return
-            guard, bump = self._version_step()
+            guard, bump = version_step(self._kv)
             if self._kv.txn(
                 [Compare(stored.key, stored.revision), guard], [Delete(stored.key), bump]
             ):
@@ -180,7 +180,7 @@ class CredentialStore:
         for _ in range(_TXN_ATTEMPTS):
             if self._kv.get(user_key(name)) is not None:
                 return False
-            guard, bump = self._version_step()
+            guard, bump = version_step(self._kv)
             if self._kv.txn(
                 [Compare(user_key(name), 0), guard],
                 [Put(user_key(name), _encode(name, password_hash)), bump],
@@ -188,14 +188,15 @@ class CredentialStore:
                 return True
         raise errors.ServiceUnavailable(f"the credentials of {name} kept changing; try again")
 
-    def _version_step(self) -> tuple[Compare, Put]:
-        """The guard that the version is unchanged, and the write that bumps it."""
-        stored = self._kv.get(VERSION_KEY)
-        if stored is None:
-            return Compare(VERSION_KEY, 0), Put(VERSION_KEY, b"1")
-        return Compare(VERSION_KEY, stored.revision), Put(
-            VERSION_KEY, str(int(stored.value) + 1).encode()
-        )
+def version_step(kv: MetaKV) -> tuple[Compare, Put]:
+    """The guard that the access version is unchanged, and the write that bumps it:
+    every change to users or RBAC carries both in its transaction."""
+    stored = kv.get(VERSION_KEY)
+    if stored is None:
+        return Compare(VERSION_KEY, 0), Put(VERSION_KEY, b"1")
+    return Compare(VERSION_KEY, stored.revision), Put(
+        VERSION_KEY, str(int(stored.value) + 1).encode()
+    )
 
 
 def _encode(name: str, password_hash: bytes) -> bytes:

@@ -24,6 +24,9 @@
     │   └── DataInvalid               1100
     ├── ParameterMissing              1101
     ├── ParameterTooLarge             1102
+    ├── PrivilegeNotAuthenticated     1400
+    ├── PrivilegeNotPermitted         1401
+    ├── PrivilegeGroupInvalidName     1402
     ├── AliasNotFound                 1600
     ├── AliasCollectionNameConflict   1601
     ├── AliasAlreadyExist             1602
@@ -173,6 +176,18 @@ class AliasCollectionNameConflict(ElanusError):
 
 class AliasAlreadyExist(ElanusError):
     code, summary = 1602, "alias already exist"
+
+
+class PrivilegeNotAuthenticated(ElanusError):
+    code, summary = 1400, "not authenticated"
+
+
+class PrivilegeNotPermitted(ElanusError):
+    code, summary = 1401, "privilege not permitted"
+
+
+class PrivilegeGroupInvalidName(ElanusError):
+    code, summary = 1402, "invalid privilege group name"
 
 
 class OperationRefused(ElanusError):
