@@ -188,6 +188,7 @@ class CredentialStore:
                 return True
         raise errors.ServiceUnavailable(f"the credentials of {name} kept changing; try again")
 
+
 def version_step(kv: MetaKV) -> tuple[Compare, Put]:
     """The guard that the access version is unchanged, and the write that bumps it:
     every change to users or RBAC carries both in its transaction."""
