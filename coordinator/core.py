@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from coordinator.access import AccessService
 from coordinator.admin import AdminReads
 from coordinator.allocators import IdAllocator, TimestampOracle
 from coordinator.builds import BuildTracker
@@ -36,7 +37,8 @@ from coordinator.retention import ChannelRetention
 from coordinator.root_coord import RootCoordinator
 from coordinator.segments import SegmentManager
 from coordinator.ticks import DEFAULT_TICK_INTERVAL_S, TickAggregator
-from elanus.config import CoordinatorConfig
+from elanus.access.changes import AccessChange, AccessSnapshot
+from elanus.config import DEFAULT_ROOT_PASSWORD, CoordinatorConfig
 from elanus.kv import MetaKV
 from elanus.meta import (
     ChannelCheckpoint,
@@ -81,6 +83,7 @@ class Coordinator:
         stream: MessageStream,
         storage: ObjectStore,
         tick_interval_s: float = DEFAULT_TICK_INTERVAL_S,
+        default_root_password: str = DEFAULT_ROOT_PASSWORD,
     ) -> None:
         self._config = config
         self._stream = stream
@@ -88,6 +91,7 @@ class Coordinator:
         # Held by DDL, index definitions and segment assignment: a partition or an
         # index dropped meanwhile must not be used.
         ddl_lock = threading.RLock()
+        self.access = AccessService(kv, default_root_password)
         self.tso = TimestampOracle(kv, config.tso_window_s)
         self.ids = IdAllocator(kv)
         self.catalog = Catalog(kv, config.dml_channel_pool)
@@ -321,6 +325,15 @@ class Coordinator:
 
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
         return self.root.list_collections(db_name)
+
+    def access_version(self) -> int:
+        return self.access.version()
+
+    def access_snapshot(self) -> AccessSnapshot:
+        return self.access.snapshot()
+
+    def change_access(self, change: AccessChange) -> None:
+        self.access.change(change)
 
     def create_database(self, db_name: str, properties: dict[str, str]) -> None:
         self.root.create_database(db_name, properties)

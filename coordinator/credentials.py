@@ -6,9 +6,7 @@ bcrypt hash, never the password. Every change also bumps
 its verification cache is stale by reading one small key (or watching it);
 that holds on every proxy of a cluster because they share the KV.
 
-bcrypt reads at most 72 bytes while Milvus accepts passwords of up to 256
-characters, so the hash is taken over the password's SHA-256 digest (base64,
-44 bytes): every accepted password counts in full.
+How a password is hashed, and the name rules: elanus/access/passwords.py.
 
 The ``root`` user exists from the first start, with
 ``security.default_root_password``, and cannot be deleted.
@@ -16,28 +14,24 @@ The ``root`` user exists from the first start, with
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
-import string
 from dataclasses import dataclass
 
-import bcrypt
-
 from elanus import errors
-from elanus.config import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from elanus.access.passwords import (
+    hash_password,
+    password_matches,
+    validate_password,
+    validate_username,
+)
 from elanus.kv import Compare, Delete, MetaKV, Put
 
 log = logging.getLogger(__name__)
 
 ROOT_USER = "root"
-MAX_USERNAME_LENGTH = 32  # Milvus's proxy.maxUsernameLength
 USERS_PREFIX = "credentials/users/"
 VERSION_KEY = "credentials/version"
-_LETTERS = frozenset(string.ascii_letters)
-_USERNAME_CHARS = _LETTERS | frozenset(string.digits) | {"_"}
-BCRYPT_COST = 10  # Go's bcrypt.DefaultCost, which Milvus uses
 _TXN_ATTEMPTS = 16  # optimistic retries when another writer moved the version first
 
 
@@ -49,51 +43,6 @@ def user_key(username: str) -> str:
 class Credential:
     username: str
     password_hash: bytes
-
-
-def validate_username(username: str) -> str:
-    """Milvus's username rule (the name is trimmed first); returns the trimmed name."""
-    name = username.strip()
-    if not name:
-        raise errors.ParameterInvalid(cause="username must be not empty")
-    if len(name) > MAX_USERNAME_LENGTH:
-        raise errors.ParameterInvalid(
-            cause=f"invalid username {name} with length {len(name)}, "
-            f"the length of username must be less than {MAX_USERNAME_LENGTH}"
-        )
-    if name[0] not in _LETTERS:
-        raise errors.ParameterInvalid(
-            cause=f"invalid user name {name}, the first character must be a letter, "
-            f"but got {name[0]}"
-        )
-    for char in name[1:]:
-        if char not in _USERNAME_CHARS:
-            raise errors.ParameterInvalid(
-                cause=f"invalid user name {name}, username must contain only numbers, "
-                f"letters and underscores, but got {char}"
-            )
-    return name
-
-
-def validate_password(password: str) -> None:
-    """Milvus's password length rule (6 to 256 characters)."""
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise errors.ParameterInvalid(
-            f"lower={MIN_PASSWORD_LENGTH}][upper={MAX_PASSWORD_LENGTH}][actual={len(password)}",
-            cause="invalid password length",
-        )
-
-
-def _bcrypt_input(password: str) -> bytes:
-    return base64.b64encode(hashlib.sha256(password.encode()).digest())
-
-
-def hash_password(password: str) -> bytes:
-    return bcrypt.hashpw(_bcrypt_input(password), bcrypt.gensalt(rounds=BCRYPT_COST))
-
-
-def password_matches(password: str, password_hash: bytes) -> bool:
-    return bcrypt.checkpw(_bcrypt_input(password), password_hash)
 
 
 class CredentialStore:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import grpc
 
+from elanus.access.changes import AccessChange
 from elanus.meta import ConsistencyLevel, SegmentState
 from elanus.rpc import answers, codec
 from elanus.services import CoordinatorApi
@@ -142,6 +143,25 @@ class CoordinatorServicer(pb_grpc.CoordinatorServiceServicer):
     ) -> pb.ListCollectionsResponse:
         infos = self._core.list_collections(request.db_name)
         return pb.ListCollectionsResponse(collections_json=[codec.to_json(i) for i in infos])
+
+    # --- users and RBAC
+
+    @answers(pb.AccessVersionResponse)
+    def AccessVersion(
+        self, request: pb.AccessVersionRequest, context: Context
+    ) -> pb.AccessVersionResponse:
+        return pb.AccessVersionResponse(version=self._core.access_version())
+
+    @answers(pb.AccessSnapshotResponse)
+    def AccessSnapshot(
+        self, request: pb.AccessSnapshotRequest, context: Context
+    ) -> pb.AccessSnapshotResponse:
+        return pb.AccessSnapshotResponse(snapshot_json=self._core.access_snapshot().to_json())
+
+    @answers(pb.Ack)
+    def ChangeAccess(self, request: pb.ChangeAccessRequest, context: Context) -> pb.Ack:
+        self._core.change_access(AccessChange.from_json(request.change_json))
+        return pb.Ack()
 
     # --- databases
 

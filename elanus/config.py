@@ -119,18 +119,21 @@ class MinioConfig:
     secure: bool = False
 
 
+DEFAULT_ROOT_PASSWORD = "Milvus"  # Milvus's common.security.defaultRootPassword
+
+
 @dataclass
 class SecurityConfig:
     """Milvus's ``common.security`` keys: who may call, and how the port is secured.
 
     ``tls_mode``: 0 plain gRPC, 1 server TLS (``tls_cert_file``, ``tls_key_file``),
-    2 mutual TLS (also ``tls_ca_file``). Until the proxy enforces them, turning on
-    authorization or TLS is refused at startup (:func:`check_security`) rather
-    than silently serving an open, plain port.
+    2 mutual TLS (also ``tls_ca_file``). Until the proxy serves TLS, turning it on
+    is refused at startup (:func:`check_security`) rather than silently serving a
+    plain port.
     """
 
     authorization_enabled: bool = False
-    default_root_password: str = "Milvus"
+    default_root_password: str = DEFAULT_ROOT_PASSWORD
     tls_mode: int = 0
     tls_cert_file: str = ""
     tls_key_file: str = ""
@@ -209,12 +212,6 @@ def check_security(security: SecurityConfig) -> None:
         raise ConfigError(
             f"security.tls_mode {security.tls_mode} is not supported yet: "
             "Elanus serves plain gRPC only; set security.tls_mode to 0"
-        )
-    if security.authorization_enabled:
-        raise ConfigError(
-            "security.authorization_enabled is not supported yet: Elanus does not "
-            "check credentials, so it refuses to start rather than serve an open port "
-            "that was asked to be closed; set it to false"
         )
 
 

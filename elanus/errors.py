@@ -27,6 +27,8 @@
     ├── PrivilegeNotAuthenticated     1400
     ├── PrivilegeNotPermitted         1401
     ├── PrivilegeGroupInvalidName     1402
+    ├── Unauthenticated               1400  (a gRPC UNAUTHENTICATED, not a Status)
+    ├── PermissionDenied              1401  (a gRPC PERMISSION_DENIED, not a Status)
     ├── AliasNotFound                 1600
     ├── AliasCollectionNameConflict   1601
     ├── AliasAlreadyExist             1602
@@ -60,6 +62,9 @@ class ElanusError(Exception):
     code: int = 65535
     legacy_code: int = LEGACY_UNEXPECTED
     retriable: bool = False
+    # Set for the refusals Milvus answers as a gRPC error rather than a Status
+    # (a failed login, a missing privilege): the grpc.StatusCode's name.
+    grpc_code: str = ""
     summary: str = "unexpected error"
 
     def __init__(self, detail: str = "", cause: str = "") -> None:
@@ -184,6 +189,26 @@ class PrivilegeNotAuthenticated(ElanusError):
 
 class PrivilegeNotPermitted(ElanusError):
     code, summary = 1401, "privilege not permitted"
+
+
+class Unauthenticated(ElanusError):
+    """No credentials, or wrong ones: a gRPC UNAUTHENTICATED, as Milvus answers it."""
+
+    code, summary, grpc_code = 1400, "not authenticated", "UNAUTHENTICATED"
+
+    @property
+    def reason(self) -> str:
+        return self.detail or self.summary
+
+
+class PermissionDenied(ElanusError):
+    """An authenticated user without the privilege: a gRPC PERMISSION_DENIED."""
+
+    code, summary, grpc_code = 1401, "permission denied", "PERMISSION_DENIED"
+
+    @property
+    def reason(self) -> str:
+        return self.detail or self.summary
 
 
 class PrivilegeGroupInvalidName(ElanusError):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from elanus.access.changes import AccessChange, AccessSnapshot
 from elanus.hardware import Hardware
 from elanus.meta import (
     ChannelCheckpoint,
@@ -275,6 +276,15 @@ class CoordinatorForProxy(Protocol):
         """Set or remove one field's properties (max_length, mmap.enabled)."""
 
     # --- databases: ``default`` always exists and cannot be dropped
+    def access_version(self) -> int:
+        """Bumped by every change to users or RBAC: a proxy's copy at this version is current."""
+
+    def access_snapshot(self) -> AccessSnapshot:
+        """Users (their password hashes) and RBAC, at one version."""
+
+    def change_access(self, change: AccessChange) -> None:
+        """Create, update or delete a user, or change RBAC; raises to refuse."""
+
     def create_database(self, db_name: str, properties: dict[str, str]) -> None:
         """Refused if it exists, or if there are MAX_DATABASES (64) already."""
 

@@ -17,6 +17,8 @@ table of handlers is proxy/routes.py; adding an RPC is one module and one line.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -62,6 +64,10 @@ def on_collection(name: str) -> Privilege:
     return Privilege("Collection", name)
 
 
+def on_user(name: str) -> Privilege:
+    return Privilege("User", name)
+
+
 @dataclass
 class Call:
     """One request as the pipeline sees it, independent of the wire it came on."""
@@ -70,21 +76,49 @@ class Call:
     db_name: str = DEFAULT_DB
     collection_name: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # Who is calling, once the Guard has admitted them ("" with authorization off
+    # and no credentials sent).
+    user: str = ""
     # Seconds spent in each stage of a staged handler, for logs and profiles.
     stages: dict[str, float] = field(default_factory=dict)
 
 
 class Guard(Protocol):
-    """Decides whether a call may run; raises an ElanusError when it may not."""
+    """Decides whether a call may run; raises an ElanusError when it may not,
+    and sets ``call.user`` to who is calling."""
 
-    def admit(self, call: Call, privilege: Privilege | None) -> None: ...
+    def admit(self, call: Call, privilege: Privilege | None, request: Any) -> None: ...
 
 
 class OpenDoor:
-    """Admits every call: authorization disabled, which is Milvus's default."""
+    """Admits every call: authorization disabled, which is Milvus's default. The
+    caller is whoever the credentials they sent name, unchecked."""
 
-    def admit(self, call: Call, privilege: Privilege | None) -> None:
+    def admit(self, call: Call, privilege: Privilege | None, request: Any) -> None:
+        call.user = claimed_user(call.metadata)
+
+
+AUTHORIZATION_HEADER = "authorization"  # base64 of "user:password", as pymilvus sends it
+
+
+def credentials_of(metadata: Mapping[str, str]) -> tuple[str, str] | None:
+    """The (user, password) of the ``authorization`` header; None if absent or malformed."""
+    token = metadata.get(AUTHORIZATION_HEADER, "")
+    if not token:
         return None
+    try:
+        raw = base64.b64decode(token, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, separator, password = raw.partition(":")
+    if not separator:
+        return None
+    return user, password
+
+
+def claimed_user(metadata: Mapping[str, str]) -> str:
+    credentials = credentials_of(metadata)
+    return credentials[0] if credentials else ""
 
 
 class RequestObserver(Protocol):
@@ -149,7 +183,8 @@ class Pipeline:
         self._wire = wire or MILVUS_V2
 
     def serve(self, method: str, request: Any, metadata: Mapping[str, str]) -> Message:
-        """Run one RPC through every step and return its reply; never raises."""
+        """Run one RPC through every step and return its reply. Raises only the
+        refusals answered as a gRPC error (``grpc_code``), for the wire to send."""
         route = self.routes[method]
         started = time.perf_counter()
         call = Call(method, metadata=metadata)
@@ -157,7 +192,7 @@ class Pipeline:
         try:
             call.db_name = database_of(request, metadata)
             call.collection_name = str(getattr(request, "collection_name", "") or "")
-            self._guard.admit(call, route.privilege)
+            self._guard.admit(call, route.privilege, request)
             if route.in_database:
                 self.ctx.require_database(call.db_name)
             reply = route.handler(self.ctx, request, call)
@@ -176,6 +211,11 @@ class Pipeline:
                     "reason": exc.reason,
                 },
             )
+            if exc.grpc_code:
+                self._observer.observe(
+                    self._wire.metric_prefix + method, outcome, time.perf_counter() - started
+                )
+                raise
             reply = self._wire.failure(route.reply, exc)
         except Exception as exc:
             outcome = "InternalError"

@@ -14,8 +14,9 @@ proxy/rpcs/ and a line below.
 from __future__ import annotations
 
 from proto.public import milvus_pb2 as pb
-from proxy.pipeline import PUBLIC, Route, on_collection, on_global, staged
+from proxy.pipeline import PUBLIC, Route, on_collection, on_global, on_user, staged
 from proxy.rpcs import (
+    access,
     admin,
     aliases,
     collections,
@@ -262,6 +263,107 @@ ROUTES: tuple[Route, ...] = (
         admin.get_compaction_state_with_plans,
         pb.GetCompactionPlansResponse,
         PUBLIC,
+    ),
+    # users, roles and privileges
+    Route(
+        "CreateCredential",
+        access.create_credential,
+        None,
+        on_global("CreateOwnership"),
+        in_database=False,
+    ),
+    Route(
+        "UpdateCredential",
+        access.update_credential,
+        None,
+        on_user("UpdateUser"),
+        in_database=False,
+    ),
+    Route(
+        "DeleteCredential",
+        access.delete_credential,
+        None,
+        on_global("DropOwnership"),
+        in_database=False,
+    ),
+    Route(
+        "ListCredUsers",
+        access.list_cred_users,
+        pb.ListCredUsersResponse,
+        on_global("SelectOwnership"),
+        in_database=False,
+    ),
+    Route(
+        "SelectUser",
+        access.select_user,
+        pb.SelectUserResponse,
+        on_user("SelectUser"),
+        in_database=False,
+    ),
+    Route("CreateRole", access.create_role, None, on_global("CreateOwnership"), in_database=False),
+    Route("DropRole", access.drop_role, None, on_global("DropOwnership"), in_database=False),
+    Route(
+        "OperateUserRole",
+        access.operate_user_role,
+        None,
+        on_global("ManageOwnership"),
+        in_database=False,
+    ),
+    Route(
+        "SelectRole",
+        access.select_role,
+        pb.SelectRoleResponse,
+        on_global("SelectOwnership"),
+        in_database=False,
+    ),
+    Route(
+        "OperatePrivilege",
+        access.operate_privilege,
+        None,
+        on_global("ManageOwnership"),
+        in_database=False,
+    ),
+    Route(
+        "OperatePrivilegeV2",
+        access.operate_privilege_v2,
+        None,
+        on_global("ManageOwnership"),
+        in_database=False,
+    ),
+    Route(
+        "SelectGrant",
+        access.select_grant,
+        pb.SelectGrantResponse,
+        on_global("SelectOwnership"),
+        in_database=False,
+    ),
+    Route(
+        "CreatePrivilegeGroup",
+        access.create_privilege_group,
+        None,
+        on_global("CreatePrivilegeGroup"),
+        in_database=False,
+    ),
+    Route(
+        "DropPrivilegeGroup",
+        access.drop_privilege_group,
+        None,
+        on_global("DropPrivilegeGroup"),
+        in_database=False,
+    ),
+    Route(
+        "OperatePrivilegeGroup",
+        access.operate_privilege_group,
+        None,
+        on_global("OperatePrivilegeGroup"),
+        in_database=False,
+    ),
+    Route(
+        "ListPrivilegeGroups",
+        access.list_privilege_groups,
+        pb.ListPrivilegeGroupsResponse,
+        on_global("ListPrivilegeGroups"),
+        in_database=False,
     ),
     # rows
     Route("Insert", writes.insert, pb.MutationResult, on_collection("Insert")),

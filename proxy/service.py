@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 
+from elanus import errors
 from proto.legacy.v1 import milvus_pb2_grpc as legacy_pb2_grpc
 from proto.public import milvus_pb2_grpc
 from proxy import routes
@@ -59,7 +60,10 @@ def _served(pipeline: Pipeline, method: str) -> Callable[..., Any]:
             for key, value in context.invocation_metadata()
             if isinstance(value, str)  # binary headers (-bin) carry nothing we read
         }
-        return pipeline.serve(method, request, metadata)
+        try:
+            return pipeline.serve(method, request, metadata)
+        except errors.ElanusError as refusal:  # only those with a grpc_code escape
+            context.abort(grpc.StatusCode[refusal.grpc_code], refusal.reason)
 
     handle.__name__ = method
     return handle

@@ -243,7 +243,13 @@ def _run_coordinator(process: RoleProcess) -> None:
     # Every metadata write holds only while this term does: a successor's win fences
     # this process's late writes (if it was paused past its lease), instead of mixing.
     meta = FencedKV(kv, election.fence, on_fenced=process.session_lost)
-    core = Coordinator(config.coordinator, meta, stream, storage)
+    core = Coordinator(
+        config.coordinator,
+        meta,
+        stream,
+        storage,
+        default_root_password=config.security.default_root_password,
+    )
     core.admin.data_dir = config.data_dir
     process.on_stop(core.stop)
     membership = Membership(core, meta, _connect_node)
@@ -344,6 +350,7 @@ def _run_proxy(process: RoleProcess) -> None:
     from elanus.cluster.sessions import SessionWatcher
     from elanus.rpc import QueryNodeGrpcClient
     from proxy.context import ProxyContext
+    from proxy.guard import guard_for
     from proxy.reads import Reader
     from proxy.service import serve
     from proxy.writer import DmlWriter
@@ -408,7 +415,8 @@ def _run_proxy(process: RoleProcess) -> None:
         version(),
     )
     port = process.port if process.port is not None else config.proxy.port
-    server = serve(ctx, config.proxy.host, port, observer=ProxyRequestMetrics())
+    guard = guard_for(config.security.authorization_enabled, coordinator)
+    server = serve(ctx, config.proxy.host, port, guard=guard, observer=ProxyRequestMetrics())
     process.address = f"{config.proxy.advertise_host or config.proxy.host}:{port}"
     session.append(process.announce(kv))
     # Stops run in reverse: the server first, then the writer drains and leaves the
@@ -419,7 +427,11 @@ def _run_proxy(process: RoleProcess) -> None:
         from proxy.legacy.v0.server import serve_legacy0
 
         legacy0 = serve_legacy0(
-            ctx, config.proxy.host, config.proxy.legacy_port, observer=ProxyRequestMetrics()
+            ctx,
+            config.proxy.host,
+            config.proxy.legacy_port,
+            guard=guard,
+            observer=ProxyRequestMetrics(),
         )
         process.on_stop(lambda: legacy0.stop(grace=2).wait(5))
 

@@ -73,6 +73,7 @@ class EmbeddedRoles:
             self.stream,
             self.storage,
             config.proxy.time_tick_interval_s,
+            default_root_password=config.security.default_root_password,
         )
         self.coordinator = coordinator
         self._stops.append(coordinator.stop)
@@ -135,6 +136,7 @@ class Standalone:
 
     def start(self) -> None:
         from proxy.context import ProxyContext
+        from proxy.guard import guard_for
         from proxy.service import serve
 
         warm_up()
@@ -153,13 +155,20 @@ class Standalone:
             meter_proxy_reader(roles.reader),
             version(),
         )
-        server = serve(ctx, proxy_config.host, proxy_config.port, observer=ProxyRequestMetrics())
+        guard = guard_for(self.config.security.authorization_enabled, roles.coordinator)
+        server = serve(
+            ctx, proxy_config.host, proxy_config.port, guard=guard, observer=ProxyRequestMetrics()
+        )
         self._stops.append(lambda: server.stop(grace=2).wait(5))
         if proxy_config.legacy_port:
             from proxy.legacy.v0.server import serve_legacy0
 
             legacy0 = serve_legacy0(
-                ctx, proxy_config.host, proxy_config.legacy_port, observer=ProxyRequestMetrics()
+                ctx,
+                proxy_config.host,
+                proxy_config.legacy_port,
+                guard=guard,
+                observer=ProxyRequestMetrics(),
             )
             self._stops.append(lambda: legacy0.stop(grace=2).wait(5))
         self._stops.append(lambda: setattr(health, "state", "stopping"))

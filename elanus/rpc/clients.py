@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from elanus import errors
+from elanus.access.changes import AccessChange, AccessSnapshot
 from elanus.meta import (
     ChannelCheckpoint,
     ChannelSnapshot,
@@ -213,6 +214,16 @@ class CoordinatorGrpcClient(_RoleClient):
     def list_collections(self, db_name: str) -> list[CollectionInfo]:
         response = self._call("ListCollections", pb.ListCollectionsRequest(db_name=db_name))
         return [codec.collection_from_json(c) for c in response.collections_json]
+
+    def access_version(self) -> int:
+        return int(self._call("AccessVersion", pb.AccessVersionRequest()).version)
+
+    def access_snapshot(self) -> AccessSnapshot:
+        response = self._call("AccessSnapshot", pb.AccessSnapshotRequest())
+        return AccessSnapshot.from_json(response.snapshot_json)
+
+    def change_access(self, change: AccessChange) -> None:
+        self._call("ChangeAccess", pb.ChangeAccessRequest(change_json=change.to_json()))
 
     def create_database(self, db_name: str, properties: dict[str, str]) -> None:
         request = pb.CreateDatabaseRequest(db_name=db_name, properties=properties)

@@ -1156,6 +1156,106 @@ class DatabaseResponse(_message.Message):
 Global___DatabaseResponse: _TypeAlias = DatabaseResponse  # noqa: Y015
 
 @_typing.final
+class AccessVersionRequest(_message.Message):
+    """Users and RBAC (issue 15): the version every change bumps, everything at one
+    version (an elanus.access.changes.AccessSnapshot), and one change.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccessVersionRequest: _TypeAlias = AccessVersionRequest  # noqa: Y015
+
+@_typing.final
+class AccessVersionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERROR_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    @_builtins.property
+    def error(self) -> Global___ErrorInfo: ...
+    def __init__(
+        self,
+        *,
+        error: Global___ErrorInfo | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccessVersionResponse: _TypeAlias = AccessVersionResponse  # noqa: Y015
+
+@_typing.final
+class AccessSnapshotRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccessSnapshotRequest: _TypeAlias = AccessSnapshotRequest  # noqa: Y015
+
+@_typing.final
+class AccessSnapshotResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERROR_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_JSON_FIELD_NUMBER: _builtins.int
+    snapshot_json: _builtins.bytes
+    @_builtins.property
+    def error(self) -> Global___ErrorInfo: ...
+    def __init__(
+        self,
+        *,
+        error: Global___ErrorInfo | None = ...,
+        snapshot_json: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "snapshot_json", b"snapshot_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccessSnapshotResponse: _TypeAlias = AccessSnapshotResponse  # noqa: Y015
+
+@_typing.final
+class ChangeAccessRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGE_JSON_FIELD_NUMBER: _builtins.int
+    change_json: _builtins.bytes
+    """an elanus.access.changes.AccessChange"""
+    def __init__(
+        self,
+        *,
+        change_json: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_json", b"change_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeAccessRequest: _TypeAlias = ChangeAccessRequest  # noqa: Y015
+
+@_typing.final
 class CreateDatabaseRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

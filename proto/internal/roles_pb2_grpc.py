@@ -114,6 +114,21 @@ class CoordinatorServiceStub:
                 request_serializer=proto_dot_internal_dot_roles__pb2.CreatePartitionRequest.SerializeToString,
                 response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
                 _registered_method=True)
+        self.AccessVersion = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/AccessVersion',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AccessVersionRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.AccessVersionResponse.FromString,
+                _registered_method=True)
+        self.AccessSnapshot = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/AccessSnapshot',
+                request_serializer=proto_dot_internal_dot_roles__pb2.AccessSnapshotRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.AccessSnapshotResponse.FromString,
+                _registered_method=True)
+        self.ChangeAccess = channel.unary_unary(
+                '/elanus.internal.CoordinatorService/ChangeAccess',
+                request_serializer=proto_dot_internal_dot_roles__pb2.ChangeAccessRequest.SerializeToString,
+                response_deserializer=proto_dot_internal_dot_roles__pb2.Ack.FromString,
+                _registered_method=True)
         self.CreateDatabase = channel.unary_unary(
                 '/elanus.internal.CoordinatorService/CreateDatabase',
                 request_serializer=proto_dot_internal_dot_roles__pb2.CreateDatabaseRequest.SerializeToString,
@@ -397,6 +412,24 @@ class CoordinatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreatePartition(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AccessVersion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AccessSnapshot(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeAccess(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -709,6 +742,21 @@ def add_CoordinatorServiceServicer_to_server(servicer, server):
             'CreatePartition': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePartition,
                     request_deserializer=proto_dot_internal_dot_roles__pb2.CreatePartitionRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
+            ),
+            'AccessVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.AccessVersion,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AccessVersionRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.AccessVersionResponse.SerializeToString,
+            ),
+            'AccessSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.AccessSnapshot,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.AccessSnapshotRequest.FromString,
+                    response_serializer=proto_dot_internal_dot_roles__pb2.AccessSnapshotResponse.SerializeToString,
+            ),
+            'ChangeAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeAccess,
+                    request_deserializer=proto_dot_internal_dot_roles__pb2.ChangeAccessRequest.FromString,
                     response_serializer=proto_dot_internal_dot_roles__pb2.Ack.SerializeToString,
             ),
             'CreateDatabase': grpc.unary_unary_rpc_method_handler(
@@ -1328,6 +1376,87 @@ class CoordinatorService:
             target,
             '/elanus.internal.CoordinatorService/CreatePartition',
             proto_dot_internal_dot_roles__pb2.CreatePartitionRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AccessVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/AccessVersion',
+            proto_dot_internal_dot_roles__pb2.AccessVersionRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.AccessVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AccessSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/AccessSnapshot',
+            proto_dot_internal_dot_roles__pb2.AccessSnapshotRequest.SerializeToString,
+            proto_dot_internal_dot_roles__pb2.AccessSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/elanus.internal.CoordinatorService/ChangeAccess',
+            proto_dot_internal_dot_roles__pb2.ChangeAccessRequest.SerializeToString,
             proto_dot_internal_dot_roles__pb2.Ack.FromString,
             options,
             channel_credentials,

@@ -67,6 +67,9 @@ class CoordinatorServiceStub:
     AlterCollectionField: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AlterCollectionFieldRequest, _roles_pb2.CollectionResponse]
     ListCollections: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ListCollectionsRequest, _roles_pb2.ListCollectionsResponse]
     CreatePartition: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreatePartitionRequest, _roles_pb2.Ack]
+    AccessVersion: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AccessVersionRequest, _roles_pb2.AccessVersionResponse]
+    AccessSnapshot: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AccessSnapshotRequest, _roles_pb2.AccessSnapshotResponse]
+    ChangeAccess: _grpc.UnaryUnaryMultiCallable[_roles_pb2.ChangeAccessRequest, _roles_pb2.Ack]
     CreateDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.CreateDatabaseRequest, _roles_pb2.Ack]
     DropDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.DropDatabaseRequest, _roles_pb2.Ack]
     AlterDatabase: _grpc.UnaryUnaryMultiCallable[_roles_pb2.AlterDatabaseRequest, _roles_pb2.Ack]
@@ -130,6 +133,9 @@ class CoordinatorServiceAsyncStub(CoordinatorServiceStub):
     AlterCollectionField: _aio.UnaryUnaryMultiCallable[_roles_pb2.AlterCollectionFieldRequest, _roles_pb2.CollectionResponse]  # type: ignore[assignment]
     ListCollections: _aio.UnaryUnaryMultiCallable[_roles_pb2.ListCollectionsRequest, _roles_pb2.ListCollectionsResponse]  # type: ignore[assignment]
     CreatePartition: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreatePartitionRequest, _roles_pb2.Ack]  # type: ignore[assignment]
+    AccessVersion: _aio.UnaryUnaryMultiCallable[_roles_pb2.AccessVersionRequest, _roles_pb2.AccessVersionResponse]  # type: ignore[assignment]
+    AccessSnapshot: _aio.UnaryUnaryMultiCallable[_roles_pb2.AccessSnapshotRequest, _roles_pb2.AccessSnapshotResponse]  # type: ignore[assignment]
+    ChangeAccess: _aio.UnaryUnaryMultiCallable[_roles_pb2.ChangeAccessRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     CreateDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.CreateDatabaseRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     DropDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.DropDatabaseRequest, _roles_pb2.Ack]  # type: ignore[assignment]
     AlterDatabase: _aio.UnaryUnaryMultiCallable[_roles_pb2.AlterDatabaseRequest, _roles_pb2.Ack]  # type: ignore[assignment]
@@ -284,6 +290,27 @@ class CoordinatorServiceServicer(metaclass=_abc_1.ABCMeta):
     def CreatePartition(
         self,
         request: _roles_pb2.CreatePartitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
+
+    @_abc_1.abstractmethod
+    def AccessVersion(
+        self,
+        request: _roles_pb2.AccessVersionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.AccessVersionResponse, _abc.Awaitable[_roles_pb2.AccessVersionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AccessSnapshot(
+        self,
+        request: _roles_pb2.AccessSnapshotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_roles_pb2.AccessSnapshotResponse, _abc.Awaitable[_roles_pb2.AccessSnapshotResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ChangeAccess(
+        self,
+        request: _roles_pb2.ChangeAccessRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_roles_pb2.Ack, _abc.Awaitable[_roles_pb2.Ack]]: ...
 

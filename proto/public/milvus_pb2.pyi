@@ -64,6 +64,51 @@ DenyToWrite: QuotaState.ValueType  # 5
 DenyToDDL: QuotaState.ValueType  # 6
 Global___QuotaState: _TypeAlias = QuotaState  # noqa: Y015
 
+class _OperateUserRoleType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OperateUserRoleTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OperateUserRoleType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AddUserToRole: _OperateUserRoleType.ValueType  # 0
+    RemoveUserFromRole: _OperateUserRoleType.ValueType  # 1
+
+class OperateUserRoleType(_OperateUserRoleType, metaclass=_OperateUserRoleTypeEnumTypeWrapper): ...
+
+AddUserToRole: OperateUserRoleType.ValueType  # 0
+RemoveUserFromRole: OperateUserRoleType.ValueType  # 1
+Global___OperateUserRoleType: _TypeAlias = OperateUserRoleType  # noqa: Y015
+
+class _OperatePrivilegeType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OperatePrivilegeTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OperatePrivilegeType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    Grant: _OperatePrivilegeType.ValueType  # 0
+    Revoke: _OperatePrivilegeType.ValueType  # 1
+
+class OperatePrivilegeType(_OperatePrivilegeType, metaclass=_OperatePrivilegeTypeEnumTypeWrapper): ...
+
+Grant: OperatePrivilegeType.ValueType  # 0
+Revoke: OperatePrivilegeType.ValueType  # 1
+Global___OperatePrivilegeType: _TypeAlias = OperatePrivilegeType  # noqa: Y015
+
+class _OperatePrivilegeGroupType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OperatePrivilegeGroupTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OperatePrivilegeGroupType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AddPrivilegesToGroup: _OperatePrivilegeGroupType.ValueType  # 0
+    RemovePrivilegesFromGroup: _OperatePrivilegeGroupType.ValueType  # 1
+
+class OperatePrivilegeGroupType(_OperatePrivilegeGroupType, metaclass=_OperatePrivilegeGroupTypeEnumTypeWrapper): ...
+
+AddPrivilegesToGroup: OperatePrivilegeGroupType.ValueType  # 0
+RemovePrivilegesFromGroup: OperatePrivilegeGroupType.ValueType  # 1
+Global___OperatePrivilegeGroupType: _TypeAlias = OperatePrivilegeGroupType  # noqa: Y015
+
 @_typing.final
 class ConnectRequest(_message.Message):
     """---- Connection and health -------------------------------------------------"""
@@ -3672,3 +3717,904 @@ class FlushAllState(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FlushAllState: _TypeAlias = FlushAllState  # noqa: Y015
+
+@_typing.final
+class CreateCredentialRequest(_message.Message):
+    """---- Users, roles and privileges --------------------------------------------
+    Passwords travel base64-encoded, as pymilvus sends them.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    CREATED_UTC_TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    MODIFIED_UTC_TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    username: _builtins.str
+    password: _builtins.str
+    created_utc_timestamps: _builtins.int
+    modified_utc_timestamps: _builtins.int
+    description: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        username: _builtins.str = ...,
+        password: _builtins.str = ...,
+        created_utc_timestamps: _builtins.int = ...,
+        modified_utc_timestamps: _builtins.int = ...,
+        description: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "base", b"base", "description", b"description"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "base", b"base", "created_utc_timestamps", b"created_utc_timestamps", "description", b"description", "modified_utc_timestamps", b"modified_utc_timestamps", "password", b"password", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+
+Global___CreateCredentialRequest: _TypeAlias = CreateCredentialRequest  # noqa: Y015
+
+@_typing.final
+class UpdateCredentialRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    OLDPASSWORD_FIELD_NUMBER: _builtins.int
+    NEWPASSWORD_FIELD_NUMBER: _builtins.int
+    CREATED_UTC_TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    MODIFIED_UTC_TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    username: _builtins.str
+    oldPassword: _builtins.str
+    newPassword: _builtins.str
+    created_utc_timestamps: _builtins.int
+    modified_utc_timestamps: _builtins.int
+    description: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        username: _builtins.str = ...,
+        oldPassword: _builtins.str = ...,
+        newPassword: _builtins.str = ...,
+        created_utc_timestamps: _builtins.int = ...,
+        modified_utc_timestamps: _builtins.int = ...,
+        description: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "base", b"base", "description", b"description"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "base", b"base", "created_utc_timestamps", b"created_utc_timestamps", "description", b"description", "modified_utc_timestamps", b"modified_utc_timestamps", "newPassword", b"newPassword", "oldPassword", b"oldPassword", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+
+Global___UpdateCredentialRequest: _TypeAlias = UpdateCredentialRequest  # noqa: Y015
+
+@_typing.final
+class DeleteCredentialRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    username: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        username: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCredentialRequest: _TypeAlias = DeleteCredentialRequest  # noqa: Y015
+
+@_typing.final
+class ListCredUsersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCredUsersRequest: _TypeAlias = ListCredUsersRequest  # noqa: Y015
+
+@_typing.final
+class ListCredUsersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    USERNAMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    @_builtins.property
+    def usernames(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        usernames: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["status", b"status", "usernames", b"usernames"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCredUsersResponse: _TypeAlias = ListCredUsersResponse  # noqa: Y015
+
+@_typing.final
+class RoleEntity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    description: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoleEntity: _TypeAlias = RoleEntity  # noqa: Y015
+
+@_typing.final
+class UserEntity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserEntity: _TypeAlias = UserEntity  # noqa: Y015
+
+@_typing.final
+class CreateRoleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    ENTITY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def entity(self) -> Global___RoleEntity: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        entity: Global___RoleEntity | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "entity", b"entity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "entity", b"entity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateRoleRequest: _TypeAlias = CreateRoleRequest  # noqa: Y015
+
+@_typing.final
+class DropRoleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    ROLE_NAME_FIELD_NUMBER: _builtins.int
+    FORCE_DROP_FIELD_NUMBER: _builtins.int
+    role_name: _builtins.str
+    force_drop: _builtins.bool
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        role_name: _builtins.str = ...,
+        force_drop: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "force_drop", b"force_drop", "role_name", b"role_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DropRoleRequest: _TypeAlias = DropRoleRequest  # noqa: Y015
+
+@_typing.final
+class OperateUserRoleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    ROLE_NAME_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    username: _builtins.str
+    role_name: _builtins.str
+    type: Global___OperateUserRoleType.ValueType
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        username: _builtins.str = ...,
+        role_name: _builtins.str = ...,
+        type: Global___OperateUserRoleType.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "role_name", b"role_name", "type", b"type", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OperateUserRoleRequest: _TypeAlias = OperateUserRoleRequest  # noqa: Y015
+
+@_typing.final
+class SelectRoleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    INCLUDE_USER_INFO_FIELD_NUMBER: _builtins.int
+    include_user_info: _builtins.bool
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def role(self) -> Global___RoleEntity: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        role: Global___RoleEntity | None = ...,
+        include_user_info: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "role", b"role"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "include_user_info", b"include_user_info", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelectRoleRequest: _TypeAlias = SelectRoleRequest  # noqa: Y015
+
+@_typing.final
+class RoleResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLE_FIELD_NUMBER: _builtins.int
+    USERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def role(self) -> Global___RoleEntity: ...
+    @_builtins.property
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___UserEntity]: ...
+    def __init__(
+        self,
+        *,
+        role: Global___RoleEntity | None = ...,
+        users: _abc.Iterable[Global___UserEntity] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["role", b"role"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoleResult: _TypeAlias = RoleResult  # noqa: Y015
+
+@_typing.final
+class SelectRoleResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoleResult]: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        results: _abc.Iterable[Global___RoleResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelectRoleResponse: _TypeAlias = SelectRoleResponse  # noqa: Y015
+
+@_typing.final
+class SelectUserRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    USER_FIELD_NUMBER: _builtins.int
+    INCLUDE_ROLE_INFO_FIELD_NUMBER: _builtins.int
+    include_role_info: _builtins.bool
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def user(self) -> Global___UserEntity: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        user: Global___UserEntity | None = ...,
+        include_role_info: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "user", b"user"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "include_role_info", b"include_role_info", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelectUserRequest: _TypeAlias = SelectUserRequest  # noqa: Y015
+
+@_typing.final
+class UserResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    description: _builtins.str
+    @_builtins.property
+    def user(self) -> Global___UserEntity: ...
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoleEntity]: ...
+    def __init__(
+        self,
+        *,
+        user: Global___UserEntity | None = ...,
+        roles: _abc.Iterable[Global___RoleEntity] | None = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["user", b"user"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "roles", b"roles", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserResult: _TypeAlias = UserResult  # noqa: Y015
+
+@_typing.final
+class SelectUserResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___UserResult]: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        results: _abc.Iterable[Global___UserResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelectUserResponse: _TypeAlias = SelectUserResponse  # noqa: Y015
+
+@_typing.final
+class ObjectEntity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectEntity: _TypeAlias = ObjectEntity  # noqa: Y015
+
+@_typing.final
+class PrivilegeEntity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrivilegeEntity: _TypeAlias = PrivilegeEntity  # noqa: Y015
+
+@_typing.final
+class GrantorEntity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    PRIVILEGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def user(self) -> Global___UserEntity: ...
+    @_builtins.property
+    def privilege(self) -> Global___PrivilegeEntity: ...
+    def __init__(
+        self,
+        *,
+        user: Global___UserEntity | None = ...,
+        privilege: Global___PrivilegeEntity | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["privilege", b"privilege", "user", b"user"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["privilege", b"privilege", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GrantorEntity: _TypeAlias = GrantorEntity  # noqa: Y015
+
+@_typing.final
+class GrantEntity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLE_FIELD_NUMBER: _builtins.int
+    OBJECT_FIELD_NUMBER: _builtins.int
+    OBJECT_NAME_FIELD_NUMBER: _builtins.int
+    GRANTOR_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    object_name: _builtins.str
+    db_name: _builtins.str
+    @_builtins.property
+    def role(self) -> Global___RoleEntity: ...
+    @_builtins.property
+    def object(self) -> Global___ObjectEntity: ...
+    @_builtins.property
+    def grantor(self) -> Global___GrantorEntity: ...
+    def __init__(
+        self,
+        *,
+        role: Global___RoleEntity | None = ...,
+        object: Global___ObjectEntity | None = ...,
+        object_name: _builtins.str = ...,
+        grantor: Global___GrantorEntity | None = ...,
+        db_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grantor", b"grantor", "object", b"object", "role", b"role"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["db_name", b"db_name", "grantor", b"grantor", "object", b"object", "object_name", b"object_name", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GrantEntity: _TypeAlias = GrantEntity  # noqa: Y015
+
+@_typing.final
+class OperatePrivilegeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    ENTITY_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    type: Global___OperatePrivilegeType.ValueType
+    version: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def entity(self) -> Global___GrantEntity: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        entity: Global___GrantEntity | None = ...,
+        type: Global___OperatePrivilegeType.ValueType = ...,
+        version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "entity", b"entity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "entity", b"entity", "type", b"type", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OperatePrivilegeRequest: _TypeAlias = OperatePrivilegeRequest  # noqa: Y015
+
+@_typing.final
+class OperatePrivilegeV2Request(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    GRANTOR_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    DB_NAME_FIELD_NUMBER: _builtins.int
+    COLLECTION_NAME_FIELD_NUMBER: _builtins.int
+    type: Global___OperatePrivilegeType.ValueType
+    db_name: _builtins.str
+    collection_name: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def role(self) -> Global___RoleEntity: ...
+    @_builtins.property
+    def grantor(self) -> Global___GrantorEntity: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        role: Global___RoleEntity | None = ...,
+        grantor: Global___GrantorEntity | None = ...,
+        type: Global___OperatePrivilegeType.ValueType = ...,
+        db_name: _builtins.str = ...,
+        collection_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "grantor", b"grantor", "role", b"role"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "collection_name", b"collection_name", "db_name", b"db_name", "grantor", b"grantor", "role", b"role", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OperatePrivilegeV2Request: _TypeAlias = OperatePrivilegeV2Request  # noqa: Y015
+
+@_typing.final
+class SelectGrantRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    ENTITY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def entity(self) -> Global___GrantEntity: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        entity: Global___GrantEntity | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "entity", b"entity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "entity", b"entity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelectGrantRequest: _TypeAlias = SelectGrantRequest  # noqa: Y015
+
+@_typing.final
+class SelectGrantResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    ENTITIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    @_builtins.property
+    def entities(self) -> _containers.RepeatedCompositeFieldContainer[Global___GrantEntity]: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        entities: _abc.Iterable[Global___GrantEntity] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entities", b"entities", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelectGrantResponse: _TypeAlias = SelectGrantResponse  # noqa: Y015
+
+@_typing.final
+class PrivilegeGroupInfo(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GROUP_NAME_FIELD_NUMBER: _builtins.int
+    PRIVILEGES_FIELD_NUMBER: _builtins.int
+    group_name: _builtins.str
+    @_builtins.property
+    def privileges(self) -> _containers.RepeatedCompositeFieldContainer[Global___PrivilegeEntity]: ...
+    def __init__(
+        self,
+        *,
+        group_name: _builtins.str = ...,
+        privileges: _abc.Iterable[Global___PrivilegeEntity] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["group_name", b"group_name", "privileges", b"privileges"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrivilegeGroupInfo: _TypeAlias = PrivilegeGroupInfo  # noqa: Y015
+
+@_typing.final
+class CreatePrivilegeGroupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    GROUP_NAME_FIELD_NUMBER: _builtins.int
+    group_name: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        group_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "group_name", b"group_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatePrivilegeGroupRequest: _TypeAlias = CreatePrivilegeGroupRequest  # noqa: Y015
+
+@_typing.final
+class DropPrivilegeGroupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    GROUP_NAME_FIELD_NUMBER: _builtins.int
+    group_name: _builtins.str
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        group_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "group_name", b"group_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DropPrivilegeGroupRequest: _TypeAlias = DropPrivilegeGroupRequest  # noqa: Y015
+
+@_typing.final
+class ListPrivilegeGroupsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPrivilegeGroupsRequest: _TypeAlias = ListPrivilegeGroupsRequest  # noqa: Y015
+
+@_typing.final
+class ListPrivilegeGroupsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    PRIVILEGE_GROUPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    @_builtins.property
+    def privilege_groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___PrivilegeGroupInfo]: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        privilege_groups: _abc.Iterable[Global___PrivilegeGroupInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["privilege_groups", b"privilege_groups", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPrivilegeGroupsResponse: _TypeAlias = ListPrivilegeGroupsResponse  # noqa: Y015
+
+@_typing.final
+class OperatePrivilegeGroupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    GROUP_NAME_FIELD_NUMBER: _builtins.int
+    PRIVILEGES_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    group_name: _builtins.str
+    type: Global___OperatePrivilegeGroupType.ValueType
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def privileges(self) -> _containers.RepeatedCompositeFieldContainer[Global___PrivilegeEntity]: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        group_name: _builtins.str = ...,
+        privileges: _abc.Iterable[Global___PrivilegeEntity] | None = ...,
+        type: Global___OperatePrivilegeGroupType.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "group_name", b"group_name", "privileges", b"privileges", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OperatePrivilegeGroupRequest: _TypeAlias = OperatePrivilegeGroupRequest  # noqa: Y015
+
+@_typing.final
+class UserInfo(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    user: _builtins.str
+    password: _builtins.str
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoleEntity]: ...
+    def __init__(
+        self,
+        *,
+        user: _builtins.str = ...,
+        password: _builtins.str = ...,
+        roles: _abc.Iterable[Global___RoleEntity] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["password", b"password", "roles", b"roles", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserInfo: _TypeAlias = UserInfo  # noqa: Y015
+
+@_typing.final
+class RBACMeta(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERS_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    GRANTS_FIELD_NUMBER: _builtins.int
+    PRIVILEGE_GROUPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___UserInfo]: ...
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoleEntity]: ...
+    @_builtins.property
+    def grants(self) -> _containers.RepeatedCompositeFieldContainer[Global___GrantEntity]: ...
+    @_builtins.property
+    def privilege_groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___PrivilegeGroupInfo]: ...
+    def __init__(
+        self,
+        *,
+        users: _abc.Iterable[Global___UserInfo] | None = ...,
+        roles: _abc.Iterable[Global___RoleEntity] | None = ...,
+        grants: _abc.Iterable[Global___GrantEntity] | None = ...,
+        privilege_groups: _abc.Iterable[Global___PrivilegeGroupInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grants", b"grants", "privilege_groups", b"privilege_groups", "roles", b"roles", "users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RBACMeta: _TypeAlias = RBACMeta  # noqa: Y015
+
+@_typing.final
+class BackupRBACMetaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackupRBACMetaRequest: _TypeAlias = BackupRBACMetaRequest  # noqa: Y015
+
+@_typing.final
+class BackupRBACMetaResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    RBAC_META_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _common_pb2.Status: ...
+    @_builtins.property
+    def RBAC_meta(self) -> Global___RBACMeta: ...
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        RBAC_meta: Global___RBACMeta | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["RBAC_meta", b"RBAC_meta", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["RBAC_meta", b"RBAC_meta", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackupRBACMetaResponse: _TypeAlias = BackupRBACMetaResponse  # noqa: Y015
+
+@_typing.final
+class RestoreRBACMetaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_FIELD_NUMBER: _builtins.int
+    RBAC_META_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def base(self) -> _common_pb2.MsgBase: ...
+    @_builtins.property
+    def RBAC_meta(self) -> Global___RBACMeta: ...
+    def __init__(
+        self,
+        *,
+        base: _common_pb2.MsgBase | None = ...,
+        RBAC_meta: Global___RBACMeta | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["RBAC_meta", b"RBAC_meta", "base", b"base"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["RBAC_meta", b"RBAC_meta", "base", b"base"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RestoreRBACMetaRequest: _TypeAlias = RestoreRBACMetaRequest  # noqa: Y015

@@ -330,6 +330,86 @@ class MilvusServiceStub:
                 request_serializer=proto_dot_public_dot_milvus__pb2.GetCompactionPlansRequest.SerializeToString,
                 response_deserializer=proto_dot_public_dot_milvus__pb2.GetCompactionPlansResponse.FromString,
                 _registered_method=True)
+        self.CreateCredential = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/CreateCredential',
+                request_serializer=proto_dot_public_dot_milvus__pb2.CreateCredentialRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.UpdateCredential = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/UpdateCredential',
+                request_serializer=proto_dot_public_dot_milvus__pb2.UpdateCredentialRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.DeleteCredential = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/DeleteCredential',
+                request_serializer=proto_dot_public_dot_milvus__pb2.DeleteCredentialRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.ListCredUsers = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/ListCredUsers',
+                request_serializer=proto_dot_public_dot_milvus__pb2.ListCredUsersRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_milvus__pb2.ListCredUsersResponse.FromString,
+                _registered_method=True)
+        self.CreateRole = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/CreateRole',
+                request_serializer=proto_dot_public_dot_milvus__pb2.CreateRoleRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.DropRole = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/DropRole',
+                request_serializer=proto_dot_public_dot_milvus__pb2.DropRoleRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.OperateUserRole = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/OperateUserRole',
+                request_serializer=proto_dot_public_dot_milvus__pb2.OperateUserRoleRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.SelectRole = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/SelectRole',
+                request_serializer=proto_dot_public_dot_milvus__pb2.SelectRoleRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_milvus__pb2.SelectRoleResponse.FromString,
+                _registered_method=True)
+        self.SelectUser = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/SelectUser',
+                request_serializer=proto_dot_public_dot_milvus__pb2.SelectUserRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_milvus__pb2.SelectUserResponse.FromString,
+                _registered_method=True)
+        self.OperatePrivilege = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/OperatePrivilege',
+                request_serializer=proto_dot_public_dot_milvus__pb2.OperatePrivilegeRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.OperatePrivilegeV2 = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/OperatePrivilegeV2',
+                request_serializer=proto_dot_public_dot_milvus__pb2.OperatePrivilegeV2Request.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.SelectGrant = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/SelectGrant',
+                request_serializer=proto_dot_public_dot_milvus__pb2.SelectGrantRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_milvus__pb2.SelectGrantResponse.FromString,
+                _registered_method=True)
+        self.CreatePrivilegeGroup = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/CreatePrivilegeGroup',
+                request_serializer=proto_dot_public_dot_milvus__pb2.CreatePrivilegeGroupRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.DropPrivilegeGroup = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/DropPrivilegeGroup',
+                request_serializer=proto_dot_public_dot_milvus__pb2.DropPrivilegeGroupRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
+        self.ListPrivilegeGroups = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/ListPrivilegeGroups',
+                request_serializer=proto_dot_public_dot_milvus__pb2.ListPrivilegeGroupsRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_milvus__pb2.ListPrivilegeGroupsResponse.FromString,
+                _registered_method=True)
+        self.OperatePrivilegeGroup = channel.unary_unary(
+                '/milvus.proto.milvus.MilvusService/OperatePrivilegeGroup',
+                request_serializer=proto_dot_public_dot_milvus__pb2.OperatePrivilegeGroupRequest.SerializeToString,
+                response_deserializer=proto_dot_public_dot_common__pb2.Status.FromString,
+                _registered_method=True)
 
 
 class MilvusServiceServicer:
@@ -699,6 +779,103 @@ class MilvusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCredential(self, request, context):
+        """Users, roles and privileges
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCredential(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCredential(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCredUsers(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperateUserRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SelectRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SelectUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatePrivilege(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatePrivilegeV2(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SelectGrant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePrivilegeGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropPrivilegeGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPrivilegeGroups(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatePrivilegeGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MilvusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -996,6 +1173,86 @@ def add_MilvusServiceServicer_to_server(servicer, server):
                     servicer.GetCompactionStateWithPlans,
                     request_deserializer=proto_dot_public_dot_milvus__pb2.GetCompactionPlansRequest.FromString,
                     response_serializer=proto_dot_public_dot_milvus__pb2.GetCompactionPlansResponse.SerializeToString,
+            ),
+            'CreateCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCredential,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.CreateCredentialRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'UpdateCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCredential,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.UpdateCredentialRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'DeleteCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCredential,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.DeleteCredentialRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'ListCredUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCredUsers,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.ListCredUsersRequest.FromString,
+                    response_serializer=proto_dot_public_dot_milvus__pb2.ListCredUsersResponse.SerializeToString,
+            ),
+            'CreateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRole,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.CreateRoleRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'DropRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropRole,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.DropRoleRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'OperateUserRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperateUserRole,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.OperateUserRoleRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'SelectRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.SelectRole,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.SelectRoleRequest.FromString,
+                    response_serializer=proto_dot_public_dot_milvus__pb2.SelectRoleResponse.SerializeToString,
+            ),
+            'SelectUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.SelectUser,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.SelectUserRequest.FromString,
+                    response_serializer=proto_dot_public_dot_milvus__pb2.SelectUserResponse.SerializeToString,
+            ),
+            'OperatePrivilege': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatePrivilege,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.OperatePrivilegeRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'OperatePrivilegeV2': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatePrivilegeV2,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.OperatePrivilegeV2Request.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'SelectGrant': grpc.unary_unary_rpc_method_handler(
+                    servicer.SelectGrant,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.SelectGrantRequest.FromString,
+                    response_serializer=proto_dot_public_dot_milvus__pb2.SelectGrantResponse.SerializeToString,
+            ),
+            'CreatePrivilegeGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePrivilegeGroup,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.CreatePrivilegeGroupRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'DropPrivilegeGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropPrivilegeGroup,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.DropPrivilegeGroupRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
+            ),
+            'ListPrivilegeGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPrivilegeGroups,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.ListPrivilegeGroupsRequest.FromString,
+                    response_serializer=proto_dot_public_dot_milvus__pb2.ListPrivilegeGroupsResponse.SerializeToString,
+            ),
+            'OperatePrivilegeGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatePrivilegeGroup,
+                    request_deserializer=proto_dot_public_dot_milvus__pb2.OperatePrivilegeGroupRequest.FromString,
+                    response_serializer=proto_dot_public_dot_common__pb2.Status.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2591,6 +2848,438 @@ class MilvusService:
             '/milvus.proto.milvus.MilvusService/GetCompactionStateWithPlans',
             proto_dot_public_dot_milvus__pb2.GetCompactionPlansRequest.SerializeToString,
             proto_dot_public_dot_milvus__pb2.GetCompactionPlansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/CreateCredential',
+            proto_dot_public_dot_milvus__pb2.CreateCredentialRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/UpdateCredential',
+            proto_dot_public_dot_milvus__pb2.UpdateCredentialRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/DeleteCredential',
+            proto_dot_public_dot_milvus__pb2.DeleteCredentialRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCredUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/ListCredUsers',
+            proto_dot_public_dot_milvus__pb2.ListCredUsersRequest.SerializeToString,
+            proto_dot_public_dot_milvus__pb2.ListCredUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/CreateRole',
+            proto_dot_public_dot_milvus__pb2.CreateRoleRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/DropRole',
+            proto_dot_public_dot_milvus__pb2.DropRoleRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperateUserRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/OperateUserRole',
+            proto_dot_public_dot_milvus__pb2.OperateUserRoleRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SelectRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/SelectRole',
+            proto_dot_public_dot_milvus__pb2.SelectRoleRequest.SerializeToString,
+            proto_dot_public_dot_milvus__pb2.SelectRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SelectUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/SelectUser',
+            proto_dot_public_dot_milvus__pb2.SelectUserRequest.SerializeToString,
+            proto_dot_public_dot_milvus__pb2.SelectUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatePrivilege(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/OperatePrivilege',
+            proto_dot_public_dot_milvus__pb2.OperatePrivilegeRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatePrivilegeV2(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/OperatePrivilegeV2',
+            proto_dot_public_dot_milvus__pb2.OperatePrivilegeV2Request.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SelectGrant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/SelectGrant',
+            proto_dot_public_dot_milvus__pb2.SelectGrantRequest.SerializeToString,
+            proto_dot_public_dot_milvus__pb2.SelectGrantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePrivilegeGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/CreatePrivilegeGroup',
+            proto_dot_public_dot_milvus__pb2.CreatePrivilegeGroupRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropPrivilegeGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/DropPrivilegeGroup',
+            proto_dot_public_dot_milvus__pb2.DropPrivilegeGroupRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPrivilegeGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/ListPrivilegeGroups',
+            proto_dot_public_dot_milvus__pb2.ListPrivilegeGroupsRequest.SerializeToString,
+            proto_dot_public_dot_milvus__pb2.ListPrivilegeGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatePrivilegeGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/milvus.proto.milvus.MilvusService/OperatePrivilegeGroup',
+            proto_dot_public_dot_milvus__pb2.OperatePrivilegeGroupRequest.SerializeToString,
+            proto_dot_public_dot_common__pb2.Status.FromString,
             options,
             channel_credentials,
             insecure,

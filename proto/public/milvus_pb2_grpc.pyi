@@ -106,6 +106,23 @@ class MilvusServiceStub:
     ManualCompaction: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.ManualCompactionRequest, _milvus_pb2.ManualCompactionResponse]
     GetCompactionState: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetCompactionStateRequest, _milvus_pb2.GetCompactionStateResponse]
     GetCompactionStateWithPlans: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.GetCompactionPlansRequest, _milvus_pb2.GetCompactionPlansResponse]
+    CreateCredential: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreateCredentialRequest, _common_pb2.Status]
+    """Users, roles and privileges"""
+    UpdateCredential: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.UpdateCredentialRequest, _common_pb2.Status]
+    DeleteCredential: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DeleteCredentialRequest, _common_pb2.Status]
+    ListCredUsers: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.ListCredUsersRequest, _milvus_pb2.ListCredUsersResponse]
+    CreateRole: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreateRoleRequest, _common_pb2.Status]
+    DropRole: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DropRoleRequest, _common_pb2.Status]
+    OperateUserRole: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.OperateUserRoleRequest, _common_pb2.Status]
+    SelectRole: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.SelectRoleRequest, _milvus_pb2.SelectRoleResponse]
+    SelectUser: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.SelectUserRequest, _milvus_pb2.SelectUserResponse]
+    OperatePrivilege: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.OperatePrivilegeRequest, _common_pb2.Status]
+    OperatePrivilegeV2: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.OperatePrivilegeV2Request, _common_pb2.Status]
+    SelectGrant: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.SelectGrantRequest, _milvus_pb2.SelectGrantResponse]
+    CreatePrivilegeGroup: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.CreatePrivilegeGroupRequest, _common_pb2.Status]
+    DropPrivilegeGroup: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.DropPrivilegeGroupRequest, _common_pb2.Status]
+    ListPrivilegeGroups: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.ListPrivilegeGroupsRequest, _milvus_pb2.ListPrivilegeGroupsResponse]
+    OperatePrivilegeGroup: _grpc.UnaryUnaryMultiCallable[_milvus_pb2.OperatePrivilegeGroupRequest, _common_pb2.Status]
 
 @_typing.type_check_only
 class MilvusServiceAsyncStub(MilvusServiceStub):
@@ -179,6 +196,23 @@ class MilvusServiceAsyncStub(MilvusServiceStub):
     ManualCompaction: _aio.UnaryUnaryMultiCallable[_milvus_pb2.ManualCompactionRequest, _milvus_pb2.ManualCompactionResponse]  # type: ignore[assignment]
     GetCompactionState: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetCompactionStateRequest, _milvus_pb2.GetCompactionStateResponse]  # type: ignore[assignment]
     GetCompactionStateWithPlans: _aio.UnaryUnaryMultiCallable[_milvus_pb2.GetCompactionPlansRequest, _milvus_pb2.GetCompactionPlansResponse]  # type: ignore[assignment]
+    CreateCredential: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreateCredentialRequest, _common_pb2.Status]  # type: ignore[assignment]
+    """Users, roles and privileges"""
+    UpdateCredential: _aio.UnaryUnaryMultiCallable[_milvus_pb2.UpdateCredentialRequest, _common_pb2.Status]  # type: ignore[assignment]
+    DeleteCredential: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DeleteCredentialRequest, _common_pb2.Status]  # type: ignore[assignment]
+    ListCredUsers: _aio.UnaryUnaryMultiCallable[_milvus_pb2.ListCredUsersRequest, _milvus_pb2.ListCredUsersResponse]  # type: ignore[assignment]
+    CreateRole: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreateRoleRequest, _common_pb2.Status]  # type: ignore[assignment]
+    DropRole: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DropRoleRequest, _common_pb2.Status]  # type: ignore[assignment]
+    OperateUserRole: _aio.UnaryUnaryMultiCallable[_milvus_pb2.OperateUserRoleRequest, _common_pb2.Status]  # type: ignore[assignment]
+    SelectRole: _aio.UnaryUnaryMultiCallable[_milvus_pb2.SelectRoleRequest, _milvus_pb2.SelectRoleResponse]  # type: ignore[assignment]
+    SelectUser: _aio.UnaryUnaryMultiCallable[_milvus_pb2.SelectUserRequest, _milvus_pb2.SelectUserResponse]  # type: ignore[assignment]
+    OperatePrivilege: _aio.UnaryUnaryMultiCallable[_milvus_pb2.OperatePrivilegeRequest, _common_pb2.Status]  # type: ignore[assignment]
+    OperatePrivilegeV2: _aio.UnaryUnaryMultiCallable[_milvus_pb2.OperatePrivilegeV2Request, _common_pb2.Status]  # type: ignore[assignment]
+    SelectGrant: _aio.UnaryUnaryMultiCallable[_milvus_pb2.SelectGrantRequest, _milvus_pb2.SelectGrantResponse]  # type: ignore[assignment]
+    CreatePrivilegeGroup: _aio.UnaryUnaryMultiCallable[_milvus_pb2.CreatePrivilegeGroupRequest, _common_pb2.Status]  # type: ignore[assignment]
+    DropPrivilegeGroup: _aio.UnaryUnaryMultiCallable[_milvus_pb2.DropPrivilegeGroupRequest, _common_pb2.Status]  # type: ignore[assignment]
+    ListPrivilegeGroups: _aio.UnaryUnaryMultiCallable[_milvus_pb2.ListPrivilegeGroupsRequest, _milvus_pb2.ListPrivilegeGroupsResponse]  # type: ignore[assignment]
+    OperatePrivilegeGroup: _aio.UnaryUnaryMultiCallable[_milvus_pb2.OperatePrivilegeGroupRequest, _common_pb2.Status]  # type: ignore[assignment]
 
 class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -603,5 +637,118 @@ class MilvusServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _milvus_pb2.GetCompactionPlansRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_milvus_pb2.GetCompactionPlansResponse, _abc.Awaitable[_milvus_pb2.GetCompactionPlansResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateCredential(
+        self,
+        request: _milvus_pb2.CreateCredentialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]:
+        """Users, roles and privileges"""
+
+    @_abc_1.abstractmethod
+    def UpdateCredential(
+        self,
+        request: _milvus_pb2.UpdateCredentialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteCredential(
+        self,
+        request: _milvus_pb2.DeleteCredentialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCredUsers(
+        self,
+        request: _milvus_pb2.ListCredUsersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_milvus_pb2.ListCredUsersResponse, _abc.Awaitable[_milvus_pb2.ListCredUsersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateRole(
+        self,
+        request: _milvus_pb2.CreateRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def DropRole(
+        self,
+        request: _milvus_pb2.DropRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def OperateUserRole(
+        self,
+        request: _milvus_pb2.OperateUserRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def SelectRole(
+        self,
+        request: _milvus_pb2.SelectRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_milvus_pb2.SelectRoleResponse, _abc.Awaitable[_milvus_pb2.SelectRoleResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SelectUser(
+        self,
+        request: _milvus_pb2.SelectUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_milvus_pb2.SelectUserResponse, _abc.Awaitable[_milvus_pb2.SelectUserResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def OperatePrivilege(
+        self,
+        request: _milvus_pb2.OperatePrivilegeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def OperatePrivilegeV2(
+        self,
+        request: _milvus_pb2.OperatePrivilegeV2Request,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def SelectGrant(
+        self,
+        request: _milvus_pb2.SelectGrantRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_milvus_pb2.SelectGrantResponse, _abc.Awaitable[_milvus_pb2.SelectGrantResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreatePrivilegeGroup(
+        self,
+        request: _milvus_pb2.CreatePrivilegeGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def DropPrivilegeGroup(
+        self,
+        request: _milvus_pb2.DropPrivilegeGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
+
+    @_abc_1.abstractmethod
+    def ListPrivilegeGroups(
+        self,
+        request: _milvus_pb2.ListPrivilegeGroupsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_milvus_pb2.ListPrivilegeGroupsResponse, _abc.Awaitable[_milvus_pb2.ListPrivilegeGroupsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def OperatePrivilegeGroup(
+        self,
+        request: _milvus_pb2.OperatePrivilegeGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Status, _abc.Awaitable[_common_pb2.Status]]: ...
 
 def add_MilvusServiceServicer_to_server(servicer: MilvusServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -41,7 +41,7 @@ class Recorder:
     events: list[tuple[str, Any]] = field(default_factory=list)
     refuse: bool = False
 
-    def admit(self, call: Call, privilege: Privilege | None) -> None:
+    def admit(self, call: Call, privilege: Privilege | None, request: Any) -> None:
         self.events.append(("admit", (call.method, call.db_name, call.collection_name, privilege)))
         if self.refuse:
             raise errors.ParameterInvalid("refused by the guard")

@@ -50,6 +50,8 @@ def sample_value(hint: Any, name: str = "v", seed: int = 1) -> Any:
         return (sample_value(args[0], name, seed), sample_value(args[0], name, seed + 1))
     if origin is list:
         return [sample_value(args[0], name, seed), sample_value(args[0], name, seed + 1)]
+    if origin is set:
+        return {sample_value(args[0], name, seed), sample_value(args[0], name, seed + 1)}
     if origin is dict:
         key = sample_value(args[0], f"{name}_key", seed)
         value = list(JSON_ANY) if args[1] is Any else sample_value(args[1], name, seed)
@@ -119,6 +121,8 @@ def same(a: Any, b: Any) -> bool:
         return a.equals(b, check_metadata=True)
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (set, frozenset)):
+        return bool(a == b)
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return bool(a == b)

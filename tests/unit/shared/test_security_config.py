@@ -46,10 +46,6 @@ def test_yaml_section_is_read(tmp_path: Path) -> None:
         ({"ELANUS_SECURITY_TLS_MODE": "3"}, "must be 0 (off), 1 (server TLS) or 2 (mutual TLS)"),
         ({"ELANUS_SECURITY_TLS_MODE": "on"}, "ELANUS_SECURITY_TLS_MODE must be a int"),
         (
-            {"ELANUS_SECURITY_AUTHORIZATION_ENABLED": "true"},
-            "security.authorization_enabled is not supported yet",
-        ),
-        (
             {"ELANUS_SECURITY_DEFAULT_ROOT_PASSWORD": "short"},
             "default_root_password must be between 6 and 256",
         ),
@@ -74,9 +70,6 @@ def test_standalone_refuses_to_start_with_tls_and_says_why(
     assert not (tmp_path / "data").exists()  # refused before anything was created
 
 
-def test_role_process_refuses_authorization_it_cannot_enforce(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("ELANUS_SECURITY_AUTHORIZATION_ENABLED", "true")
-    assert main(["run", "proxy"]) == 2
-    assert "security.authorization_enabled is not supported yet" in capsys.readouterr().err
+def test_authorization_can_be_enabled() -> None:
+    environ = {"ELANUS_SECURITY_AUTHORIZATION_ENABLED": "true"}
+    assert load_config(environ=environ).security.authorization_enabled is True
