@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from pymilvus import MilvusClient
 
-from .conftest import ON_CLUSTER
-from .helpers import ON_MILVUS_LITE
+from .helpers import ON_MILVUS_LITE, TARGET
 from .server import ElanusServer, free_port
 
 pytestmark = pytest.mark.skipif(
-    ON_MILVUS_LITE or ON_CLUSTER,
+    ON_MILVUS_LITE or TARGET == "cluster",
     reason="needs a server of its own with authorization enabled (standalone only so far)",
 )
 
