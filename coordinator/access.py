@@ -30,9 +30,6 @@ class AccessService:
         self._root_lock = threading.Lock()
         self._root_ensured = False
 
-    def start(self) -> None:
-        self._ensure_root()
-
     def _ensure_root(self) -> None:
         if self._root_ensured:
             return
@@ -50,11 +47,7 @@ class AccessService:
         self._ensure_root()
         for _ in range(16):
             version = self.credentials.version()
-            hashes = {}
-            for name in self.credentials.list_users():
-                credential = self.credentials.get(name)
-                if credential is not None:
-                    hashes[name] = credential.password_hash.decode()
+            hashes = {c.username: c.password_hash.decode() for c in self.credentials.all()}
             state = self.rbac.state()
             if self.credentials.version() == version:
                 return AccessSnapshot(version, hashes, state)

@@ -67,10 +67,16 @@ class CredentialStore:
         value = json.loads(stored.value)
         return Credential(value["username"], value["password_hash"].encode())
 
+    def all(self) -> list[Credential]:
+        """Every user, by name, in one read."""
+        credentials = []
+        for item in self._kv.get_prefix(USERS_PREFIX):
+            value = json.loads(item.value)
+            credentials.append(Credential(value["username"], value["password_hash"].encode()))
+        return sorted(credentials, key=lambda credential: credential.username)
+
     def list_users(self) -> list[str]:
-        return sorted(
-            json.loads(item.value)["username"] for item in self._kv.get_prefix(USERS_PREFIX)
-        )
+        return [credential.username for credential in self.all()]
 
     def version(self) -> int:
         """Changes so far: a proxy whose cache was filled at another version refills it."""

@@ -24,6 +24,7 @@ from elanus.access.grants import Wanted, permits
 from elanus.access.passwords import bcrypt_input
 from elanus.access.privileges import ANY, COLLECTION, USER
 from elanus.meta import DEFAULT_DB
+from proto.public import milvus_pb2 as pb
 from proxy.pipeline import Call, Guard, Privilege, credentials_of
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,4 @@ def object_names(privilege: Privilege, request: Any) -> list[str]:
 
 
 def _selects_own_role(request: Any, roles: set[str]) -> bool:
-    entity = getattr(request, "entity", None)
-    if entity is None or type(request).__name__ != "SelectGrantRequest":
-        return False
-    return bool(entity.role.name in roles)
+    return isinstance(request, pb.SelectGrantRequest) and request.entity.role.name in roles

@@ -36,7 +36,6 @@ class CountingSource:
 @pytest.fixture
 def service(tmp_path: Path) -> AccessService:
     access = AccessService(EmbeddedKV(tmp_path / "kv.sqlite"), "Milvus")
-    access.start()
     access.change(AccessChange(AccessOp.CREATE_USER, user="alice", password="wonder-42"))
     access.change(AccessChange(AccessOp.CREATE_ROLE, role="reader"))
     access.change(AccessChange(AccessOp.BIND_ROLE, user="alice", role="reader"))
